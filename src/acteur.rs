@@ -1,0 +1,427 @@
+//! The handle through which a program talks to its actors and services.
+
+use std::any::type_name;
+use std::fmt;
+use std::future::Future;
+use std::sync::{Arc, LazyLock};
+use std::time::Duration;
+
+use crate::runtime;
+use crate::statistics::Statistics;
+use crate::system::System;
+use crate::system::context;
+use crate::system::envelope::{Tell, ask};
+use crate::{Error, Listen, Receive, Respond, Serve, Service};
+
+/// A handle on an actor system: send messages to actors and services, publish,
+/// and stop.
+///
+/// `Acteur::new()` creates an independent system; clones of the handle are
+/// cheap and all talk to the same system. Every method that sends has an
+/// `async` form and a `_sync` form that blocks the calling thread, so a plain
+/// `fn main` needs no runtime. The `_sync` forms must not be used inside a
+/// handler (they return [`Error::BlockingCallInHandler`] there): use the
+/// `async` forms, or the [`ActorAssistant`](crate::ActorAssistant) /
+/// [`ServiceAssistant`](crate::ServiceAssistant) passed to the handler.
+///
+/// Stop the system with [`Acteur::stop`] and [`Acteur::wait_until_stopped`]
+/// (or [`Acteur::stopped`]) so that every actor's `deactivate` runs; a system
+/// that is never stopped keeps its worker threads while any handle or task
+/// of it exists.
+///
+/// # Examples
+///
+/// ```
+/// use acteur::{Acteur, Actor, ActorAssistant, Receive, Respond};
+///
+/// struct Employee {
+///     salary: u32,
+/// }
+/// impl Actor for Employee {
+///     type Id = u32;
+///     async fn activate(_: u32, _: &ActorAssistant<Self>) -> Self {
+///         Employee { salary: 0 }
+///     }
+/// }
+///
+/// struct SalaryChanged(u32);
+/// impl Receive<SalaryChanged> for Employee {
+///     async fn handle(&mut self, m: SalaryChanged, _: &ActorAssistant<Self>) {
+///         self.salary = m.0;
+///     }
+/// }
+///
+/// struct GetSalary;
+/// impl Respond<GetSalary> for Employee {
+///     type Response = u32;
+///     async fn handle(&mut self, _: GetSalary, _: &ActorAssistant<Self>) -> u32 {
+///         self.salary
+///     }
+/// }
+///
+/// let sys = Acteur::new();
+/// sys.send_to_actor_sync::<Employee, _>(42, SalaryChanged(55_000)).unwrap();
+/// assert_eq!(sys.call_actor_sync::<Employee, _>(42, GetSalary).unwrap(), 55_000);
+/// sys.stop();
+/// sys.wait_until_stopped();
+/// ```
+#[derive(Clone)]
+pub struct Acteur {
+    system: Arc<System>,
+}
+
+static GLOBAL: LazyLock<Acteur> = LazyLock::new(Acteur::new);
+
+impl Acteur {
+    /// Creates a new, independent actor system. Two systems share nothing:
+    /// not their actors, services, subscriptions nor worker threads.
+    ///
+    /// Worker threads start with the first message, one per core.
+    pub fn new() -> Acteur {
+        Acteur {
+            system: System::new(),
+        }
+    }
+
+    /// The one process-wide system, created on first use, for programs that
+    /// prefer a global to passing a handle around.
+    ///
+    /// Once stopped, it stays stopped for the rest of the process: every later
+    /// send returns [`Error::Stopped`]. Use [`Acteur::new`] for systems with
+    /// their own lifetimes (tests, for instance).
+    ///
+    /// ```
+    /// let a = acteur::Acteur::global();
+    /// let b = acteur::Acteur::global();
+    /// assert_eq!(format!("{a:?}"), format!("{b:?}"));
+    /// ```
+    pub fn global() -> Acteur {
+        GLOBAL.clone()
+    }
+
+    pub(crate) fn from_system(system: Arc<System>) -> Acteur {
+        Acteur { system }
+    }
+
+    /// Sends `message` to the actor of type `A` with `id`, activating it if
+    /// needed, without waiting for it to be handled.
+    ///
+    /// Messages from one sender to one actor are handled in the order sent.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Stopped`] once the system is stopping;
+    /// [`Error::InvalidConfiguration`] if `A::configuration()` is invalid.
+    pub async fn send_to_actor<A: Receive<M>, M: Send + 'static>(
+        &self,
+        id: A::Id,
+        message: M,
+    ) -> Result<(), Error> {
+        self.system
+            .deliver_to_actor::<A>(id, Box::new(Tell(message)), false)
+    }
+
+    /// Blocking form of [`Acteur::send_to_actor`], for code outside handlers.
+    ///
+    /// # Errors
+    ///
+    /// As [`Acteur::send_to_actor`], and [`Error::BlockingCallInHandler`]
+    /// inside a handler.
+    pub fn send_to_actor_sync<A: Receive<M>, M: Send + 'static>(
+        &self,
+        id: A::Id,
+        message: M,
+    ) -> Result<(), Error> {
+        blocking(
+            "send_to_actor_sync",
+            self.send_to_actor::<A, M>(id, message),
+        )
+    }
+
+    /// Sends the request `message` to the actor of type `A` with `id`,
+    /// activating it if needed, and waits for its response.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Stopped`] once the system is stopping; [`Error::Panicked`] if
+    /// the handler panicked; [`Error::ActivationFailed`] if `activate`
+    /// panicked; [`Error::Deadlock`] if an actor calls its own ID;
+    /// [`Error::InvalidConfiguration`] if `A::configuration()` is invalid.
+    pub async fn call_actor<A: Respond<M>, M: Send + 'static>(
+        &self,
+        id: A::Id,
+        message: M,
+    ) -> Result<<A as Respond<M>>::Response, Error> {
+        let (request, reply) = ask(message);
+        self.system
+            .deliver_to_actor::<A>(id, Box::new(request), true)?;
+        reply.receive::<M>(type_name::<A>()).await
+    }
+
+    /// Blocking form of [`Acteur::call_actor`], for code outside handlers.
+    ///
+    /// # Errors
+    ///
+    /// As [`Acteur::call_actor`], and [`Error::BlockingCallInHandler`]
+    /// inside a handler.
+    pub fn call_actor_sync<A: Respond<M>, M: Send + 'static>(
+        &self,
+        id: A::Id,
+        message: M,
+    ) -> Result<<A as Respond<M>>::Response, Error> {
+        blocking("call_actor_sync", self.call_actor::<A, M>(id, message))
+    }
+
+    /// Sends a clone of `message` to every actor of type `A` that is active
+    /// now; activates no actor.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Stopped`] once the system is stopping.
+    pub async fn send_to_all_actors<A: Receive<M>, M: Clone + Send + 'static>(
+        &self,
+        message: M,
+    ) -> Result<(), Error> {
+        let actors = self.system.actor_type::<A>()?;
+        actors.deliver_to_all(&self.system, || Box::new(Tell(message.clone())))
+    }
+
+    /// Blocking form of [`Acteur::send_to_all_actors`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Acteur::send_to_all_actors`], and
+    /// [`Error::BlockingCallInHandler`] inside a handler.
+    pub fn send_to_all_actors_sync<A: Receive<M>, M: Clone + Send + 'static>(
+        &self,
+        message: M,
+    ) -> Result<(), Error> {
+        blocking(
+            "send_to_all_actors_sync",
+            self.send_to_all_actors::<A, M>(message),
+        )
+    }
+
+    /// Sends `message` to the actor of type `A` with `id` once `delay` has
+    /// passed. Returns at once; the wait blocks neither the caller nor any
+    /// actor. If the system stops first, the message is cancelled (and
+    /// counted in [`Statistics::scheduled_cancelled`]).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Stopped`] once the system is stopping.
+    pub async fn schedule_send_to_actor<A: Receive<M>, M: Send + 'static>(
+        &self,
+        id: A::Id,
+        delay: Duration,
+        message: M,
+    ) -> Result<(), Error> {
+        self.system.schedule::<A, M>(id, delay, message)
+    }
+
+    /// Blocking form of [`Acteur::schedule_send_to_actor`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Acteur::schedule_send_to_actor`], and
+    /// [`Error::BlockingCallInHandler`] inside a handler.
+    pub fn schedule_send_to_actor_sync<A: Receive<M>, M: Send + 'static>(
+        &self,
+        id: A::Id,
+        delay: Duration,
+        message: M,
+    ) -> Result<(), Error> {
+        blocking(
+            "schedule_send_to_actor_sync",
+            self.schedule_send_to_actor::<A, M>(id, delay, message),
+        )
+    }
+
+    /// Sends `message` to service `S`, starting it if needed, without waiting
+    /// for it to be handled.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Stopped`] once the system is stopping;
+    /// [`Error::ServiceInitFailed`] or [`Error::InvalidConfiguration`] if the
+    /// service could not start.
+    pub async fn send_to_service<S: Listen<M>, M: Send + 'static>(
+        &self,
+        message: M,
+    ) -> Result<(), Error> {
+        let pool = self.system.service_pool::<S>()?;
+        pool.deliver(&self.system, Some(Box::new(Tell(message))))
+            .await
+    }
+
+    /// Blocking form of [`Acteur::send_to_service`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Acteur::send_to_service`], and [`Error::BlockingCallInHandler`]
+    /// inside a handler.
+    pub fn send_to_service_sync<S: Listen<M>, M: Send + 'static>(
+        &self,
+        message: M,
+    ) -> Result<(), Error> {
+        blocking(
+            "send_to_service_sync",
+            self.send_to_service::<S, M>(message),
+        )
+    }
+
+    /// Sends the request `message` to service `S`, starting it if needed, and
+    /// waits for its response.
+    ///
+    /// # Errors
+    ///
+    /// As [`Acteur::send_to_service`], and [`Error::Panicked`] if the handler
+    /// panicked.
+    pub async fn call_service<S: Serve<M>, M: Send + 'static>(
+        &self,
+        message: M,
+    ) -> Result<<S as Serve<M>>::Response, Error> {
+        let pool = self.system.service_pool::<S>()?;
+        let (request, reply) = ask(message);
+        pool.deliver(&self.system, Some(Box::new(request))).await?;
+        reply.receive::<M>(type_name::<S>()).await
+    }
+
+    /// Blocking form of [`Acteur::call_service`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Acteur::call_service`], and [`Error::BlockingCallInHandler`]
+    /// inside a handler.
+    pub fn call_service_sync<S: Serve<M>, M: Send + 'static>(
+        &self,
+        message: M,
+    ) -> Result<<S as Serve<M>>::Response, Error> {
+        blocking("call_service_sync", self.call_service::<S, M>(message))
+    }
+
+    /// Gives a clone of `message` to every service subscribed to `M` (see
+    /// [`ServiceAssistant::subscribe`](crate::ServiceAssistant::subscribe)).
+    /// Publishing with no subscriber is not an error.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Stopped`] once the system is stopping.
+    pub async fn publish<M: Clone + Send + 'static>(&self, message: M) -> Result<(), Error> {
+        self.system.publish(message)
+    }
+
+    /// Subscribes service `S` to `M`; see [`ServiceAssistant::subscribe`](crate::ServiceAssistant::subscribe).
+    pub(crate) fn subscribe<S: Listen<M>, M: Clone + Send + 'static>(&self) -> Result<(), Error> {
+        self.system.subscribe::<S, M>()
+    }
+
+    /// Blocking form of [`Acteur::publish`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Acteur::publish`], and [`Error::BlockingCallInHandler`] inside a
+    /// handler.
+    pub fn publish_sync<M: Clone + Send + 'static>(&self, message: M) -> Result<(), Error> {
+        blocking("publish_sync", self.publish::<M>(message))
+    }
+
+    /// Starts service `S` now instead of on its first message, and returns
+    /// once its `initialize` has finished (its subscriptions included).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Stopped`] once the system is stopping;
+    /// [`Error::ServiceInitFailed`] or [`Error::InvalidConfiguration`] if the
+    /// service could not start.
+    pub async fn preload_service<S: Service>(&self) -> Result<(), Error> {
+        let pool = self.system.service_pool::<S>()?;
+        pool.deliver(&self.system, None).await
+    }
+
+    /// Blocking form of [`Acteur::preload_service`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Acteur::preload_service`], and [`Error::BlockingCallInHandler`]
+    /// inside a handler.
+    pub fn preload_service_sync<S: Service>(&self) -> Result<(), Error> {
+        blocking("preload_service_sync", self.preload_service::<S>())
+    }
+
+    /// Begins a graceful shutdown and returns at once.
+    ///
+    /// From now on every send, call, schedule and publish returns
+    /// [`Error::Stopped`]. Messages already queued are still handled, then
+    /// every live actor is deactivated; scheduled messages not yet due are
+    /// cancelled. Calling it again, or from several threads, is harmless.
+    /// Wait for the end with [`Acteur::wait_until_stopped`] or
+    /// [`Acteur::stopped`].
+    pub fn stop(&self) {
+        self.system.stop();
+    }
+
+    /// Blocks the calling thread until the system has stopped: [`Acteur::stop`]
+    /// was called and every queued message, handler and `deactivate` has
+    /// finished. Returns at once if it already has.
+    ///
+    /// Inside a handler this would wait for itself, so there it logs an error
+    /// and returns at once: await [`Acteur::stopped`] instead (from outside
+    /// the actor system's handlers).
+    pub fn wait_until_stopped(&self) {
+        if context::current().is_some() {
+            log::error!(
+                "wait_until_stopped was called inside a handler, where it would wait for \
+                 itself; it returns at once. Call it from outside the actor system"
+            );
+            return;
+        }
+        self.system.lifecycle.wait_until_stopped();
+    }
+
+    /// Completes once the system has stopped; the `async` form of
+    /// [`Acteur::wait_until_stopped`].
+    pub async fn stopped(&self) {
+        self.system.lifecycle.stopped().await;
+    }
+
+    /// What the system holds and has done, per actor type and per service.
+    ///
+    /// ```
+    /// let sys = acteur::Acteur::new();
+    /// assert!(sys.statistics().actors.is_empty());
+    /// ```
+    pub fn statistics(&self) -> Statistics {
+        self.system.statistics()
+    }
+}
+
+impl Default for Acteur {
+    fn default() -> Self {
+        Acteur::new()
+    }
+}
+
+impl fmt::Debug for Acteur {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (actor_types, service_types) = self.system.type_counts();
+        f.debug_struct("Acteur")
+            .field("system", &Arc::as_ptr(&self.system))
+            .field("stopping", &self.system.lifecycle.is_stopping())
+            .field("actor_types", &actor_types)
+            .field("service_types", &service_types)
+            .finish()
+    }
+}
+
+/// Runs an `async` method to completion on the calling thread, unless that
+/// thread is running one of the system's tasks.
+fn blocking<T>(
+    method: &'static str,
+    future: impl Future<Output = Result<T, Error>>,
+) -> Result<T, Error> {
+    if context::current().is_some() {
+        return Err(Error::BlockingCallInHandler { method });
+    }
+    runtime::block_on(future)
+}

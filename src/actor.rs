@@ -1,0 +1,207 @@
+//! The traits a user implements to define an actor and the messages it handles.
+
+use std::fmt::Debug;
+use std::future::Future;
+use std::hash::Hash;
+use std::time::Duration;
+
+use crate::ActorAssistant;
+
+/// An entity identified by an ID — a user, an invoice, a player — whose state
+/// lives in RAM and whose messages are handled one at a time.
+///
+/// You never create an actor yourself: the system calls [`Actor::activate`]
+/// when the first message for an ID arrives, keeps the value in memory while
+/// it is used, and calls [`Actor::deactivate`] before dropping it (when it has
+/// been idle too long, when it asked to stop, or when the system stops).
+/// Messages to one ID are handled one after the other, in the order each
+/// sender sent them; different IDs run concurrently on all cores.
+///
+/// Write the methods as plain `async fn`s; no attribute macro is needed.
+///
+/// # Examples
+///
+/// ```
+/// use acteur::{Acteur, Actor, ActorAssistant, Receive};
+///
+/// struct Player {
+///     score: u32,
+/// }
+///
+/// impl Actor for Player {
+///     type Id = u64;
+///
+///     async fn activate(_id: u64, _: &ActorAssistant<Self>) -> Self {
+///         // Load from a database here, or start from a default.
+///         Player { score: 0 }
+///     }
+///
+///     async fn deactivate(&mut self, assistant: &ActorAssistant<Self>) {
+///         // Save the state here: the value is dropped after this returns.
+///         println!("player {} leaves with {} points", assistant.id(), self.score);
+///     }
+/// }
+///
+/// struct Scored(u32);
+///
+/// impl Receive<Scored> for Player {
+///     async fn handle(&mut self, message: Scored, _: &ActorAssistant<Self>) {
+///         self.score += message.0;
+///     }
+/// }
+///
+/// let sys = Acteur::new();
+/// sys.send_to_actor_sync::<Player, Scored>(7, Scored(10)).unwrap();
+/// sys.stop(); // deactivates player 7
+/// sys.wait_until_stopped();
+/// ```
+pub trait Actor: Sized + Send + 'static {
+    /// The type of the ID that tells actors of this type apart.
+    type Id: Eq + Hash + Clone + Send + Sync + Debug + 'static;
+
+    /// Builds the actor for `id` when its first message arrives (or the first
+    /// one after it was deactivated).
+    ///
+    /// If this panics, every call waiting for the activation fails with
+    /// [`Error::ActivationFailed`](crate::Error::ActivationFailed), the
+    /// fire-and-forget messages queued for it are dropped (and counted in
+    /// [`Statistics`](crate::Statistics)), and the next message tries again.
+    fn activate(
+        id: Self::Id,
+        assistant: &ActorAssistant<Self>,
+    ) -> impl Future<Output = Self> + Send;
+
+    /// Runs once before an activation is dropped: after an idle timeout, after
+    /// [`ActorAssistant::stop`], or when the system stops. Save state here.
+    ///
+    /// It is not called for an activation whose handler panicked, since its
+    /// state may be broken. The default does nothing.
+    fn deactivate(&mut self, assistant: &ActorAssistant<Self>) -> impl Future<Output = ()> + Send {
+        let _ = assistant;
+        async {}
+    }
+
+    /// The policies for actors of this type; read once, when the type gets its
+    /// first message. The default is [`ActorConfiguration::default()`].
+    fn configuration() -> ActorConfiguration {
+        ActorConfiguration::default()
+    }
+}
+
+/// Handles a fire-and-forget message `M`, sent with
+/// [`Acteur::send_to_actor`](crate::Acteur::send_to_actor).
+///
+/// The sender does not wait for the handler; it learns only whether the
+/// message was accepted. An actor type can implement both `Receive<M>` and
+/// [`Respond<M>`] for the same `M`.
+///
+/// # Examples
+///
+/// ```
+/// use acteur::{Acteur, Actor, ActorAssistant, Receive};
+///
+/// struct Account(i64);
+/// impl Actor for Account {
+///     type Id = String;
+///     async fn activate(_: String, _: &ActorAssistant<Self>) -> Self {
+///         Account(0)
+///     }
+/// }
+///
+/// struct Deposit(i64);
+/// impl Receive<Deposit> for Account {
+///     async fn handle(&mut self, m: Deposit, _: &ActorAssistant<Self>) {
+///         self.0 += m.0;
+///     }
+/// }
+///
+/// let sys = Acteur::new();
+/// sys.send_to_actor_sync::<Account, Deposit>("alice".to_string(), Deposit(5)).unwrap();
+/// sys.stop();
+/// sys.wait_until_stopped();
+/// ```
+pub trait Receive<M: Send + 'static>: Actor {
+    /// Handles one message. Panics are caught: the activation is dropped and
+    /// the next message activates the actor afresh.
+    fn handle(
+        &mut self,
+        message: M,
+        assistant: &ActorAssistant<Self>,
+    ) -> impl Future<Output = ()> + Send;
+}
+
+/// Answers a request `M` with a [`Respond::Response`], sent with
+/// [`Acteur::call_actor`](crate::Acteur::call_actor).
+///
+/// # Examples
+///
+/// ```
+/// use acteur::{Acteur, Actor, ActorAssistant, Respond};
+///
+/// struct Account(i64);
+/// impl Actor for Account {
+///     type Id = u32;
+///     async fn activate(_: u32, _: &ActorAssistant<Self>) -> Self {
+///         Account(100)
+///     }
+/// }
+///
+/// struct Balance;
+/// impl Respond<Balance> for Account {
+///     type Response = i64;
+///     async fn handle(&mut self, _: Balance, _: &ActorAssistant<Self>) -> i64 {
+///         self.0
+///     }
+/// }
+///
+/// let sys = Acteur::new();
+/// assert_eq!(sys.call_actor_sync::<Account, Balance>(1, Balance).unwrap(), 100);
+/// sys.stop();
+/// sys.wait_until_stopped();
+/// ```
+pub trait Respond<M: Send + 'static>: Actor {
+    /// What the caller gets back.
+    type Response: Send + 'static;
+
+    /// Handles one request and returns its answer. If it panics, the caller
+    /// gets [`Error::Panicked`](crate::Error::Panicked).
+    fn handle(
+        &mut self,
+        message: M,
+        assistant: &ActorAssistant<Self>,
+    ) -> impl Future<Output = Self::Response> + Send;
+}
+
+/// Policies for one actor type, returned by [`Actor::configuration`].
+///
+/// A plain struct with public fields: write the fields you change and take the
+/// rest from `Default`, since later versions add fields.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use acteur::ActorConfiguration;
+///
+/// let config = ActorConfiguration {
+///     idle_timeout: Some(Duration::from_secs(60)),
+///     ..Default::default()
+/// };
+/// assert_eq!(config.idle_timeout, Some(Duration::from_secs(60)));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActorConfiguration {
+    /// Deactivate an actor that has handled no message for this long.
+    /// `None` keeps actors until they stop themselves or the system stops.
+    /// Default: 5 minutes. A zero duration is an
+    /// [`Error::InvalidConfiguration`](crate::Error::InvalidConfiguration).
+    pub idle_timeout: Option<Duration>,
+}
+
+impl Default for ActorConfiguration {
+    fn default() -> Self {
+        ActorConfiguration {
+            idle_timeout: Some(Duration::from_secs(5 * 60)),
+        }
+    }
+}

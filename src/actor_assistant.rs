@@ -1,0 +1,188 @@
+//! What an actor's handlers get to talk to the rest of the system.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::system::slot::Slot;
+use crate::{Acteur, Actor, Error, Listen, Receive, Respond, Serve};
+
+/// Given to an actor's `activate`, `deactivate` and handlers: its own ID, the
+/// way to send to other actors and services, and [`ActorAssistant::stop`].
+///
+/// The sending methods are the `async` forms of [`Acteur`]'s and behave the
+/// same way. A call to the actor's own ID returns [`Error::Deadlock`], since
+/// it would wait for itself; send a fire-and-forget message instead.
+///
+/// # Examples
+///
+/// ```
+/// use acteur::{Acteur, Actor, ActorAssistant, Receive, Respond};
+///
+/// struct Room {
+///     messages: usize,
+/// }
+/// impl Actor for Room {
+///     type Id = u32;
+///     async fn activate(_: u32, _: &ActorAssistant<Self>) -> Self {
+///         Room { messages: 0 }
+///     }
+/// }
+///
+/// struct Say;
+/// impl Receive<Say> for Room {
+///     async fn handle(&mut self, _: Say, assistant: &ActorAssistant<Self>) {
+///         self.messages += 1;
+///         if self.messages == 2 {
+///             // Deactivate after this message; the next one activates afresh.
+///             assistant.stop();
+///         }
+///     }
+/// }
+///
+/// struct Count;
+/// impl Respond<Count> for Room {
+///     type Response = usize;
+///     async fn handle(&mut self, _: Count, _: &ActorAssistant<Self>) -> usize {
+///         self.messages
+///     }
+/// }
+///
+/// let sys = Acteur::new();
+/// sys.send_to_actor_sync::<Room, Say>(1, Say).unwrap();
+/// sys.send_to_actor_sync::<Room, Say>(1, Say).unwrap();
+/// // Room 1 stopped itself after its second message: this is a new activation.
+/// assert_eq!(sys.call_actor_sync::<Room, Count>(1, Count).unwrap(), 0);
+/// sys.stop();
+/// sys.wait_until_stopped();
+/// ```
+pub struct ActorAssistant<A: Actor> {
+    acteur: Acteur,
+    id: A::Id,
+    slot: Arc<Slot<A>>,
+}
+
+impl<A: Actor> Clone for ActorAssistant<A> {
+    fn clone(&self) -> Self {
+        ActorAssistant {
+            acteur: self.acteur.clone(),
+            id: self.id.clone(),
+            slot: self.slot.clone(),
+        }
+    }
+}
+
+impl<A: Actor> ActorAssistant<A> {
+    pub(crate) fn new(acteur: Acteur, id: A::Id, slot: Arc<Slot<A>>) -> Self {
+        ActorAssistant { acteur, id, slot }
+    }
+
+    /// The ID of the actor this assistant serves.
+    pub fn id(&self) -> &A::Id {
+        &self.id
+    }
+
+    /// Deactivates this activation once the current message is handled:
+    /// `deactivate` runs, and a later message activates the actor afresh.
+    pub fn stop(&self) {
+        self.slot.request_stop();
+    }
+
+    /// Begins stopping the whole system, as [`Acteur::stop`].
+    pub fn stop_system(&self) {
+        self.acteur.stop();
+    }
+
+    /// A handle on the system this actor runs in.
+    pub fn acteur(&self) -> Acteur {
+        self.acteur.clone()
+    }
+
+    /// As [`Acteur::send_to_actor`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Acteur::send_to_actor`].
+    pub async fn send_to_actor<B: Receive<M>, M: Send + 'static>(
+        &self,
+        id: B::Id,
+        message: M,
+    ) -> Result<(), Error> {
+        self.acteur.send_to_actor::<B, M>(id, message).await
+    }
+
+    /// As [`Acteur::call_actor`]; a call to this actor's own ID returns
+    /// [`Error::Deadlock`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Acteur::call_actor`].
+    pub async fn call_actor<B: Respond<M>, M: Send + 'static>(
+        &self,
+        id: B::Id,
+        message: M,
+    ) -> Result<<B as Respond<M>>::Response, Error> {
+        self.acteur.call_actor::<B, M>(id, message).await
+    }
+
+    /// As [`Acteur::send_to_all_actors`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Acteur::send_to_all_actors`].
+    pub async fn send_to_all_actors<B: Receive<M>, M: Clone + Send + 'static>(
+        &self,
+        message: M,
+    ) -> Result<(), Error> {
+        self.acteur.send_to_all_actors::<B, M>(message).await
+    }
+
+    /// As [`Acteur::schedule_send_to_actor`]: returns at once, without
+    /// holding this actor back.
+    ///
+    /// # Errors
+    ///
+    /// As [`Acteur::schedule_send_to_actor`].
+    pub async fn schedule_send_to_actor<B: Receive<M>, M: Send + 'static>(
+        &self,
+        id: B::Id,
+        delay: Duration,
+        message: M,
+    ) -> Result<(), Error> {
+        self.acteur
+            .schedule_send_to_actor::<B, M>(id, delay, message)
+            .await
+    }
+
+    /// As [`Acteur::send_to_service`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Acteur::send_to_service`].
+    pub async fn send_to_service<S: Listen<M>, M: Send + 'static>(
+        &self,
+        message: M,
+    ) -> Result<(), Error> {
+        self.acteur.send_to_service::<S, M>(message).await
+    }
+
+    /// As [`Acteur::call_service`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Acteur::call_service`].
+    pub async fn call_service<S: Serve<M>, M: Send + 'static>(
+        &self,
+        message: M,
+    ) -> Result<<S as Serve<M>>::Response, Error> {
+        self.acteur.call_service::<S, M>(message).await
+    }
+
+    /// As [`Acteur::publish`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Acteur::publish`].
+    pub async fn publish<M: Clone + Send + 'static>(&self, message: M) -> Result<(), Error> {
+        self.acteur.publish::<M>(message).await
+    }
+}

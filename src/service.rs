@@ -1,0 +1,200 @@
+//! The traits a user implements to define a service and the messages it handles.
+
+use std::future::Future;
+
+use crate::{Error, ServiceAssistant};
+
+/// A component without an ID — a database adapter, an e-mail sender, a
+/// calculation — that handles several messages at once, up to the
+/// concurrency its [`ServiceConfiguration`] allows.
+///
+/// A service is started by [`Service::initialize`] on its first message (or by
+/// [`Acteur::preload_service`](crate::Acteur::preload_service)) and lives until
+/// the system stops. Handlers take `&self`, so mutable state needs interior
+/// mutability (a `Mutex`, an atomic). Services can subscribe to published
+/// messages, see [`ServiceAssistant::subscribe`].
+///
+/// # Examples
+///
+/// ```
+/// use std::sync::atomic::{AtomicU64, Ordering};
+/// use acteur::{Acteur, Serve, Service, ServiceAssistant, ServiceConcurrency, ServiceConfiguration};
+///
+/// struct IdGenerator(AtomicU64);
+///
+/// impl Service for IdGenerator {
+///     async fn initialize(_: &ServiceAssistant<Self>) -> (Self, ServiceConfiguration) {
+///         let config = ServiceConfiguration {
+///             concurrency: ServiceConcurrency::Fixed(4),
+///             ..Default::default()
+///         };
+///         (IdGenerator(AtomicU64::new(1)), config)
+///     }
+/// }
+///
+/// struct NextId;
+/// impl Serve<NextId> for IdGenerator {
+///     type Response = u64;
+///     async fn handle(&self, _: NextId, _: &ServiceAssistant<Self>) -> u64 {
+///         self.0.fetch_add(1, Ordering::Relaxed)
+///     }
+/// }
+///
+/// let sys = Acteur::new();
+/// assert_eq!(sys.call_service_sync::<IdGenerator, NextId>(NextId).unwrap(), 1);
+/// sys.stop();
+/// sys.wait_until_stopped();
+/// ```
+pub trait Service: Sized + Send + Sync + 'static {
+    /// Builds the service and says how many messages it may handle at once.
+    ///
+    /// Senders wait for it to finish; a message the service sends to itself
+    /// from here is queued until it has. If it panics, waiting senders get
+    /// [`Error::ServiceInitFailed`] and the next message tries again.
+    fn initialize(
+        assistant: &ServiceAssistant<Self>,
+    ) -> impl Future<Output = (Self, ServiceConfiguration)> + Send;
+}
+
+/// Handles a fire-and-forget message `M`, sent with
+/// [`Acteur::send_to_service`](crate::Acteur::send_to_service) or published
+/// with [`Acteur::publish`](crate::Acteur::publish) to a subscribed service.
+///
+/// # Examples
+///
+/// ```
+/// use acteur::{Acteur, Listen, Service, ServiceAssistant, ServiceConfiguration};
+///
+/// struct Logger;
+/// impl Service for Logger {
+///     async fn initialize(_: &ServiceAssistant<Self>) -> (Self, ServiceConfiguration) {
+///         (Logger, ServiceConfiguration::default())
+///     }
+/// }
+///
+/// struct Line(String);
+/// impl Listen<Line> for Logger {
+///     async fn handle(&self, line: Line, _: &ServiceAssistant<Self>) {
+///         println!("{}", line.0);
+///     }
+/// }
+///
+/// let sys = Acteur::new();
+/// sys.send_to_service_sync::<Logger, Line>(Line("hello".into())).unwrap();
+/// sys.stop();
+/// sys.wait_until_stopped();
+/// ```
+pub trait Listen<M: Send + 'static>: Service {
+    /// Handles one message. A panic is caught, logged and counted; the
+    /// service goes on serving.
+    fn handle(
+        &self,
+        message: M,
+        assistant: &ServiceAssistant<Self>,
+    ) -> impl Future<Output = ()> + Send;
+}
+
+/// Answers a request `M` with a [`Serve::Response`], sent with
+/// [`Acteur::call_service`](crate::Acteur::call_service).
+///
+/// See [`Service`] for an example.
+pub trait Serve<M: Send + 'static>: Service {
+    /// What the caller gets back.
+    type Response: Send + 'static;
+
+    /// Handles one request and returns its answer. If it panics, the caller
+    /// gets [`Error::Panicked`] and the service goes on serving.
+    fn handle(
+        &self,
+        message: M,
+        assistant: &ServiceAssistant<Self>,
+    ) -> impl Future<Output = Self::Response> + Send;
+}
+
+/// How a service runs, returned by [`Service::initialize`].
+///
+/// A plain struct with public fields: set the fields you need and take the
+/// rest from `Default`, since later versions add fields:
+///
+/// ```
+/// use acteur::{ServiceConcurrency, ServiceConfiguration};
+///
+/// let config = ServiceConfiguration {
+///     concurrency: ServiceConcurrency::Fixed(4),
+///     ..Default::default()
+/// };
+/// assert_eq!(config.concurrency, ServiceConcurrency::Fixed(4));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ServiceConfiguration {
+    /// The most handler calls of this service in flight at once.
+    pub concurrency: ServiceConcurrency,
+}
+
+/// The most handler calls of one service in flight at once.
+///
+/// A message waits only while that many handlers run: a free slot takes the
+/// oldest waiting message, so a slow message never holds back others.
+/// "Cores" below is the number of threads the system runs on (the machine's
+/// available parallelism).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ServiceConcurrency {
+    /// Let Acteur choose; currently the same as [`ServiceConcurrency::OnePerCore`].
+    #[default]
+    Automatic,
+    /// One handler at a time: messages are handled one after the other.
+    None,
+    /// As many handlers at once as there are cores.
+    OnePerCore,
+    /// One handler for every two cores, and at least one.
+    OneEachTwoCore,
+    /// Exactly this many handlers at once. `Fixed(0)` is an
+    /// [`Error::InvalidConfiguration`].
+    Fixed(usize),
+    /// No limit: every message starts its handler at once.
+    Unlimited,
+}
+
+impl ServiceConcurrency {
+    /// The number of handlers allowed in flight with `cores` worker threads,
+    /// or the error that names the service when the value is unusable.
+    pub(crate) fn handler_limit(self, cores: usize, service: &'static str) -> Result<usize, Error> {
+        let cores = cores.max(1);
+        match self {
+            ServiceConcurrency::Automatic | ServiceConcurrency::OnePerCore => Ok(cores),
+            ServiceConcurrency::None => Ok(1),
+            ServiceConcurrency::OneEachTwoCore => Ok((cores / 2).max(1)),
+            ServiceConcurrency::Fixed(0) => Err(Error::InvalidConfiguration {
+                type_name: service,
+                field: "concurrency",
+                reason: "is Fixed(0), which would never handle a message; use Fixed(1) or more",
+            }),
+            ServiceConcurrency::Fixed(n) => Ok(n),
+            ServiceConcurrency::Unlimited => Ok(usize::MAX),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn handler_limits_per_mode() {
+        let limit = |c: ServiceConcurrency, cores| c.handler_limit(cores, "S");
+        assert_eq!(limit(ServiceConcurrency::None, 8), Ok(1));
+        assert_eq!(limit(ServiceConcurrency::OnePerCore, 8), Ok(8));
+        assert_eq!(limit(ServiceConcurrency::Automatic, 8), Ok(8));
+        assert_eq!(limit(ServiceConcurrency::OneEachTwoCore, 8), Ok(4));
+        assert_eq!(limit(ServiceConcurrency::OneEachTwoCore, 1), Ok(1));
+        assert_eq!(limit(ServiceConcurrency::Fixed(3), 8), Ok(3));
+        assert_eq!(limit(ServiceConcurrency::Unlimited, 8), Ok(usize::MAX));
+        assert!(matches!(
+            limit(ServiceConcurrency::Fixed(0), 8),
+            Err(Error::InvalidConfiguration {
+                field: "concurrency",
+                ..
+            })
+        ));
+    }
+}

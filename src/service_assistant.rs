@@ -1,0 +1,182 @@
+//! What a service's `initialize` and handlers get to talk to the rest of the system.
+
+use std::marker::PhantomData;
+use std::time::Duration;
+
+use crate::{Acteur, Error, Listen, Receive, Respond, Serve, Service};
+
+/// Given to a service's `initialize` and handlers: the way to send to actors
+/// and other services, to publish, and to [`subscribe`](ServiceAssistant::subscribe).
+///
+/// The sending methods are the `async` forms of [`Acteur`]'s and behave the
+/// same way.
+///
+/// # Examples
+///
+/// ```
+/// use std::sync::atomic::{AtomicUsize, Ordering};
+/// use acteur::{Acteur, Listen, Serve, Service, ServiceAssistant, ServiceConfiguration};
+///
+/// #[derive(Clone)]
+/// struct UserCreated;
+///
+/// struct WelcomeMailer(AtomicUsize);
+/// impl Service for WelcomeMailer {
+///     async fn initialize(assistant: &ServiceAssistant<Self>) -> (Self, ServiceConfiguration) {
+///         assistant.subscribe::<UserCreated>().await.unwrap();
+///         (WelcomeMailer(AtomicUsize::new(0)), ServiceConfiguration::default())
+///     }
+/// }
+/// impl Listen<UserCreated> for WelcomeMailer {
+///     async fn handle(&self, _: UserCreated, _: &ServiceAssistant<Self>) {
+///         self.0.fetch_add(1, Ordering::SeqCst);
+///     }
+/// }
+///
+/// struct Sent;
+/// impl Serve<Sent> for WelcomeMailer {
+///     type Response = usize;
+///     async fn handle(&self, _: Sent, _: &ServiceAssistant<Self>) -> usize {
+///         self.0.load(Ordering::SeqCst)
+///     }
+/// }
+///
+/// let sys = Acteur::new();
+/// sys.preload_service_sync::<WelcomeMailer>().unwrap(); // subscribed from here on
+/// sys.publish_sync(UserCreated).unwrap();
+/// sys.stop(); // queued messages are still handled
+/// sys.wait_until_stopped();
+/// ```
+pub struct ServiceAssistant<S: Service> {
+    acteur: Acteur,
+    // `fn() -> S` keeps the assistant Send + Sync whatever `S` is.
+    service: PhantomData<fn() -> S>,
+}
+
+impl<S: Service> Clone for ServiceAssistant<S> {
+    fn clone(&self) -> Self {
+        ServiceAssistant::new(self.acteur.clone())
+    }
+}
+
+impl<S: Service> ServiceAssistant<S> {
+    pub(crate) fn new(acteur: Acteur) -> Self {
+        ServiceAssistant {
+            acteur,
+            service: PhantomData,
+        }
+    }
+
+    /// Subscribes this service to published messages of type `M`: each
+    /// [`publish`](Acteur::publish) of an `M` then gives this service a clone.
+    /// Subscribing twice changes nothing. Usually called from `initialize`,
+    /// so that the subscription is in place when the service is up.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Stopped`] once the system is stopping.
+    pub async fn subscribe<M: Clone + Send + 'static>(&self) -> Result<(), Error>
+    where
+        S: Listen<M>,
+    {
+        self.acteur.subscribe::<S, M>()
+    }
+
+    /// Begins stopping the whole system, as [`Acteur::stop`].
+    pub fn stop_system(&self) {
+        self.acteur.stop();
+    }
+
+    /// A handle on the system this service runs in.
+    pub fn acteur(&self) -> Acteur {
+        self.acteur.clone()
+    }
+
+    /// As [`Acteur::send_to_actor`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Acteur::send_to_actor`].
+    pub async fn send_to_actor<A: Receive<M>, M: Send + 'static>(
+        &self,
+        id: A::Id,
+        message: M,
+    ) -> Result<(), Error> {
+        self.acteur.send_to_actor::<A, M>(id, message).await
+    }
+
+    /// As [`Acteur::call_actor`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Acteur::call_actor`].
+    pub async fn call_actor<A: Respond<M>, M: Send + 'static>(
+        &self,
+        id: A::Id,
+        message: M,
+    ) -> Result<<A as Respond<M>>::Response, Error> {
+        self.acteur.call_actor::<A, M>(id, message).await
+    }
+
+    /// As [`Acteur::send_to_all_actors`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Acteur::send_to_all_actors`].
+    pub async fn send_to_all_actors<A: Receive<M>, M: Clone + Send + 'static>(
+        &self,
+        message: M,
+    ) -> Result<(), Error> {
+        self.acteur.send_to_all_actors::<A, M>(message).await
+    }
+
+    /// As [`Acteur::schedule_send_to_actor`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Acteur::schedule_send_to_actor`].
+    pub async fn schedule_send_to_actor<A: Receive<M>, M: Send + 'static>(
+        &self,
+        id: A::Id,
+        delay: Duration,
+        message: M,
+    ) -> Result<(), Error> {
+        self.acteur
+            .schedule_send_to_actor::<A, M>(id, delay, message)
+            .await
+    }
+
+    /// As [`Acteur::send_to_service`]. A message a service sends to itself
+    /// from its own `initialize` is queued until `initialize` has finished.
+    ///
+    /// # Errors
+    ///
+    /// As [`Acteur::send_to_service`].
+    pub async fn send_to_service<T: Listen<M>, M: Send + 'static>(
+        &self,
+        message: M,
+    ) -> Result<(), Error> {
+        self.acteur.send_to_service::<T, M>(message).await
+    }
+
+    /// As [`Acteur::call_service`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Acteur::call_service`].
+    pub async fn call_service<T: Serve<M>, M: Send + 'static>(
+        &self,
+        message: M,
+    ) -> Result<<T as Serve<M>>::Response, Error> {
+        self.acteur.call_service::<T, M>(message).await
+    }
+
+    /// As [`Acteur::publish`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Acteur::publish`].
+    pub async fn publish<M: Clone + Send + 'static>(&self, message: M) -> Result<(), Error> {
+        self.acteur.publish::<M>(message).await
+    }
+}

@@ -1,0 +1,143 @@
+//! Type-erased messages: what sits in a mailbox. Each envelope knows how to
+//! run its handler and how to refuse itself (telling a waiting caller why).
+
+use std::any::type_name;
+use std::future::Future;
+use std::pin::Pin;
+
+use futures_channel::oneshot;
+
+use crate::{
+    Actor, ActorAssistant, Error, Listen, Receive, Respond, Serve, Service, ServiceAssistant,
+};
+
+/// A handler run, borrowing the actor or service for its duration.
+pub(crate) type HandlerFuture<'a> = Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
+
+/// A message queued for an actor of type `A`.
+pub(crate) trait ActorMessage<A: Actor>: Send {
+    fn handle<'a>(
+        self: Box<Self>,
+        actor: &'a mut A,
+        assistant: &'a ActorAssistant<A>,
+    ) -> HandlerFuture<'a>;
+
+    /// Drops the message unhandled; true if a waiting caller was told `error`,
+    /// false for a fire-and-forget message nobody waits for.
+    fn refuse(self: Box<Self>, error: Error) -> bool;
+}
+
+pub(crate) type ActorEnvelope<A> = Box<dyn ActorMessage<A>>;
+
+/// A message queued for a service of type `S`.
+pub(crate) trait ServiceMessage<S: Service>: Send {
+    fn handle<'a>(
+        self: Box<Self>,
+        service: &'a S,
+        assistant: &'a ServiceAssistant<S>,
+    ) -> HandlerFuture<'a>;
+
+    /// As [`ActorMessage::refuse`].
+    fn refuse(self: Box<Self>, error: Error) -> bool;
+}
+
+pub(crate) type ServiceEnvelope<S> = Box<dyn ServiceMessage<S>>;
+
+/// A fire-and-forget message.
+pub(crate) struct Tell<M>(pub(crate) M);
+
+/// A request whose answer goes back to the caller.
+pub(crate) struct Ask<M, R> {
+    message: M,
+    reply: oneshot::Sender<Result<R, Error>>,
+}
+
+/// The caller's end of an [`Ask`].
+pub(crate) struct Reply<R>(oneshot::Receiver<Result<R, Error>>);
+
+/// A request envelope and the end where its answer arrives.
+pub(crate) fn ask<M, R>(message: M) -> (Ask<M, R>, Reply<R>) {
+    let (reply, receiver) = oneshot::channel();
+    (Ask { message, reply }, Reply(receiver))
+}
+
+impl<R> Reply<R> {
+    /// The answer. A request dropped without an answer was dropped by a
+    /// panicking handler (every other path answers with an error), which is
+    /// reported as [`Error::Panicked`] naming `handler_of` and `M`.
+    pub(crate) async fn receive<M>(self, handler_of: &'static str) -> Result<R, Error> {
+        self.0.await.unwrap_or_else(|_| {
+            Err(Error::Panicked {
+                handler_of,
+                message: type_name::<M>(),
+            })
+        })
+    }
+}
+
+impl<A: Receive<M>, M: Send + 'static> ActorMessage<A> for Tell<M> {
+    fn handle<'a>(
+        self: Box<Self>,
+        actor: &'a mut A,
+        assistant: &'a ActorAssistant<A>,
+    ) -> HandlerFuture<'a> {
+        Box::pin(<A as Receive<M>>::handle(actor, self.0, assistant))
+    }
+
+    fn refuse(self: Box<Self>, _: Error) -> bool {
+        false
+    }
+}
+
+impl<A: Respond<M>, M: Send + 'static> ActorMessage<A> for Ask<M, <A as Respond<M>>::Response> {
+    fn handle<'a>(
+        self: Box<Self>,
+        actor: &'a mut A,
+        assistant: &'a ActorAssistant<A>,
+    ) -> HandlerFuture<'a> {
+        let Ask { message, reply } = *self;
+        Box::pin(async move {
+            let response = <A as Respond<M>>::handle(actor, message, assistant).await;
+            // The caller may have given up waiting; the answer is then unwanted.
+            let _ = reply.send(Ok(response));
+        })
+    }
+
+    fn refuse(self: Box<Self>, error: Error) -> bool {
+        let _ = self.reply.send(Err(error));
+        true
+    }
+}
+
+impl<S: Listen<M>, M: Send + 'static> ServiceMessage<S> for Tell<M> {
+    fn handle<'a>(
+        self: Box<Self>,
+        service: &'a S,
+        assistant: &'a ServiceAssistant<S>,
+    ) -> HandlerFuture<'a> {
+        Box::pin(<S as Listen<M>>::handle(service, self.0, assistant))
+    }
+
+    fn refuse(self: Box<Self>, _: Error) -> bool {
+        false
+    }
+}
+
+impl<S: Serve<M>, M: Send + 'static> ServiceMessage<S> for Ask<M, <S as Serve<M>>::Response> {
+    fn handle<'a>(
+        self: Box<Self>,
+        service: &'a S,
+        assistant: &'a ServiceAssistant<S>,
+    ) -> HandlerFuture<'a> {
+        let Ask { message, reply } = *self;
+        Box::pin(async move {
+            let response = <S as Serve<M>>::handle(service, message, assistant).await;
+            let _ = reply.send(Ok(response));
+        })
+    }
+
+    fn refuse(self: Box<Self>, error: Error) -> bool {
+        let _ = self.reply.send(Err(error));
+        true
+    }
+}

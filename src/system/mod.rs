@@ -1,0 +1,222 @@
+//! The machinery behind an [`Acteur`](crate::Acteur) handle: registries of
+//! actor types and services, subscriptions, the executor, and shutdown.
+
+pub(crate) mod activation;
+pub(crate) mod actor_type;
+pub(crate) mod context;
+pub(crate) mod envelope;
+pub(crate) mod lifecycle;
+pub(crate) mod panics;
+pub(crate) mod registry;
+pub(crate) mod service_pool;
+pub(crate) mod slot;
+pub(crate) mod subscriptions;
+
+use std::any::TypeId;
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::time::Duration;
+
+use crate::runtime::Runtime;
+use crate::statistics::Statistics;
+use crate::{Acteur, Actor, Error, Listen, Service};
+use actor_type::{ActorType, ActorTypeControl};
+use context::TaskContext;
+use envelope::{ActorEnvelope, Tell};
+use lifecycle::Lifecycle;
+use registry::Registry;
+use service_pool::{ServicePool, ServicePoolControl};
+use subscriptions::Subscriptions;
+
+pub(crate) struct System {
+    pub(crate) lifecycle: Arc<Lifecycle>,
+    runtime: Runtime,
+    actors: Registry<dyn ActorTypeControl>,
+    services: Registry<dyn ServicePoolControl>,
+    subscriptions: Subscriptions,
+    scheduled_cancelled: AtomicU64,
+}
+
+impl System {
+    pub(crate) fn new() -> Arc<System> {
+        let lifecycle = Arc::new(Lifecycle::default());
+        Arc::new(System {
+            runtime: Runtime::new(lifecycle.clone()),
+            lifecycle,
+            actors: Registry::default(),
+            services: Registry::default(),
+            subscriptions: Subscriptions::default(),
+            scheduled_cancelled: AtomicU64::new(0),
+        })
+    }
+
+    /// A handle on this system.
+    pub(crate) fn handle(self: &Arc<Self>) -> Acteur {
+        Acteur::from_system(self.clone())
+    }
+
+    /// Spawns a task that was already counted with `task_started`, with
+    /// `context` current while it runs; it is uncounted when it ends.
+    pub(crate) fn spawn_counted(
+        &self,
+        context: TaskContext,
+        task: impl Future<Output = ()> + Send + 'static,
+    ) {
+        let lifecycle = self.lifecycle.clone();
+        self.runtime.spawn(async move {
+            if let Err(panic) = panics::catch(context::run_in(context, task)).await {
+                log::error!("an acteur task panicked outside user code: {panic}");
+            }
+            lifecycle.task_finished();
+        });
+    }
+
+    /// The machinery for actor type `A`, created on its first message.
+    pub(crate) fn actor_type<A: Actor>(self: &Arc<Self>) -> Result<Arc<ActorType<A>>, Error> {
+        if let Some(actors) = self.actors.get::<ActorType<A>>() {
+            return Ok(actors);
+        }
+        let candidate = Arc::new(ActorType::<A>::new(A::configuration())?);
+        self.actors.get_or_insert(
+            &self.lifecycle,
+            candidate,
+            |actors| actors as Arc<dyn ActorTypeControl>,
+            |actors| {
+                // Counted under the registry lock, which shutdown also takes.
+                self.lifecycle.task_started();
+                let sweep = actors
+                    .clone()
+                    .sweep_idle(Arc::downgrade(self), self.lifecycle.clone());
+                self.spawn_counted(TaskContext::default(), sweep);
+            },
+        )
+    }
+
+    /// The pool of service `S`, created (not started) on first use.
+    pub(crate) fn service_pool<S: Service>(self: &Arc<Self>) -> Result<Arc<ServicePool<S>>, Error> {
+        if let Some(pool) = self.services.get::<ServicePool<S>>() {
+            return Ok(pool);
+        }
+        self.services.get_or_insert(
+            &self.lifecycle,
+            Arc::new(ServicePool::<S>::new()),
+            |pool| pool as Arc<dyn ServicePoolControl>,
+            |_| {},
+        )
+    }
+
+    /// Queues `envelope` for actor `id` of type `A`.
+    pub(crate) fn deliver_to_actor<A: Actor>(
+        self: &Arc<Self>,
+        id: A::Id,
+        envelope: ActorEnvelope<A>,
+        is_call: bool,
+    ) -> Result<(), Error> {
+        self.actor_type::<A>()?.deliver(self, id, envelope, is_call)
+    }
+
+    /// Sends `message` to actor `id` after `delay`, from a task of its own.
+    pub(crate) fn schedule<A: Actor + crate::Receive<M>, M: Send + 'static>(
+        self: &Arc<Self>,
+        id: A::Id,
+        delay: Duration,
+        message: M,
+    ) -> Result<(), Error> {
+        if !self.lifecycle.try_task_started() {
+            return Err(Error::Stopped);
+        }
+        let system = self.clone();
+        self.spawn_counted(TaskContext::default(), async move {
+            let delivered = system.lifecycle.sleep_unless_stopping(delay).await
+                && system
+                    .deliver_to_actor::<A>(id, Box::new(Tell(message)), false)
+                    .is_ok();
+            if !delivered {
+                system.scheduled_cancelled.fetch_add(1, Relaxed);
+            }
+        });
+        Ok(())
+    }
+
+    /// Subscribes service `S` to published `M`.
+    pub(crate) fn subscribe<S: Listen<M>, M: Clone + Send + 'static>(
+        self: &Arc<Self>,
+    ) -> Result<(), Error> {
+        let pool = self.service_pool::<S>()?;
+        let deliver = move |system: &Arc<System>, message: M| {
+            if let Err(error) = pool.enqueue_published(system, Box::new(Tell(message))) {
+                log::debug!("a published message was not delivered: {error}");
+            }
+        };
+        self.subscriptions
+            .subscribe::<M>(TypeId::of::<S>(), Arc::new(deliver));
+        Ok(())
+    }
+
+    /// Gives every subscriber of `M` its own clone of `message`.
+    pub(crate) fn publish<M: Clone + Send + 'static>(
+        self: &Arc<Self>,
+        message: M,
+    ) -> Result<(), Error> {
+        if self.lifecycle.is_stopping() {
+            return Err(Error::Stopped);
+        }
+        let subscribers = self.subscriptions.subscribers::<M>();
+        if let Some((last, others)) = subscribers.split_last() {
+            for deliver in others {
+                deliver(self, message.clone());
+            }
+            last(self, message);
+        }
+        Ok(())
+    }
+
+    /// Begins shutdown: refuses new messages from now on and schedules every
+    /// activation for a last drain and `deactivate`.
+    pub(crate) fn stop(self: &Arc<Self>) {
+        // Counted as a task so that nobody sees the system stopped before
+        // every slot has been woken.
+        self.lifecycle.task_started();
+        if self.lifecycle.begin_stop() {
+            log::debug!("stopping the actor system");
+            for pool in self.services.all() {
+                pool.fence();
+            }
+            for actors in self.actors.all() {
+                actors.wake_for_shutdown(self);
+            }
+        }
+        self.lifecycle.task_finished();
+    }
+
+    pub(crate) fn statistics(&self) -> Statistics {
+        Statistics {
+            actors: self
+                .actors
+                .all()
+                .iter()
+                .map(|actors| actors.statistics())
+                .collect(),
+            services: self
+                .services
+                .all()
+                .iter()
+                .map(|pool| pool.statistics())
+                .collect(),
+            scheduled_cancelled: self.scheduled_cancelled.load(Relaxed),
+        }
+    }
+
+    pub(crate) fn type_counts(&self) -> (usize, usize) {
+        (self.actors.len(), self.services.len())
+    }
+}
+
+impl Drop for System {
+    fn drop(&mut self) {
+        // Dropped without `stop`: nothing can reach it any more, so let its
+        // worker threads and sweepers end.
+        self.lifecycle.begin_stop();
+    }
+}

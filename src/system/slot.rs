@@ -1,0 +1,207 @@
+//! One actor ID's place in the system: its mailbox, its activation while it
+//! is idle, and the flags that decide what its drain task does next.
+//!
+//! An idle actor is nothing but a slot: no task, no timer. A message to a
+//! slot that has no drain task schedules one; the drain task takes the
+//! activation out, handles messages one by one and puts the activation back
+//! when the mailbox is empty (see `activation.rs`). All transitions happen
+//! under the slot's mutex, which is never held while user code runs.
+
+use std::collections::VecDeque;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use crate::Actor;
+use crate::system::envelope::ActorEnvelope;
+use crate::system::lifecycle::Lifecycle;
+
+/// Why an activation ends with `deactivate`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum DeactivationReason {
+    IdleTimeout,
+    StoppedBySelf,
+    SystemShutdown,
+}
+
+pub(crate) struct Slot<A: Actor> {
+    state: Mutex<SlotState<A>>,
+}
+
+struct SlotState<A: Actor> {
+    queue: VecDeque<ActorEnvelope<A>>,
+    /// The activation while no drain task holds it.
+    idle_actor: Option<A>,
+    /// An activation exists, idle here or held by the drain task.
+    live: bool,
+    /// A drain task runs for this slot, or has been counted and is spawning.
+    scheduled: bool,
+    /// The activation called `ActorAssistant::stop`.
+    stop_requested: bool,
+    /// The idle sweeper found the activation expired; a message cancels it.
+    idle_expired: bool,
+    /// When the last drain task ended; what the sweeper compares.
+    last_active: Instant,
+}
+
+/// What the drain task does next.
+pub(crate) enum Step<A: Actor> {
+    Handle(ActorEnvelope<A>),
+    Deactivate(DeactivationReason),
+    /// No activation and an empty mailbox: remove the slot from the map.
+    Retire,
+    /// The activation went back into the slot; the task ends.
+    Idle,
+}
+
+/// The outcome of offering a message to a slot.
+pub(crate) enum Pushed {
+    /// Queued; `true` if the caller must spawn the drain task (already counted).
+    Queued(bool),
+    /// Not queued: the system is stopping, or the actor is not active for a
+    /// send to active actors only.
+    Refused,
+}
+
+impl<A: Actor> Slot<A> {
+    pub(crate) fn new() -> Self {
+        Slot {
+            state: Mutex::new(SlotState {
+                queue: VecDeque::new(),
+                idle_actor: None,
+                live: false,
+                scheduled: false,
+                stop_requested: false,
+                idle_expired: false,
+                last_active: Instant::now(),
+            }),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, SlotState<A>> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Queues `envelope`; with `only_if_active`, only into a live activation
+    /// that has not asked to stop. The stopping check happens under the slot
+    /// lock, which shutdown also takes for every slot: a message is either
+    /// refused or seen (and its drain task counted) by shutdown.
+    pub(crate) fn push(
+        &self,
+        envelope: ActorEnvelope<A>,
+        only_if_active: bool,
+        lifecycle: &Lifecycle,
+    ) -> Pushed {
+        let mut state = self.lock();
+        if lifecycle.is_stopping() || (only_if_active && (!state.live || state.stop_requested)) {
+            drop(state);
+            // Dropped here, outside the lock: its `Drop` is user code.
+            drop(envelope);
+            return Pushed::Refused;
+        }
+        state.queue.push_back(envelope);
+        Pushed::Queued(schedule(&mut state, lifecycle))
+    }
+
+    /// At shutdown: schedules a drain task for a slot with an activation or
+    /// messages and none running; true if the caller must spawn it.
+    pub(crate) fn wake_for_shutdown(&self, lifecycle: &Lifecycle) -> bool {
+        let mut state = self.lock();
+        (state.live || !state.queue.is_empty()) && schedule(&mut state, lifecycle)
+    }
+
+    /// For the idle sweeper: marks an activation idle for `timeout` or more
+    /// as expired and schedules its drain task; true if the caller must spawn it.
+    pub(crate) fn expire_if_idle(
+        &self,
+        timeout: Duration,
+        now: Instant,
+        lifecycle: &Lifecycle,
+    ) -> bool {
+        let mut state = self.lock();
+        if state.scheduled
+            || !state.live
+            || lifecycle.is_stopping()
+            || now.saturating_duration_since(state.last_active) < timeout
+        {
+            return false;
+        }
+        state.idle_expired = true;
+        schedule(&mut state, lifecycle)
+    }
+
+    /// The drain task takes the idle activation, if any, when it starts.
+    pub(crate) fn take_idle_actor(&self) -> Option<A> {
+        self.lock().idle_actor.take()
+    }
+
+    /// Decides the drain task's next step; see [`Step`]. `actor` is the
+    /// activation the task holds; on [`Step::Idle`] it moves into the slot.
+    pub(crate) fn next_step(&self, actor: &mut Option<A>, stopping: bool) -> Step<A> {
+        let mut state = self.lock();
+        let live = actor.is_some();
+        if live && state.stop_requested {
+            return Step::Deactivate(DeactivationReason::StoppedBySelf);
+        }
+        if let Some(envelope) = state.queue.pop_front() {
+            state.idle_expired = false;
+            return Step::Handle(envelope);
+        }
+        if !live {
+            return Step::Retire;
+        }
+        if stopping {
+            return Step::Deactivate(DeactivationReason::SystemShutdown);
+        }
+        if state.idle_expired {
+            state.idle_expired = false;
+            return Step::Deactivate(DeactivationReason::IdleTimeout);
+        }
+        state.idle_actor = actor.take();
+        state.scheduled = false;
+        state.last_active = Instant::now();
+        Step::Idle
+    }
+
+    /// Records that an activation now exists (after `activate` returned).
+    pub(crate) fn activation_started(&self) {
+        self.lock().live = true;
+    }
+
+    /// Records that the activation is gone (deactivated or abandoned).
+    pub(crate) fn activation_ended(&self) {
+        let mut state = self.lock();
+        state.live = false;
+        state.stop_requested = false;
+    }
+
+    /// `ActorAssistant::stop`: deactivate after the current message.
+    pub(crate) fn request_stop(&self) {
+        self.lock().stop_requested = true;
+    }
+
+    /// Takes every queued message (when an activation failed).
+    pub(crate) fn take_queue(&self) -> VecDeque<ActorEnvelope<A>> {
+        std::mem::take(&mut self.lock().queue)
+    }
+
+    /// True if nothing is queued; the condition to remove a retiring slot.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.lock().queue.is_empty()
+    }
+
+    /// Whether an activation exists, and how many messages wait.
+    pub(crate) fn census(&self) -> (bool, usize) {
+        let state = self.lock();
+        (state.live, state.queue.len())
+    }
+}
+
+/// Marks the slot scheduled and counts its drain task, unless one runs.
+fn schedule<A: Actor>(state: &mut SlotState<A>, lifecycle: &Lifecycle) -> bool {
+    if state.scheduled {
+        return false;
+    }
+    state.scheduled = true;
+    lifecycle.task_started();
+    true
+}

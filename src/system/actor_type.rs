@@ -131,6 +131,9 @@ impl<A: Actor> ActorType<A> {
         system: &Arc<System>,
         message: impl Fn() -> ActorEnvelope<A>,
     ) -> Result<(), Error> {
+        if system.lifecycle.is_stopping() {
+            return Err(Error::Stopped);
+        }
         for (id, slot) in self.snapshot() {
             match slot.push(message(), true, &system.lifecycle) {
                 Pushed::Queued(spawn) => {

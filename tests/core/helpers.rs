@@ -1,0 +1,20 @@
+//! Waiting for events without sleeping.
+
+use std::sync::mpsc::Receiver;
+use std::time::Duration;
+
+/// Generous: only reached when something is broken.
+pub const PATIENCE: Duration = Duration::from_secs(20);
+
+/// The next event, or a failure naming what was awaited.
+pub fn next<T>(events: &Receiver<T>, what: &str) -> T {
+    events
+        .recv_timeout(PATIENCE)
+        .unwrap_or_else(|_| panic!("no {what} within {PATIENCE:?}"))
+}
+
+/// Stops `sys` and waits for the end.
+pub fn shut_down(sys: &acteur::Acteur) {
+    sys.stop();
+    sys.wait_until_stopped();
+}

@@ -2,6 +2,11 @@
 //! `initialize`, and anyone publishes. Run with
 //! `cargo run --example publish_subscribe`.
 
+#![allow(
+    clippy::needless_update,
+    reason = "configurations gain fields in later versions; `..Default::default()` keeps this code compiling"
+)]
+
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use acteur::{

@@ -2,6 +2,11 @@
 //! time) and a stateless one (a calculation that runs on every core), and an
 //! actor that uses both. Run with `cargo run --example services`.
 
+#![allow(
+    clippy::needless_update,
+    reason = "configurations gain fields in later versions; `..Default::default()` keeps this code compiling"
+)]
+
 use std::collections::HashMap;
 use std::sync::Mutex;
 

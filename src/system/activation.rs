@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use crate::system::System;
 use crate::system::actor_type::ActorType;
+use crate::system::envelope::ActorEnvelope;
 use crate::system::panics::{catch, catch_sync};
 use crate::system::slot::{Slot, Step};
 use crate::{Actor, ActorAssistant, Error};
@@ -27,20 +28,15 @@ pub(crate) async fn drain<A: Actor>(
             Step::Handle(envelope) => {
                 if actor.is_none() {
                     actor = activate(&actors, &id, &slot, &assistant).await;
-                    if actor.is_none() {
-                        let failure = Error::ActivationFailed {
-                            actor: type_name::<A>(),
-                            id: format!("{id:?}"),
-                        };
-                        refuse_all(
-                            &actors,
-                            std::iter::once(envelope).chain(slot.take_queue()),
-                            &failure,
-                        );
-                        continue;
-                    }
                 }
                 let Some(current) = actor.as_mut() else {
+                    let failure = Error::ActivationFailed {
+                        actor: type_name::<A>(),
+                        id: format!("{id:?}"),
+                    };
+                    // Everything queued was waiting for this activation.
+                    let waiting = std::iter::once(envelope).chain(slot.take_queue());
+                    refuse_all(&actors, waiting, &failure);
                     continue;
                 };
                 if let Err(panic) = catch(envelope.handle(current, &assistant)).await {
@@ -108,7 +104,7 @@ async fn activate<A: Actor>(
 /// Tells every waiting caller `error`; drops and counts fire-and-forget messages.
 fn refuse_all<A: Actor>(
     actors: &ActorType<A>,
-    envelopes: impl IntoIterator<Item = crate::system::envelope::ActorEnvelope<A>>,
+    envelopes: impl IntoIterator<Item = ActorEnvelope<A>>,
     error: &Error,
 ) {
     let mut dropped = 0;

@@ -86,6 +86,8 @@ impl<A: Actor> ActorType<A> {
         envelope: ActorEnvelope<A>,
         is_call: bool,
     ) -> Result<(), Error> {
+        // The check that counts is `Slot::push`'s, under the slot lock; this
+        // one only avoids creating a slot for an ID after the system stopped.
         if system.lifecycle.is_stopping() {
             return Err(Error::Stopped);
         }

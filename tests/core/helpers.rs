@@ -13,8 +13,19 @@ pub fn next<T>(events: &Receiver<T>, what: &str) -> T {
         .unwrap_or_else(|_| panic!("no {what} within {PATIENCE:?}"))
 }
 
+/// Waits for `sys` to stop; a hang fails the test instead of hanging CI.
+pub fn wait_stopped(sys: &acteur::Acteur) {
+    let (done, stopped) = std::sync::mpsc::channel();
+    let waiter = sys.clone();
+    std::thread::spawn(move || {
+        waiter.wait_until_stopped();
+        let _ = done.send(());
+    });
+    next(&stopped, "end of wait_until_stopped");
+}
+
 /// Stops `sys` and waits for the end.
 pub fn shut_down(sys: &acteur::Acteur) {
     sys.stop();
-    sys.wait_until_stopped();
+    wait_stopped(sys);
 }

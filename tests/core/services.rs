@@ -11,7 +11,7 @@ use acteur::{
 };
 use futures_channel::oneshot;
 
-use crate::helpers::{next, shut_down};
+use crate::helpers::{next, shut_down, wait_stopped};
 
 /// Handlers that wait for a release, to hold messages in flight.
 struct Gate;
@@ -127,7 +127,7 @@ fn unlimited_concurrency_runs_every_message_at_once_and_stop_awaits_them() {
     for release in releases {
         let _ = release.send(());
     }
-    sys.wait_until_stopped();
+    wait_stopped(&sys);
     assert_eq!(MOST_IN_FLIGHT.load(SeqCst), count);
     assert_eq!(
         IN_FLIGHT.load(SeqCst),

@@ -11,7 +11,7 @@ use acteur::{
 };
 use futures_lite::future::block_on;
 
-use crate::helpers::shut_down;
+use crate::helpers::{shut_down, wait_stopped};
 
 static HANDLED: AtomicUsize = AtomicUsize::new(0);
 static DEACTIVATED: AtomicUsize = AtomicUsize::new(0);
@@ -123,7 +123,7 @@ fn stop_returns_in_every_state() {
     shut_down(&fresh);
     // Twice, and waiting again.
     shut_down(&fresh);
-    fresh.wait_until_stopped();
+    wait_stopped(&fresh);
 
     // After every actor already deactivated itself.
     let sys = Acteur::new();
@@ -143,7 +143,7 @@ fn several_threads_stop_and_wait_at_once() {
             let sys = sys.clone();
             thread::spawn(move || {
                 sys.stop();
-                sys.wait_until_stopped();
+                wait_stopped(&sys);
             })
         })
         .collect();
@@ -177,7 +177,7 @@ fn a_handler_can_stop_the_system() {
         sys.call_actor_sync::<Stopper, Job>(1, Job).unwrap(),
         Err(Error::Stopped)
     );
-    sys.wait_until_stopped();
+    wait_stopped(&sys);
 }
 
 #[test]

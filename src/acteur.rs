@@ -8,10 +8,10 @@ use std::time::Duration;
 
 use crate::runtime;
 use crate::statistics::Statistics;
-use crate::system::System;
 use crate::system::context;
 use crate::system::envelope::{Tell, ask};
-use crate::{Error, Listen, Receive, Respond, Serve, Service};
+use crate::system::{System, SystemLimits};
+use crate::{ActeurBuilder, Error, Listen, Receive, Respond, Serve, Service};
 
 /// A handle on an actor system: send messages to actors and services, publish,
 /// and stop.
@@ -79,8 +79,20 @@ impl Acteur {
     /// Worker threads start with the first message, one per core.
     pub fn new() -> Acteur {
         Acteur {
-            system: System::new(),
+            system: System::new(SystemLimits::default()),
         }
+    }
+
+    /// Starts building a system with system-wide settings, such as a limit
+    /// on live actors across all types; see [`ActeurBuilder`].
+    ///
+    /// ```
+    /// let sys = acteur::Acteur::builder().max_actors(100_000).build();
+    /// # sys.stop();
+    /// # sys.wait_until_stopped();
+    /// ```
+    pub fn builder() -> ActeurBuilder {
+        ActeurBuilder::default()
     }
 
     /// The one process-wide system, created on first use, for programs that

@@ -86,6 +86,40 @@ pub trait Actor: Sized + Send + 'static {
     fn configuration() -> ActorConfiguration {
         ActorConfiguration::default()
     }
+
+    /// An estimate, in bytes, of the memory this activation holds; what
+    /// [`ActorConfiguration::max_memory`] and the system-wide
+    /// [`ActeurBuilder::max_memory`](crate::ActeurBuilder::max_memory) limit.
+    ///
+    /// Called after `activate` and after each handled message, so keep it
+    /// cheap: a sum of lengths, not a walk over every byte. The default is
+    /// `size_of::<Self>()`, which ignores what the actor owns on the heap;
+    /// override it for actors holding strings, vectors or maps. If it
+    /// panics, the previous estimate is kept.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use acteur::{Actor, ActorAssistant};
+    ///
+    /// struct Inbox {
+    ///     messages: Vec<String>,
+    /// }
+    /// impl Actor for Inbox {
+    ///     type Id = u64;
+    ///     async fn activate(_: u64, _: &ActorAssistant<Self>) -> Self {
+    ///         Inbox { messages: Vec::new() }
+    ///     }
+    ///     fn memory_size(&self) -> usize {
+    ///         size_of::<Self>()
+    ///             + self.messages.capacity() * size_of::<String>()
+    ///             + self.messages.iter().map(String::capacity).sum::<usize>()
+    ///     }
+    /// }
+    /// ```
+    fn memory_size(&self) -> usize {
+        size_of::<Self>()
+    }
 }
 
 /// Handles a fire-and-forget message `M`, sent with
@@ -172,36 +206,80 @@ pub trait Respond<M: Send + 'static>: Actor {
     ) -> impl Future<Output = Self::Response> + Send;
 }
 
-/// Policies for one actor type, returned by [`Actor::configuration`].
+/// Policies for one actor type, returned by [`Actor::configuration`]: how
+/// long, how many and how much memory its activations may stay in RAM.
 ///
 /// A plain struct with public fields: write the fields you change and take the
-/// rest from `Default`, since later versions add fields.
+/// rest from `Default`, since later versions add fields. An invalid value (a
+/// zero limit) makes every send to the type fail with
+/// [`Error::InvalidConfiguration`](crate::Error::InvalidConfiguration), which
+/// names the type and the field.
+///
+/// The three policies combine: an activation is deactivated when it has been
+/// idle too long, or when it is the least recently used idle activation of a
+/// type over its count or memory limit. Busy activations (a message queued or
+/// being handled) are never evicted: if all are busy, a limit is exceeded
+/// until some become idle, and [`Statistics`](crate::Statistics) shows it.
+/// `deactivate` runs in every case and learns why from
+/// [`ActorAssistant::deactivation_reason`](crate::ActorAssistant::deactivation_reason).
 ///
 /// # Examples
 ///
 /// ```
 /// use std::time::Duration;
-/// use acteur::ActorConfiguration;
+/// use acteur::{Actor, ActorAssistant, ActorConfiguration};
 ///
-/// let config = ActorConfiguration {
-///     idle_timeout: Some(Duration::from_secs(60)),
-///     ..Default::default()
-/// };
-/// assert_eq!(config.idle_timeout, Some(Duration::from_secs(60)));
+/// struct Player {
+///     inventory: Vec<u32>,
+/// }
+///
+/// impl Actor for Player {
+///     type Id = u64;
+///     async fn activate(_: u64, _: &ActorAssistant<Self>) -> Self {
+///         Player { inventory: Vec::new() }
+///     }
+///     fn configuration() -> ActorConfiguration {
+///         ActorConfiguration {
+///             idle_timeout: Some(Duration::from_secs(60)),
+///             max_actors: Some(50_000),
+///             max_memory: Some(256 * 1024 * 1024),
+///             ..Default::default()
+///         }
+///     }
+///     fn memory_size(&self) -> usize {
+///         size_of::<Self>() + self.inventory.capacity() * size_of::<u32>()
+///     }
+/// }
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ActorConfiguration {
-    /// Deactivate an actor that has handled no message for this long.
-    /// `None` keeps actors until they stop themselves or the system stops.
-    /// Default: 5 minutes. A zero duration is an
-    /// [`Error::InvalidConfiguration`](crate::Error::InvalidConfiguration).
+    /// Deactivate an actor that has handled no message for this long
+    /// (postponed by [`ActorAssistant::keep_alive`]). `None` keeps actors
+    /// until they stop themselves, are evicted, or the system stops.
+    ///
+    /// Idleness is checked in the background about four times per timeout,
+    /// so an actor goes up to a quarter of the timeout later than due.
+    /// Default: 5 minutes. A zero duration is invalid.
     pub idle_timeout: Option<Duration>,
+    /// The most live activations of this type. An activation that would
+    /// exceed it first deactivates the least recently used idle one
+    /// ([`DeactivationReason::EvictedByCount`](crate::DeactivationReason::EvictedByCount)).
+    /// Default: `None`, no limit. `Some(0)` is invalid.
+    pub max_actors: Option<usize>,
+    /// The most memory, in bytes, the live activations of this type may hold,
+    /// as estimated by [`Actor::memory_size`]. Over it, least recently used
+    /// idle activations are deactivated until the type is within it again
+    /// ([`DeactivationReason::EvictedByMemory`](crate::DeactivationReason::EvictedByMemory)).
+    /// Default: `None`, no limit. `Some(0)` is invalid.
+    pub max_memory: Option<usize>,
 }
 
 impl Default for ActorConfiguration {
     fn default() -> Self {
         ActorConfiguration {
             idle_timeout: Some(Duration::from_secs(5 * 60)),
+            max_actors: None,
+            max_memory: None,
         }
     }
 }

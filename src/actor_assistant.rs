@@ -4,10 +4,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::system::slot::Slot;
-use crate::{Acteur, Actor, Error, Listen, Receive, Respond, Serve};
+use crate::{Acteur, Actor, DeactivationReason, Error, Listen, Receive, Respond, Serve};
 
 /// Given to an actor's `activate`, `deactivate` and handlers: its own ID, the
-/// way to send to other actors and services, and [`ActorAssistant::stop`].
+/// way to send to other actors and services, control over its own lifetime
+/// ([`stop`](ActorAssistant::stop), [`keep_alive`](ActorAssistant::keep_alive)),
+/// and in `deactivate`, [why](ActorAssistant::deactivation_reason) it runs.
 ///
 /// The sending methods are the `async` forms of [`Acteur`]'s and behave the
 /// same way. A call to the actor's own ID returns [`Error::Deadlock`], since
@@ -59,6 +61,8 @@ pub struct ActorAssistant<A: Actor> {
     acteur: Acteur,
     id: A::Id,
     slot: Arc<Slot<A>>,
+    /// Set only on the assistant given to `deactivate`.
+    reason: Option<DeactivationReason>,
 }
 
 impl<A: Actor> Clone for ActorAssistant<A> {
@@ -67,13 +71,27 @@ impl<A: Actor> Clone for ActorAssistant<A> {
             acteur: self.acteur.clone(),
             id: self.id.clone(),
             slot: self.slot.clone(),
+            reason: self.reason,
         }
     }
 }
 
 impl<A: Actor> ActorAssistant<A> {
     pub(crate) fn new(acteur: Acteur, id: A::Id, slot: Arc<Slot<A>>) -> Self {
-        ActorAssistant { acteur, id, slot }
+        ActorAssistant {
+            acteur,
+            id,
+            slot,
+            reason: None,
+        }
+    }
+
+    /// The assistant given to `deactivate`, which knows why it runs.
+    pub(crate) fn deactivating(&self, reason: DeactivationReason) -> Self {
+        ActorAssistant {
+            reason: Some(reason),
+            ..self.clone()
+        }
     }
 
     /// The ID of the actor this assistant serves.
@@ -85,6 +103,57 @@ impl<A: Actor> ActorAssistant<A> {
     /// `deactivate` runs, and a later message activates the actor afresh.
     pub fn stop(&self) {
         self.slot.request_stop();
+    }
+
+    /// Keeps this activation in RAM for at least `duration` from now, even
+    /// without messages: its [idle timeout](crate::ActorConfiguration::idle_timeout)
+    /// cannot deactivate it before then. Calls extend, never shorten, the
+    /// time already granted; the grant ends with the activation.
+    ///
+    /// It does not protect against [`stop`](Self::stop), shutdown, or
+    /// eviction when a count or memory limit is reached: limits keep the
+    /// process alive, so they win.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use acteur::{Actor, ActorAssistant, Receive};
+    ///
+    /// struct Auction;
+    /// impl Actor for Auction {
+    ///     type Id = u64;
+    ///     async fn activate(_: u64, _: &ActorAssistant<Self>) -> Self {
+    ///         Auction
+    ///     }
+    /// }
+    /// struct Open;
+    /// impl Receive<Open> for Auction {
+    ///     async fn handle(&mut self, _: Open, assistant: &ActorAssistant<Self>) {
+    ///         // Bids may be rare, but the auction must stay for its hour.
+    ///         assistant.keep_alive(Duration::from_secs(3600));
+    ///     }
+    /// }
+    /// ```
+    pub fn keep_alive(&self, duration: Duration) {
+        self.slot.keep_alive(duration);
+    }
+
+    /// Why `deactivate` runs: call it from [`Actor::deactivate`].
+    ///
+    /// Outside `deactivate` no deactivation is under way; it then logs a
+    /// warning and returns [`DeactivationReason::IdleTimeout`], the most
+    /// common reason, rather than panicking.
+    ///
+    /// See [`DeactivationReason`] for an example.
+    pub fn deactivation_reason(&self) -> DeactivationReason {
+        self.reason.unwrap_or_else(|| {
+            log::warn!(
+                "ActorAssistant::deactivation_reason called outside deactivate (actor {} {:?}); \
+                 returning IdleTimeout",
+                std::any::type_name::<A>(),
+                self.id
+            );
+            DeactivationReason::IdleTimeout
+        })
     }
 
     /// Begins stopping the whole system, as [`Acteur::stop`].

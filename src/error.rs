@@ -66,11 +66,14 @@ pub enum Error {
         /// The service type.
         service: &'static str,
     },
-    /// A configuration returned by the user's code is invalid (for example a
-    /// concurrency of zero).
+    /// A configuration is invalid (for example a concurrency or a limit of
+    /// zero): one returned by an actor's or service's `configuration()`, or
+    /// one given to [`Acteur::builder`](crate::Acteur::builder). Every send to
+    /// the type (for the builder, to any actor) returns it.
     #[non_exhaustive]
     InvalidConfiguration {
-        /// The actor or service type whose configuration is invalid.
+        /// The actor or service type whose configuration is invalid, or
+        /// `acteur::ActeurBuilder` for a system-wide limit.
         type_name: &'static str,
         /// The configuration field at fault.
         field: &'static str,
@@ -127,8 +130,8 @@ impl fmt::Display for Error {
                 reason,
             } => write!(
                 f,
-                "invalid configuration of `{type_name}`: `{field}` {reason}; fix the \
-                 configuration it returns"
+                "invalid configuration of `{type_name}`: `{field}` {reason}; correct the \
+                 value where it is set (the type's `configuration()`, or `Acteur::builder()`)"
             ),
             Error::Deadlock { chain } => write!(
                 f,

@@ -1,5 +1,7 @@
 //! A snapshot of what a system holds and has done, from `Acteur::statistics`.
 
+use std::time::Duration;
+
 /// What a system holds and has done, per actor type and per service.
 ///
 /// A snapshot: counts change as the system runs. The structs are
@@ -45,6 +47,12 @@ pub struct Statistics {
     /// Scheduled messages cancelled because the system stopped before they
     /// were due.
     pub scheduled_cancelled: u64,
+    /// The system-wide limit on live activations of all types, from
+    /// [`ActeurBuilder::max_actors`](crate::ActeurBuilder::max_actors).
+    pub max_actors: Option<usize>,
+    /// The system-wide limit on the estimated memory of all activations, from
+    /// [`ActeurBuilder::max_memory`](crate::ActeurBuilder::max_memory).
+    pub max_memory: Option<usize>,
 }
 
 impl Statistics {
@@ -69,20 +77,62 @@ impl Statistics {
 pub struct ActorStatistics {
     /// The actor type's name (`std::any::type_name`).
     pub name: &'static str,
-    /// Activations alive now, idle or busy.
+    /// Activations alive now, idle or busy. Above
+    /// [`max_actors`](Self::max_actors) only while every activation is busy
+    /// or being deactivated.
     pub active_actors: usize,
     /// Messages waiting in the actors' mailboxes now.
     pub queued_messages: usize,
+    /// The estimated memory, in bytes, of the live activations: the sum of
+    /// their last [`Actor::memory_size`](crate::Actor::memory_size).
+    pub memory: usize,
+    /// The configured [`ActorConfiguration::idle_timeout`](crate::ActorConfiguration::idle_timeout).
+    pub idle_timeout: Option<Duration>,
+    /// The configured [`ActorConfiguration::max_actors`](crate::ActorConfiguration::max_actors).
+    pub max_actors: Option<usize>,
+    /// The configured [`ActorConfiguration::max_memory`](crate::ActorConfiguration::max_memory).
+    pub max_memory: Option<usize>,
     /// `activate` calls that returned.
     pub activations: u64,
-    /// `deactivate` calls (idle timeout, `stop`, shutdown).
+    /// `deactivate` calls, for any reason: the sum of
+    /// [`deactivations_by_reason`](Self::deactivations_by_reason).
     pub deactivations: u64,
+    /// `deactivate` calls, per [`DeactivationReason`](crate::DeactivationReason).
+    pub deactivations_by_reason: DeactivationCounts,
     /// Handlers that panicked (each dropped its activation).
     pub panics: u64,
     /// `activate` calls that panicked.
     pub activation_failures: u64,
     /// Fire-and-forget messages dropped because their activation failed.
     pub dropped_messages: u64,
+}
+
+/// `deactivate` calls of one actor type, per
+/// [`DeactivationReason`](crate::DeactivationReason).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct DeactivationCounts {
+    /// After [`ActorConfiguration::idle_timeout`](crate::ActorConfiguration::idle_timeout).
+    pub idle_timeout: u64,
+    /// Evicted by a count limit (of the type or of the system).
+    pub evicted_by_count: u64,
+    /// Evicted by a memory limit (of the type or of the system).
+    pub evicted_by_memory: u64,
+    /// After [`ActorAssistant::stop`](crate::ActorAssistant::stop).
+    pub stopped_by_self: u64,
+    /// At [`Acteur::stop`](crate::Acteur::stop).
+    pub system_shutdown: u64,
+}
+
+impl DeactivationCounts {
+    /// All deactivations, whatever the reason.
+    pub fn total(&self) -> u64 {
+        self.idle_timeout
+            + self.evicted_by_count
+            + self.evicted_by_memory
+            + self.stopped_by_self
+            + self.system_shutdown
+    }
 }
 
 /// Figures of one service type.

@@ -5,6 +5,7 @@
 //! previous `deactivate` has returned.
 
 use std::any::type_name;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
 use crate::system::System;
@@ -22,12 +23,18 @@ pub(crate) async fn drain<A: Actor>(
     slot: Arc<Slot<A>>,
 ) {
     let assistant = ActorAssistant::new(system.handle(), id.clone(), slot.clone());
-    let mut actor = slot.take_idle_actor();
+    // The activation this task holds, and its last memory estimate.
+    let (mut actor, mut memory) = match slot.take_idle_actor() {
+        Some((actor, memory)) => (Some(actor), memory),
+        None => (None, 0),
+    };
     loop {
-        match slot.next_step(&mut actor, system.lifecycle.is_stopping()) {
+        match slot.next_step(&mut actor, memory, system.lifecycle.is_stopping()) {
             Step::Handle(envelope) => {
                 if actor.is_none() {
-                    actor = activate(&actors, &id, &slot, &assistant).await;
+                    actor = activate(&system, &actors, &id, &slot, &assistant).await;
+                    memory = actor.as_ref().map_or(0, |fresh| estimate_memory(fresh, 0));
+                    actors.resized(&system, 0, memory);
                 }
                 let Some(current) = actor.as_mut() else {
                     let failure = Error::ActivationFailed {
@@ -49,20 +56,29 @@ pub(crate) async fn drain<A: Actor>(
                     if let Some(broken) = actor.take() {
                         catch_sync("dropping an abandoned actor", || drop(broken));
                     }
+                    actors.activation_ended(&system, memory, false);
+                    memory = 0;
                     slot.activation_ended();
+                } else {
+                    let estimate = estimate_memory(current, memory);
+                    actors.resized(&system, memory, estimate);
+                    memory = estimate;
                 }
             }
             Step::Deactivate(reason) => {
                 if let Some(mut current) = actor.take() {
-                    log::debug!("deactivating actor {} {id:?}: {reason:?}", type_name::<A>());
-                    if let Err(panic) = catch(current.deactivate(&assistant)).await {
+                    log::debug!("deactivating actor {} {id:?}: {reason}", type_name::<A>());
+                    let farewell = assistant.deactivating(reason);
+                    if let Err(panic) = catch(current.deactivate(&farewell)).await {
                         log::error!(
                             "deactivate of actor {} {id:?} panicked: {panic}",
                             type_name::<A>()
                         );
                     }
                     catch_sync("dropping a deactivated actor", || drop(current));
-                    actors.counters.deactivated();
+                    actors.counters.deactivated(reason);
+                    actors.activation_ended(&system, memory, reason.is_eviction());
+                    memory = 0;
                     slot.activation_ended();
                 }
             }
@@ -71,18 +87,27 @@ pub(crate) async fn drain<A: Actor>(
                     break;
                 }
             }
-            Step::Idle => break,
+            Step::Idle => {
+                // Within limits this is two loads; over them (every
+                // activation was busy), this actor's idleness may let the
+                // budget be enforced now.
+                actors.enforce_limits(&system);
+                break;
+            }
         }
     }
 }
 
-/// Runs `activate`; `None` if it panicked.
+/// Counts the activation against the budgets (evicting for it first if
+/// needed), then runs `activate`; `None` if it panicked.
 async fn activate<A: Actor>(
-    actors: &ActorType<A>,
+    system: &Arc<System>,
+    actors: &Arc<ActorType<A>>,
     id: &A::Id,
     slot: &Slot<A>,
     assistant: &ActorAssistant<A>,
 ) -> Option<A> {
+    actors.activation_reserved(system);
     match catch(A::activate(id.clone(), assistant)).await {
         Ok(actor) => {
             log::trace!("activated actor {} {id:?}", type_name::<A>());
@@ -96,9 +121,21 @@ async fn activate<A: Actor>(
                 type_name::<A>()
             );
             actors.counters.activation_failed();
+            actors.activation_ended(system, 0, false);
             None
         }
     }
+}
+
+/// `actor.memory_size()`, or `previous` if it panics.
+fn estimate_memory<A: Actor>(actor: &A, previous: usize) -> usize {
+    std::panic::catch_unwind(AssertUnwindSafe(|| actor.memory_size())).unwrap_or_else(|_| {
+        log::error!(
+            "memory_size of actor {} panicked; its previous estimate is kept",
+            type_name::<A>()
+        );
+        previous
+    })
 }
 
 /// Tells every waiting caller `error`; drops and counts fire-and-forget messages.

@@ -1,5 +1,6 @@
 //! Everything the system keeps for one actor type: the map from ID to slot,
-//! delivery into it, the idle sweeper, and the counters behind its statistics.
+//! delivery into it, the idle sweeper, its memory policies, and the counters
+//! behind its statistics.
 
 use std::any::type_name;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -8,18 +9,23 @@ use std::time::{Duration, Instant};
 
 use dashmap::DashMap;
 
-use crate::statistics::ActorStatistics;
+use crate::statistics::{ActorStatistics, DeactivationCounts};
 use crate::system::System;
 use crate::system::activation::drain;
+use crate::system::budget::Budget;
 use crate::system::context::{self, TaskContext};
 use crate::system::envelope::ActorEnvelope;
+use crate::system::eviction::{Candidate, Evictable, Evictor, Oldest};
 use crate::system::lifecycle::Lifecycle;
 use crate::system::slot::{Pushed, Slot};
-use crate::{Actor, ActorConfiguration, Error};
+use crate::{Actor, ActorConfiguration, DeactivationReason, Error};
 
 pub(crate) struct ActorType<A: Actor> {
     slots: DashMap<A::Id, Arc<Slot<A>>>,
     idle_timeout: Option<Duration>,
+    /// This type's `max_actors` and `max_memory`, and its live figures.
+    pub(crate) budget: Budget,
+    evictor: Evictor,
     pub(crate) counters: Counters,
 }
 
@@ -27,7 +33,7 @@ pub(crate) struct ActorType<A: Actor> {
 #[derive(Default)]
 pub(crate) struct Counters {
     activations: AtomicU64,
-    deactivations: AtomicU64,
+    deactivations: [AtomicU64; DeactivationReason::ALL.len()],
     handler_panics: AtomicU64,
     activation_failures: AtomicU64,
     dropped_messages: AtomicU64,
@@ -37,8 +43,8 @@ impl Counters {
     pub(crate) fn activated(&self) {
         self.activations.fetch_add(1, Relaxed);
     }
-    pub(crate) fn deactivated(&self) {
-        self.deactivations.fetch_add(1, Relaxed);
+    pub(crate) fn deactivated(&self, reason: DeactivationReason) {
+        self.deactivations[reason.index()].fetch_add(1, Relaxed);
     }
     pub(crate) fn handler_panicked(&self) {
         self.handler_panics.fetch_add(1, Relaxed);
@@ -56,22 +62,46 @@ pub(crate) trait ActorTypeControl: Send + Sync {
     /// Schedules every activation and queued message for a final drain.
     fn wake_for_shutdown(self: Arc<Self>, system: &Arc<System>);
     fn statistics(&self) -> ActorStatistics;
+    /// Offers every idle activation of this type to a system-wide eviction.
+    fn offer_idle(self: Arc<Self>, oldest: &mut Oldest);
 }
 
 impl<A: Actor> ActorType<A> {
     /// The machinery for `A`, with its configuration checked.
     pub(crate) fn new(configuration: ActorConfiguration) -> Result<Self, Error> {
-        if configuration.idle_timeout == Some(Duration::ZERO) {
-            return Err(Error::InvalidConfiguration {
+        let invalid = |field, reason| {
+            Err(Error::InvalidConfiguration {
                 type_name: type_name::<A>(),
-                field: "idle_timeout",
-                reason: "is zero, which would deactivate actors before they handle a message; \
-                         use a positive duration, or None to keep actors until stopped",
-            });
+                field,
+                reason,
+            })
+        };
+        if configuration.idle_timeout == Some(Duration::ZERO) {
+            return invalid(
+                "idle_timeout",
+                "is zero, which would deactivate actors before they handle a message; \
+                 use a positive duration, or None to keep actors until stopped",
+            );
+        }
+        if configuration.max_actors == Some(0) {
+            return invalid(
+                "max_actors",
+                "is zero, so no actor could ever be active; \
+                 use a positive count, or None for no limit",
+            );
+        }
+        if configuration.max_memory == Some(0) {
+            return invalid(
+                "max_memory",
+                "is zero bytes, so no actor could ever be active; \
+                 use a positive number of bytes, or None for no limit",
+            );
         }
         Ok(ActorType {
             slots: DashMap::new(),
             idle_timeout: configuration.idle_timeout,
+            budget: Budget::new(configuration.max_actors, configuration.max_memory),
+            evictor: Evictor::new(configuration.max_actors),
             counters: Counters::default(),
         })
     }
@@ -150,7 +180,12 @@ impl<A: Actor> ActorType<A> {
         Ok(())
     }
 
-    fn spawn_drain(self: &Arc<Self>, system: &Arc<System>, id: A::Id, slot: Arc<Slot<A>>) {
+    pub(crate) fn spawn_drain(
+        self: &Arc<Self>,
+        system: &Arc<System>,
+        id: A::Id,
+        slot: Arc<Slot<A>>,
+    ) {
         let context = TaskContext {
             actor: slot_address(&slot),
             ..TaskContext::default()
@@ -193,12 +228,92 @@ impl<A: Actor> ActorType<A> {
                 return;
             };
             let now = Instant::now();
-            for (id, slot) in self.snapshot() {
-                if slot.expire_if_idle(timeout, now, &lifecycle) {
-                    self.spawn_drain(&system, id, slot);
-                }
+            // Only the expired slots are collected: with millions of idle
+            // actors, copying the whole map on every sweep would cost more
+            // than the actors themselves.
+            let expired: Vec<_> = self
+                .slots
+                .iter()
+                .filter(|entry| entry.value().expire_if_idle(timeout, now, &lifecycle))
+                .map(|entry| (entry.key().clone(), entry.value().clone()))
+                .collect();
+            for (id, slot) in expired {
+                self.spawn_drain(&system, id, slot);
             }
         }
+    }
+
+    /// The budgets an activation of this type counts against: its type's,
+    /// and the system's if the system has limits.
+    fn budgets<'a>(&'a self, system: &'a System) -> impl Iterator<Item = &'a Budget> {
+        std::iter::once(&self.budget).chain(system.limited_budget())
+    }
+
+    /// An activation is about to start: counts it, and evicts for it first
+    /// if that puts a budget over its limit.
+    pub(crate) fn activation_reserved(self: &Arc<Self>, system: &Arc<System>) {
+        self.budgets(system).for_each(Budget::activation_reserved);
+        self.enforce_limits(system);
+    }
+
+    /// An activation's memory estimate changed from `old` to `new` bytes.
+    pub(crate) fn resized(self: &Arc<Self>, system: &Arc<System>, old: usize, new: usize) {
+        if old == new {
+            return;
+        }
+        self.budgets(system).for_each(|b| b.resized(old, new));
+        if new > old {
+            self.enforce_limits(system);
+        }
+    }
+
+    /// An activation of `memory` bytes ended (or failed to start, with 0).
+    pub(crate) fn activation_ended(&self, system: &System, memory: usize, evicted: bool) {
+        self.budgets(system)
+            .for_each(|b| b.activation_ended(memory, evicted));
+    }
+
+    /// Evicts least recently used idle activations while this type, then
+    /// the whole system, is over a count or memory limit. Costs two atomic
+    /// loads when within limits.
+    pub(crate) fn enforce_limits(self: &Arc<Self>, system: &Arc<System>) {
+        if self.budget.is_limited() {
+            self.evictor.enforce(system, &self.budget, |oldest| {
+                self.clone().offer_idle(oldest);
+            });
+        }
+        system.enforce_limits();
+    }
+}
+
+/// An idle activation of type `A`, offered to an evictor.
+struct IdleActivation<A: Actor> {
+    actors: Arc<ActorType<A>>,
+    id: A::Id,
+    slot: Arc<Slot<A>>,
+}
+
+impl<A: Actor> Evictable for IdleActivation<A> {
+    fn evict(
+        &self,
+        system: &Arc<System>,
+        last_active: Instant,
+        reason: DeactivationReason,
+    ) -> bool {
+        let Some(memory) = self.slot.evict(last_active, reason, &system.lifecycle) else {
+            return false;
+        };
+        self.actors
+            .budgets(system)
+            .for_each(|b| b.eviction_started(memory));
+        log::debug!(
+            "evicting actor {} {:?}: {reason}",
+            type_name::<A>(),
+            self.id
+        );
+        self.actors
+            .spawn_drain(system, self.id.clone(), self.slot.clone());
+        true
     }
 }
 
@@ -214,21 +329,52 @@ impl<A: Actor> ActorTypeControl for ActorType<A> {
     fn statistics(&self) -> ActorStatistics {
         let mut active_actors = 0;
         let mut queued_messages = 0;
-        for (_, slot) in self.snapshot() {
-            let (live, queued) = slot.census();
+        for entry in self.slots.iter() {
+            let (live, queued) = entry.value().census();
             active_actors += usize::from(live);
             queued_messages += queued;
         }
         let c = &self.counters;
+        let by_reason = |reason: DeactivationReason| c.deactivations[reason.index()].load(Relaxed);
+        let deactivations_by_reason = DeactivationCounts {
+            idle_timeout: by_reason(DeactivationReason::IdleTimeout),
+            evicted_by_count: by_reason(DeactivationReason::EvictedByCount),
+            evicted_by_memory: by_reason(DeactivationReason::EvictedByMemory),
+            stopped_by_self: by_reason(DeactivationReason::StoppedBySelf),
+            system_shutdown: by_reason(DeactivationReason::SystemShutdown),
+        };
         ActorStatistics {
             name: type_name::<A>(),
             active_actors,
             queued_messages,
+            memory: self.budget.memory(),
+            idle_timeout: self.idle_timeout,
+            max_actors: self.budget.max_actors,
+            max_memory: self.budget.max_memory,
             activations: c.activations.load(Relaxed),
-            deactivations: c.deactivations.load(Relaxed),
+            deactivations: deactivations_by_reason.total(),
+            deactivations_by_reason,
             panics: c.handler_panics.load(Relaxed),
             activation_failures: c.activation_failures.load(Relaxed),
             dropped_messages: c.dropped_messages.load(Relaxed),
+        }
+    }
+
+    fn offer_idle(self: Arc<Self>, oldest: &mut Oldest) {
+        for entry in self.slots.iter() {
+            let Some(last_active) = entry.value().idle_since() else {
+                continue;
+            };
+            if oldest.admits(last_active) {
+                oldest.offer(Candidate {
+                    last_active,
+                    victim: Box::new(IdleActivation {
+                        actors: self.clone(),
+                        id: entry.key().clone(),
+                        slot: entry.value().clone(),
+                    }),
+                });
+            }
         }
     }
 }

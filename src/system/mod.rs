@@ -3,8 +3,10 @@
 
 pub(crate) mod activation;
 pub(crate) mod actor_type;
+pub(crate) mod budget;
 pub(crate) mod context;
 pub(crate) mod envelope;
+pub(crate) mod eviction;
 pub(crate) mod lifecycle;
 pub(crate) mod panics;
 pub(crate) mod registry;
@@ -22,12 +24,21 @@ use crate::runtime::Runtime;
 use crate::statistics::Statistics;
 use crate::{Acteur, Actor, Error, Listen, Service};
 use actor_type::{ActorType, ActorTypeControl};
+use budget::Budget;
 use context::TaskContext;
 use envelope::{ActorEnvelope, Tell};
+use eviction::Evictor;
 use lifecycle::Lifecycle;
 use registry::Registry;
 use service_pool::{ServicePool, ServicePoolControl};
 use subscriptions::Subscriptions;
+
+/// The system-wide limits set with `Acteur::builder()`.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct SystemLimits {
+    pub(crate) max_actors: Option<usize>,
+    pub(crate) max_memory: Option<usize>,
+}
 
 pub(crate) struct System {
     pub(crate) lifecycle: Arc<Lifecycle>,
@@ -36,10 +47,16 @@ pub(crate) struct System {
     services: Registry<dyn ServicePoolControl>,
     subscriptions: Subscriptions,
     scheduled_cancelled: AtomicU64,
+    /// The system-wide limits and figures; counted only when limited.
+    pub(crate) budget: Budget,
+    evictor: Evictor,
+    /// Set when the builder was given an invalid limit: every actor send
+    /// returns it.
+    invalid_limits: Option<Error>,
 }
 
 impl System {
-    pub(crate) fn new() -> Arc<System> {
+    pub(crate) fn new(limits: SystemLimits) -> Arc<System> {
         let lifecycle = Arc::new(Lifecycle::default());
         Arc::new(System {
             runtime: Runtime::new(lifecycle.clone()),
@@ -48,7 +65,27 @@ impl System {
             services: Registry::default(),
             subscriptions: Subscriptions::default(),
             scheduled_cancelled: AtomicU64::new(0),
+            budget: Budget::new(limits.max_actors, limits.max_memory),
+            evictor: Evictor::new(limits.max_actors),
+            invalid_limits: limits.validate().err(),
         })
+    }
+
+    /// The system budget, if it has limits and so is counted.
+    pub(crate) fn limited_budget(&self) -> Option<&Budget> {
+        self.budget.is_limited().then_some(&self.budget)
+    }
+
+    /// Evicts the least recently used idle activations of any type while
+    /// the system is over its own limits.
+    pub(crate) fn enforce_limits(self: &Arc<Self>) {
+        if let Some(budget) = self.limited_budget() {
+            self.evictor.enforce(self, budget, |oldest| {
+                for actors in self.actors.all() {
+                    actors.offer_idle(oldest);
+                }
+            });
+        }
     }
 
     /// A handle on this system.
@@ -76,6 +113,9 @@ impl System {
     pub(crate) fn actor_type<A: Actor>(self: &Arc<Self>) -> Result<Arc<ActorType<A>>, Error> {
         if let Some(actors) = self.actors.get::<ActorType<A>>() {
             return Ok(actors);
+        }
+        if let Some(invalid) = &self.invalid_limits {
+            return Err(invalid.clone());
         }
         let candidate = Arc::new(ActorType::<A>::new(A::configuration())?);
         self.actors.get_or_insert(
@@ -205,6 +245,8 @@ impl System {
                 .map(|pool| pool.statistics())
                 .collect(),
             scheduled_cancelled: self.scheduled_cancelled.load(Relaxed),
+            max_actors: self.budget.max_actors,
+            max_memory: self.budget.max_memory,
         }
     }
 

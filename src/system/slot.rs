@@ -11,17 +11,9 @@ use std::collections::VecDeque;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use crate::Actor;
 use crate::system::envelope::ActorEnvelope;
 use crate::system::lifecycle::Lifecycle;
-
-/// Why an activation ends with `deactivate`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum DeactivationReason {
-    IdleTimeout,
-    StoppedBySelf,
-    SystemShutdown,
-}
+use crate::{Actor, DeactivationReason};
 
 pub(crate) struct Slot<A: Actor> {
     state: Mutex<SlotState<A>>,
@@ -39,8 +31,15 @@ struct SlotState<A: Actor> {
     stop_requested: bool,
     /// The idle sweeper found the activation expired; a message cancels it.
     idle_expired: bool,
-    /// When the last drain task ended; what the sweeper compares.
+    /// An evictor chose this activation; it is deactivated before anything
+    /// else, even if messages arrived since (they then activate it afresh).
+    evict: Option<DeactivationReason>,
+    /// When the last drain task ended; what the sweeper and the evictor compare.
     last_active: Instant,
+    /// `ActorAssistant::keep_alive`: no idle timeout before this instant.
+    keep_alive_until: Option<Instant>,
+    /// The activation's last `memory_size` estimate while it is idle here.
+    memory: usize,
 }
 
 /// What the drain task does next.
@@ -72,7 +71,10 @@ impl<A: Actor> Slot<A> {
                 scheduled: false,
                 stop_requested: false,
                 idle_expired: false,
+                evict: None,
                 last_active: Instant::now(),
+                keep_alive_until: None,
+                memory: 0,
             }),
         }
     }
@@ -122,6 +124,7 @@ impl<A: Actor> Slot<A> {
             || !state.live
             || lifecycle.is_stopping()
             || now.saturating_duration_since(state.last_active) < timeout
+            || state.keep_alive_until.is_some_and(|until| now < until)
         {
             return false;
         }
@@ -129,16 +132,72 @@ impl<A: Actor> Slot<A> {
         schedule(&mut state, lifecycle)
     }
 
-    /// The drain task takes the idle activation, if any, when it starts.
-    pub(crate) fn take_idle_actor(&self) -> Option<A> {
-        self.lock().idle_actor.take()
+    /// For an evictor's scan: when the activation last ran, if it is idle
+    /// (live, no drain task, nothing queued) and not already leaving.
+    pub(crate) fn idle_since(&self) -> Option<Instant> {
+        let state = self.lock();
+        let idle = state.idle_actor.is_some() && !state.scheduled && state.queue.is_empty();
+        idle.then_some(state.last_active)
+    }
+
+    /// Chooses the activation for eviction with `reason` if it is still idle
+    /// and has not run since `last_active`, and schedules its drain task,
+    /// which the caller must spawn. Returns its memory estimate if chosen.
+    pub(crate) fn evict(
+        &self,
+        last_active: Instant,
+        reason: DeactivationReason,
+        lifecycle: &Lifecycle,
+    ) -> Option<usize> {
+        let mut state = self.lock();
+        if state.idle_actor.is_none()
+            || state.scheduled
+            || state.last_active != last_active
+            || lifecycle.is_stopping()
+        {
+            return None;
+        }
+        state.evict = Some(reason);
+        schedule(&mut state, lifecycle);
+        Some(state.memory)
+    }
+
+    /// `ActorAssistant::keep_alive`: no idle timeout for `duration` from now.
+    pub(crate) fn keep_alive(&self, duration: Duration) {
+        let until = Instant::now().checked_add(duration);
+        let mut state = self.lock();
+        state.keep_alive_until = match (state.keep_alive_until, until) {
+            // Too far to represent: as good as forever.
+            (_, None) => Some(Instant::now() + Duration::from_secs(100 * 365 * 24 * 3600)),
+            (Some(current), Some(until)) => Some(current.max(until)),
+            (None, until) => until,
+        };
+    }
+
+    /// The drain task takes the idle activation, if any, and its memory
+    /// estimate when it starts.
+    pub(crate) fn take_idle_actor(&self) -> Option<(A, usize)> {
+        let mut state = self.lock();
+        let memory = state.memory;
+        state.idle_actor.take().map(|actor| (actor, memory))
     }
 
     /// Decides the drain task's next step; see [`Step`]. `actor` is the
-    /// activation the task holds; on [`Step::Idle`] it moves into the slot.
-    pub(crate) fn next_step(&self, actor: &mut Option<A>, stopping: bool) -> Step<A> {
+    /// activation the task holds, estimated at `memory` bytes; on
+    /// [`Step::Idle`] both move into the slot.
+    pub(crate) fn next_step(
+        &self,
+        actor: &mut Option<A>,
+        memory: usize,
+        stopping: bool,
+    ) -> Step<A> {
         let mut state = self.lock();
         let live = actor.is_some();
+        // Eviction first: its budget is released only by this deactivation.
+        let evicted = if live { state.evict.take() } else { None };
+        if let Some(reason) = evicted {
+            return Step::Deactivate(reason);
+        }
         if live && state.stop_requested {
             return Step::Deactivate(DeactivationReason::StoppedBySelf);
         }
@@ -157,6 +216,7 @@ impl<A: Actor> Slot<A> {
             return Step::Deactivate(DeactivationReason::IdleTimeout);
         }
         state.idle_actor = actor.take();
+        state.memory = memory;
         state.scheduled = false;
         state.last_active = Instant::now();
         Step::Idle
@@ -172,6 +232,8 @@ impl<A: Actor> Slot<A> {
         let mut state = self.lock();
         state.live = false;
         state.stop_requested = false;
+        state.idle_expired = false;
+        state.keep_alive_until = None;
     }
 
     /// `ActorAssistant::stop`: deactivate after the current message.

@@ -335,6 +335,7 @@ impl Actor for Sleepy {
     fn configuration() -> ActorConfiguration {
         ActorConfiguration {
             idle_timeout: Some(Duration::from_millis(20)),
+            ..Default::default()
         }
     }
 }
@@ -376,6 +377,7 @@ impl Actor for ZeroTimeout {
     fn configuration() -> ActorConfiguration {
         ActorConfiguration {
             idle_timeout: Some(Duration::ZERO),
+            ..Default::default()
         }
     }
 }
@@ -414,6 +416,7 @@ impl Actor for Racer {
     fn configuration() -> ActorConfiguration {
         ActorConfiguration {
             idle_timeout: Some(Duration::from_millis(1)),
+            ..Default::default()
         }
     }
 }

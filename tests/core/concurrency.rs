@@ -56,6 +56,7 @@ impl Actor for Sequenced {
     fn configuration() -> ActorConfiguration {
         ActorConfiguration {
             idle_timeout: Some(Duration::from_millis(2)),
+            ..Default::default()
         }
     }
 }

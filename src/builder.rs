@@ -1,0 +1,99 @@
+//! Building an actor system with system-wide settings.
+
+use crate::system::{System, SystemLimits};
+use crate::{Acteur, Error};
+
+/// Settings for a new actor system, from [`Acteur::builder`]; finish with
+/// [`ActeurBuilder::build`].
+///
+/// Each method takes the builder and returns it, so the calls chain. The
+/// limits here apply across all actor types together, on top of each type's
+/// own [`ActorConfiguration`](crate::ActorConfiguration): when the system as
+/// a whole is over one, the least recently used idle activation of any type
+/// is deactivated.
+///
+/// # Examples
+///
+/// ```
+/// use acteur::Acteur;
+///
+/// let sys = Acteur::builder()
+///     .max_actors(1_000_000)
+///     .max_memory(2 * 1024 * 1024 * 1024)
+///     .build();
+/// assert_eq!(sys.statistics().max_actors, Some(1_000_000));
+/// sys.stop();
+/// sys.wait_until_stopped();
+/// ```
+#[derive(Debug, Clone, Default)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ActeurBuilder {
+    limits: SystemLimits,
+}
+
+impl ActeurBuilder {
+    /// The most live activations of all actor types together. When a new
+    /// activation would exceed it, the least recently used idle activation
+    /// in the system is deactivated first
+    /// ([`DeactivationReason::EvictedByCount`](crate::DeactivationReason::EvictedByCount)).
+    ///
+    /// Zero is invalid: the built system then refuses every send to an actor
+    /// with [`Error::InvalidConfiguration`] naming this field.
+    pub fn max_actors(mut self, count: usize) -> ActeurBuilder {
+        self.limits.max_actors = Some(count);
+        self
+    }
+
+    /// The most memory, in bytes, the live activations of all actor types may
+    /// hold together, as estimated by [`Actor::memory_size`](crate::Actor::memory_size).
+    /// Over it, least recently used idle activations of any type are
+    /// deactivated until the system is within it again
+    /// ([`DeactivationReason::EvictedByMemory`](crate::DeactivationReason::EvictedByMemory)).
+    ///
+    /// Zero is invalid: the built system then refuses every send to an actor
+    /// with [`Error::InvalidConfiguration`] naming this field.
+    pub fn max_memory(mut self, bytes: usize) -> ActeurBuilder {
+        self.limits.max_memory = Some(bytes);
+        self
+    }
+
+    /// Creates the system. Like [`Acteur::new`], its worker threads start with
+    /// the first message.
+    ///
+    /// An invalid setting does not panic here: it is logged, and every send
+    /// to an actor returns the [`Error::InvalidConfiguration`] that names it.
+    pub fn build(self) -> Acteur {
+        if let Err(error) = self.limits.validate() {
+            log::error!("{error}");
+        }
+        Acteur::from_system(System::new(self.limits))
+    }
+}
+
+impl SystemLimits {
+    /// The first invalid limit, as the error every actor send returns.
+    pub(crate) fn validate(&self) -> Result<(), Error> {
+        let invalid = |field, reason| {
+            Err(Error::InvalidConfiguration {
+                type_name: "acteur::ActeurBuilder",
+                field,
+                reason,
+            })
+        };
+        if self.max_actors == Some(0) {
+            return invalid(
+                "max_actors",
+                "is zero, so no actor could ever be active; use a positive count, \
+                 or leave it unset for no limit",
+            );
+        }
+        if self.max_memory == Some(0) {
+            return invalid(
+                "max_memory",
+                "is zero bytes, so no actor could ever be active; use a positive number \
+                 of bytes, or leave it unset for no limit",
+            );
+        }
+        Ok(())
+    }
+}

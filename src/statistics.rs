@@ -81,6 +81,10 @@ pub struct ActorStatistics {
     /// [`max_actors`](Self::max_actors) only while every activation is busy
     /// or being deactivated.
     pub active_actors: usize,
+    /// Of the active actors, those handling a message, with messages
+    /// waiting, or being deactivated now; the others are idle, and only they
+    /// can be evicted by a limit.
+    pub busy_actors: usize,
     /// Messages waiting in the actors' mailboxes now.
     pub queued_messages: usize,
     /// The estimated memory, in bytes, of the live activations: the sum of

@@ -88,10 +88,10 @@ pub(crate) async fn drain<A: Actor>(
                 }
             }
             Step::Idle => {
-                // Within limits this is two loads; over them (every
-                // activation was busy), this actor's idleness may let the
-                // budget be enforced now.
-                actors.enforce_limits(&system);
+                // Within limits this is a few loads. Over them (every
+                // activation was busy, or this one grew), this actor being
+                // idle now may let the budget be enforced.
+                actors.enforce_limits(&system, Some((&id, &slot)));
                 break;
             }
         }

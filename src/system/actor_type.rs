@@ -253,7 +253,7 @@ impl<A: Actor> ActorType<A> {
     /// if that puts a budget over its limit.
     pub(crate) fn activation_reserved(self: &Arc<Self>, system: &Arc<System>) {
         self.budgets(system).for_each(Budget::activation_reserved);
-        self.enforce_limits(system);
+        self.enforce_limits(system, None);
     }
 
     /// An activation's memory estimate changed from `old` to `new` bytes.
@@ -263,7 +263,7 @@ impl<A: Actor> ActorType<A> {
         }
         self.budgets(system).for_each(|b| b.resized(old, new));
         if new > old {
-            self.enforce_limits(system);
+            self.enforce_limits(system, None);
         }
     }
 
@@ -274,15 +274,30 @@ impl<A: Actor> ActorType<A> {
     }
 
     /// Evicts least recently used idle activations while this type, then
-    /// the whole system, is over a count or memory limit. Costs two atomic
-    /// loads when within limits.
-    pub(crate) fn enforce_limits(self: &Arc<Self>, system: &Arc<System>) {
+    /// the whole system, is over a count or memory limit. `just_idle` is the
+    /// slot whose drain task just went idle, if any (see `Evictor::enforce`).
+    /// Costs a few atomic loads when within limits.
+    pub(crate) fn enforce_limits(
+        self: &Arc<Self>,
+        system: &Arc<System>,
+        just_idle: Option<(&A::Id, &Arc<Slot<A>>)>,
+    ) {
+        let candidate = || {
+            let (id, slot) = just_idle?;
+            Some(Candidate {
+                last_active: slot.idle_since()?,
+                victim: Box::new(IdleActivation {
+                    actors: self.clone(),
+                    id: id.clone(),
+                    slot: slot.clone(),
+                }),
+            })
+        };
         if self.budget.is_limited() {
-            self.evictor.enforce(system, &self.budget, |oldest| {
-                self.clone().offer_idle(oldest);
-            });
+            let scan = |oldest: &mut Oldest| self.clone().offer_idle(oldest);
+            self.evictor.enforce(system, &self.budget, scan, candidate);
         }
-        system.enforce_limits();
+        system.enforce_limits(candidate);
     }
 }
 
@@ -328,10 +343,12 @@ impl<A: Actor> ActorTypeControl for ActorType<A> {
 
     fn statistics(&self) -> ActorStatistics {
         let mut active_actors = 0;
+        let mut busy_actors = 0;
         let mut queued_messages = 0;
         for entry in self.slots.iter() {
-            let (live, queued) = entry.value().census();
+            let (live, busy, queued) = entry.value().census();
             active_actors += usize::from(live);
+            busy_actors += usize::from(busy);
             queued_messages += queued;
         }
         let c = &self.counters;
@@ -346,6 +363,7 @@ impl<A: Actor> ActorTypeControl for ActorType<A> {
         ActorStatistics {
             name: type_name::<A>(),
             active_actors,
+            busy_actors,
             queued_messages,
             memory: self.budget.memory(),
             idle_timeout: self.idle_timeout,

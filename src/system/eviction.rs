@@ -128,14 +128,21 @@ impl Evictor {
     }
 
     /// Evicts least recently used idle activations while `budget` is over a
-    /// limit. `scan` offers every idle activation under this budget. When
-    /// every activation is busy the budget stays exceeded: busy actors are
-    /// never evicted, and the next activation or idle transition tries again.
+    /// limit. `scan` offers every idle activation under this budget.
+    ///
+    /// `just_idle` is the activation whose drain task just went idle, if this
+    /// runs at that moment. It stands in when the batch is empty and a scan
+    /// is not allowed yet: while a budget stays exceeded, activations are
+    /// then evicted in the order they become idle, which is LRU order too.
+    ///
+    /// When every activation is busy the budget stays exceeded (busy actors
+    /// are never evicted) until the next activation or idle transition.
     pub(crate) fn enforce(
         &self,
         system: &Arc<System>,
         budget: &Budget,
         scan: impl Fn(&mut Oldest),
+        just_idle: impl FnOnce() -> Option<Candidate>,
     ) {
         if budget.excess().is_none() {
             return;
@@ -144,28 +151,42 @@ impl Evictor {
         // makes concurrent activations evict one victim each, not more.
         let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         let mut scanned = false;
+        let mut just_idle = Some(just_idle);
         while let Some(reason) = budget.excess() {
-            if let Some(candidate) = state.candidates.pop() {
-                candidate
-                    .victim
-                    .evict(system, candidate.last_active, reason);
-                continue;
-            }
-            let now = Instant::now();
-            if scanned || state.no_scan_before.is_some_and(|t| now < t) {
-                return;
-            }
-            scanned = true;
-            let mut oldest = Oldest::new(self.batch);
-            scan(&mut oldest);
-            state.candidates = oldest.into_newest_first();
-            state.no_scan_before = if state.candidates.len() < self.batch / 2 {
-                let took = now.elapsed();
-                Some(Instant::now() + (took * 4).max(Duration::from_micros(100)))
-            } else {
-                None
+            let candidate = match state.candidates.pop() {
+                Some(candidate) => candidate,
+                None => {
+                    let now = Instant::now();
+                    if !scanned && state.no_scan_before.is_none_or(|t| now >= t) {
+                        scanned = true;
+                        state.refill(self.batch, &scan, now);
+                        continue;
+                    }
+                    match just_idle.take().and_then(|candidate| candidate()) {
+                        Some(candidate) => candidate,
+                        None => return,
+                    }
+                }
             };
+            candidate
+                .victim
+                .evict(system, candidate.last_active, reason);
         }
+    }
+}
+
+impl EvictorState {
+    /// Scans for a new batch of the oldest idle activations.
+    fn refill(&mut self, batch: usize, scan: impl Fn(&mut Oldest), started: Instant) {
+        let mut oldest = Oldest::new(batch);
+        scan(&mut oldest);
+        self.candidates = oldest.into_newest_first();
+        self.no_scan_before = if self.candidates.len() < batch / 2 {
+            let took = started.elapsed();
+            Some(Instant::now() + (took * 4).max(Duration::from_micros(100)))
+        } else {
+            None
+        };
     }
 }
 

@@ -27,7 +27,7 @@ use actor_type::{ActorType, ActorTypeControl};
 use budget::Budget;
 use context::TaskContext;
 use envelope::{ActorEnvelope, Tell};
-use eviction::Evictor;
+use eviction::{Candidate, Evictor, Oldest};
 use lifecycle::Lifecycle;
 use registry::Registry;
 use service_pool::{ServicePool, ServicePoolControl};
@@ -77,14 +77,16 @@ impl System {
     }
 
     /// Evicts the least recently used idle activations of any type while
-    /// the system is over its own limits.
-    pub(crate) fn enforce_limits(self: &Arc<Self>) {
+    /// the system is over its own limits; `just_idle` as in
+    /// [`Evictor::enforce`].
+    pub(crate) fn enforce_limits(self: &Arc<Self>, just_idle: impl FnOnce() -> Option<Candidate>) {
         if let Some(budget) = self.limited_budget() {
-            self.evictor.enforce(self, budget, |oldest| {
+            let scan = |oldest: &mut Oldest| {
                 for actors in self.actors.all() {
                     actors.offer_idle(oldest);
                 }
-            });
+            };
+            self.evictor.enforce(self, budget, scan, just_idle);
         }
     }
 

@@ -251,10 +251,11 @@ impl<A: Actor> Slot<A> {
         self.lock().queue.is_empty()
     }
 
-    /// Whether an activation exists, and how many messages wait.
-    pub(crate) fn census(&self) -> (bool, usize) {
+    /// Whether an activation exists, whether it is busy (a drain task runs
+    /// for it), and how many messages wait.
+    pub(crate) fn census(&self) -> (bool, bool, usize) {
         let state = self.lock();
-        (state.live, state.queue.len())
+        (state.live, state.live && state.scheduled, state.queue.len())
     }
 }
 

@@ -29,3 +29,44 @@ pub fn shut_down(sys: &acteur::Acteur) {
     sys.stop();
     wait_stopped(sys);
 }
+
+/// Waits until `condition` holds, checking every millisecond; a condition
+/// that never holds fails the test naming `what`. For state that is only
+/// observable by polling, such as statistics.
+pub fn eventually(what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + PATIENCE;
+    while !condition() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what} did not happen within {PATIENCE:?}"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// A channel a test's actors report to through a `static`, since actors are
+/// built by the system and cannot be handed a sender.
+pub struct Reports<T> {
+    sender: std::sync::Mutex<Option<std::sync::mpsc::Sender<T>>>,
+}
+
+impl<T> Reports<T> {
+    pub const fn new() -> Self {
+        Reports {
+            sender: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// Starts a new channel; reports go to the receiver returned.
+    pub fn listen(&self) -> Receiver<T> {
+        let (sender, receiver) = std::sync::mpsc::channel();
+        *self.sender.lock().unwrap() = Some(sender);
+        receiver
+    }
+
+    pub fn report(&self, report: T) {
+        if let Some(sender) = &*self.sender.lock().unwrap() {
+            let _ = sender.send(report);
+        }
+    }
+}

@@ -11,6 +11,7 @@ mod actors;
 mod concurrency;
 mod failures;
 mod helpers;
+mod policies;
 mod pubsub;
 mod services;
 mod shutdown;

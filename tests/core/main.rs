@@ -9,6 +9,7 @@
 
 mod actors;
 mod concurrency;
+mod eviction_stress;
 mod failures;
 mod helpers;
 mod policies;

@@ -17,6 +17,7 @@ use acteur::{
 use futures_lite::future::yield_now;
 
 use crate::helpers::shut_down;
+use crate::journal::Journal;
 
 const THREADS: u32 = 4;
 const IDS: u32 = 500;
@@ -26,21 +27,9 @@ const MAX_ACTORS: usize = 32;
 /// limits take turns.
 const SYSTEM_MAX_MEMORY: usize = 6_000;
 
-#[derive(Default)]
-struct Journal {
-    lifecycle: HashMap<u32, Vec<&'static str>>,
-    running: HashMap<u32, bool>,
-    overlaps: usize,
-    out_of_order: usize,
-    last_seq: HashMap<(u32, u32), u64>,
-    handled: HashMap<u32, u64>,
-    reasons: HashMap<DeactivationReason, u64>,
-}
-static JOURNAL: Mutex<Option<Journal>> = Mutex::new(None);
-
-fn journal(f: impl FnOnce(&mut Journal)) {
-    f(JOURNAL.lock().unwrap().get_or_insert_with(Journal::default));
-}
+static JOURNAL: Journal = Journal::new();
+/// Deactivations per reason, as `deactivate` learnt them.
+static REASONS: Mutex<Option<HashMap<DeactivationReason, u64>>> = Mutex::new(None);
 
 struct Crowded {
     handled: usize,
@@ -50,7 +39,7 @@ impl Actor for Crowded {
     type Id = u32;
 
     async fn activate(id: u32, _: &ActorAssistant<Self>) -> Self {
-        journal(|j| j.lifecycle.entry(id).or_default().push("activate"));
+        JOURNAL.activated(id);
         Crowded { handled: 0 }
     }
 
@@ -59,13 +48,13 @@ impl Actor for Crowded {
         // "activate" while this one is suspended here.
         yield_now().await;
         let reason = assistant.deactivation_reason();
-        journal(|j| {
-            j.lifecycle
-                .entry(*assistant.id())
-                .or_default()
-                .push("deactivate");
-            *j.reasons.entry(reason).or_default() += 1;
-        });
+        *REASONS
+            .lock()
+            .unwrap()
+            .get_or_insert_with(HashMap::new)
+            .entry(reason)
+            .or_default() += 1;
+        JOURNAL.deactivated(*assistant.id());
     }
 
     fn configuration() -> ActorConfiguration {
@@ -101,21 +90,7 @@ impl Respond<Numbered> for Crowded {
 
 impl Crowded {
     async fn record(&mut self, m: Numbered, assistant: &ActorAssistant<Self>) {
-        let id = *assistant.id();
-        journal(|j| {
-            if j.running.insert(id, true) == Some(true) {
-                j.overlaps += 1;
-            }
-            let last = j.last_seq.insert((id, m.from), m.seq).unwrap_or(0);
-            if last + 1 != m.seq {
-                j.out_of_order += 1;
-            }
-            *j.handled.entry(id).or_default() += 1;
-        });
-        yield_now().await;
-        journal(|j| {
-            j.running.insert(id, false);
-        });
+        JOURNAL.handle(*assistant.id(), m.from, m.seq).await;
         self.handled += 1;
         if m.seq % 29 == 0 {
             assistant.stop();
@@ -156,28 +131,7 @@ fn invariants_hold_under_constant_eviction() {
     let during = sys.statistics();
     shut_down(&sys);
 
-    let journal = JOURNAL.lock().unwrap().take().unwrap();
-    assert_eq!(journal.overlaps, 0, "an ID ran concurrently with itself");
-    assert_eq!(
-        journal.out_of_order, 0,
-        "a sender's messages were lost, repeated or reordered"
-    );
-    for id in 0..IDS {
-        assert_eq!(
-            journal.handled.get(&id).copied().unwrap_or(0),
-            u64::from(THREADS) * PER_THREAD_PER_ID,
-            "messages lost or duplicated for id {id}"
-        );
-        let events = &journal.lifecycle[&id];
-        for (i, event) in events.iter().enumerate() {
-            let expected = if i % 2 == 0 { "activate" } else { "deactivate" };
-            assert_eq!(
-                *event, expected,
-                "id {id}: activate/deactivate do not alternate: {events:?}"
-            );
-        }
-        assert_eq!(events.len() % 2, 0, "id {id}: never deactivated");
-    }
+    JOURNAL.check(IDS, u64::from(THREADS) * PER_THREAD_PER_ID);
 
     let stats = sys.statistics();
     let crowded = stats.actor::<Crowded>().unwrap();
@@ -191,7 +145,8 @@ fn invariants_hold_under_constant_eviction() {
         (0, 0, 0)
     );
     let by_reason = crowded.deactivations_by_reason;
-    let journaled = |reason| journal.reasons.get(&reason).copied().unwrap_or(0);
+    let reasons = REASONS.lock().unwrap().take().unwrap_or_default();
+    let journaled = |reason| reasons.get(&reason).copied().unwrap_or(0);
     assert_eq!(
         by_reason.evicted_by_count,
         journaled(DeactivationReason::EvictedByCount)

@@ -12,6 +12,7 @@ mod concurrency;
 mod eviction_stress;
 mod failures;
 mod helpers;
+mod journal;
 mod policies;
 mod pubsub;
 mod services;

@@ -86,6 +86,11 @@ impl<A: Actor> ActorAssistant<A> {
         }
     }
 
+    /// The slot of the actor this assistant serves.
+    pub(crate) fn slot(&self) -> &Slot<A> {
+        &self.slot
+    }
+
     /// The assistant given to `deactivate`, which knows why it runs.
     pub(crate) fn deactivating(&self, reason: DeactivationReason) -> Self {
         ActorAssistant {

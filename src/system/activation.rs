@@ -13,7 +13,7 @@ use crate::system::actor_type::ActorType;
 use crate::system::envelope::ActorEnvelope;
 use crate::system::panics::{catch, catch_sync};
 use crate::system::slot::{Slot, Step};
-use crate::{Actor, ActorAssistant, Error};
+use crate::{Actor, ActorAssistant, DeactivationReason, Error};
 
 /// Runs until the slot is idle or retired. The caller counted this task.
 pub(crate) async fn drain<A: Actor>(
@@ -34,7 +34,7 @@ pub(crate) async fn drain<A: Actor>(
                 if actor.is_none() {
                     actor = activate(&system, &actors, &id, &slot, &assistant).await;
                     memory = actor.as_ref().map_or(0, |fresh| estimate_memory(fresh, 0));
-                    actors.resized(&system, 0, memory);
+                    actors.resized(&system, 0, memory).await;
                 }
                 let Some(current) = actor.as_mut() else {
                     let failure = Error::ActivationFailed {
@@ -61,25 +61,14 @@ pub(crate) async fn drain<A: Actor>(
                     slot.activation_ended();
                 } else {
                     let estimate = estimate_memory(current, memory);
-                    actors.resized(&system, memory, estimate);
+                    actors.resized(&system, memory, estimate).await;
                     memory = estimate;
                 }
             }
             Step::Deactivate(reason) => {
-                if let Some(mut current) = actor.take() {
-                    log::debug!("deactivating actor {} {id:?}: {reason}", type_name::<A>());
-                    let farewell = assistant.deactivating(reason);
-                    if let Err(panic) = catch(current.deactivate(&farewell)).await {
-                        log::error!(
-                            "deactivate of actor {} {id:?} panicked: {panic}",
-                            type_name::<A>()
-                        );
-                    }
-                    catch_sync("dropping a deactivated actor", || drop(current));
-                    actors.counters.deactivated(reason);
-                    actors.activation_ended(&system, memory, reason.is_eviction());
+                if let Some(current) = actor.take() {
+                    deactivate(&system, &actors, &assistant, current, memory, reason).await;
                     memory = 0;
-                    slot.activation_ended();
                 }
             }
             Step::Retire => {
@@ -91,7 +80,7 @@ pub(crate) async fn drain<A: Actor>(
                 // Within limits this is a few loads. Over them (every
                 // activation was busy, or this one grew), this actor being
                 // idle now may let the budget be enforced.
-                actors.enforce_limits(&system, Some((&id, &slot)));
+                actors.enforce_limits(&system, Some((&id, &slot))).await;
                 break;
             }
         }
@@ -107,7 +96,7 @@ async fn activate<A: Actor>(
     slot: &Slot<A>,
     assistant: &ActorAssistant<A>,
 ) -> Option<A> {
-    actors.activation_reserved(system);
+    actors.activation_reserved(system).await;
     match catch(A::activate(id.clone(), assistant)).await {
         Ok(actor) => {
             log::trace!("activated actor {} {id:?}", type_name::<A>());
@@ -124,6 +113,51 @@ async fn activate<A: Actor>(
             actors.activation_ended(system, 0, false);
             None
         }
+    }
+}
+
+/// Runs `deactivate` for the activation `actor` of `memory` bytes and drops
+/// it; `assistant` serves its ID.
+async fn deactivate<A: Actor>(
+    system: &System,
+    actors: &ActorType<A>,
+    assistant: &ActorAssistant<A>,
+    mut actor: A,
+    memory: usize,
+    reason: DeactivationReason,
+) {
+    let id = assistant.id();
+    log::debug!("deactivating actor {} {id:?}: {reason}", type_name::<A>());
+    if let Err(panic) = catch(actor.deactivate(&assistant.deactivating(reason))).await {
+        log::error!(
+            "deactivate of actor {} {id:?} panicked: {panic}",
+            type_name::<A>()
+        );
+    }
+    catch_sync("dropping a deactivated actor", || drop(actor));
+    actors.counters.deactivated(reason);
+    actors.activation_ended(system, memory, reason.is_eviction());
+    assistant.slot().activation_ended();
+}
+
+/// Deactivates `actor`, claimed from its idle `slot` by an evictor (the slot
+/// is marked scheduled), then removes the slot, or if messages arrived
+/// meanwhile, hands it to a new drain task, which activates it afresh. Runs
+/// inside the claiming task, which is counted, so it may count the new one.
+pub(crate) async fn evict<A: Actor>(
+    system: Arc<System>,
+    actors: Arc<ActorType<A>>,
+    id: A::Id,
+    slot: Arc<Slot<A>>,
+    actor: A,
+    memory: usize,
+    reason: DeactivationReason,
+) {
+    let assistant = ActorAssistant::new(system.handle(), id.clone(), slot.clone());
+    deactivate(&system, &actors, &assistant, actor, memory, reason).await;
+    if !actors.retire(&id, &slot) {
+        system.lifecycle.task_started();
+        actors.spawn_drain(&system, id, slot);
     }
 }
 

@@ -11,11 +11,11 @@ use dashmap::DashMap;
 
 use crate::statistics::{ActorStatistics, DeactivationCounts};
 use crate::system::System;
-use crate::system::activation::drain;
+use crate::system::activation::{drain, evict};
 use crate::system::budget::Budget;
 use crate::system::context::{self, TaskContext};
 use crate::system::envelope::ActorEnvelope;
-use crate::system::eviction::{Candidate, Evictable, Evictor, Oldest};
+use crate::system::eviction::{Candidate, Evictable, Eviction, Evictor, Oldest};
 use crate::system::lifecycle::Lifecycle;
 use crate::system::slot::{Pushed, Slot};
 use crate::{Actor, ActorConfiguration, DeactivationReason, Error};
@@ -140,11 +140,23 @@ impl<A: Actor> ActorType<A> {
         envelope: ActorEnvelope<A>,
         is_call: bool,
     ) -> Result<(), Error> {
-        if is_call && context::current().is_some_and(|c| c.actor == slot_address(slot)) {
-            let actor = format!("{}({id:?})", type_name::<A>());
-            return Err(Error::Deadlock {
-                chain: format!("{actor} -> {actor}"),
-            });
+        if is_call {
+            if let Some(current) = context::current() {
+                let target = slot_address(slot);
+                let actor = format!("{}({id:?})", type_name::<A>());
+                if current.actor == target {
+                    return Err(Error::Deadlock {
+                        chain: format!("{actor} -> {actor}"),
+                    });
+                }
+                if current.waiting_actor == target {
+                    return Err(Error::Deadlock {
+                        chain: format!(
+                            "{actor} -> (the deactivate of an actor it evicts) -> {actor}"
+                        ),
+                    });
+                }
+            }
         }
         match slot.push(envelope, false, &system.lifecycle) {
             Pushed::Queued(spawn) => {
@@ -249,21 +261,22 @@ impl<A: Actor> ActorType<A> {
         std::iter::once(&self.budget).chain(system.limited_budget())
     }
 
-    /// An activation is about to start: counts it, and evicts for it first
-    /// if that puts a budget over its limit.
-    pub(crate) fn activation_reserved(self: &Arc<Self>, system: &Arc<System>) {
+    /// An activation is about to start: counts it, and if that puts a
+    /// budget over its limit, evicts for it first.
+    pub(crate) async fn activation_reserved(self: &Arc<Self>, system: &Arc<System>) {
         self.budgets(system).for_each(Budget::activation_reserved);
-        self.enforce_limits(system, None);
+        self.enforce_limits(system, None).await;
     }
 
-    /// An activation's memory estimate changed from `old` to `new` bytes.
-    pub(crate) fn resized(self: &Arc<Self>, system: &Arc<System>, old: usize, new: usize) {
+    /// An activation's memory estimate changed from `old` to `new` bytes;
+    /// growth may evict others.
+    pub(crate) async fn resized(self: &Arc<Self>, system: &Arc<System>, old: usize, new: usize) {
         if old == new {
             return;
         }
         self.budgets(system).for_each(|b| b.resized(old, new));
         if new > old {
-            self.enforce_limits(system, None);
+            self.enforce_limits(system, None).await;
         }
     }
 
@@ -274,10 +287,11 @@ impl<A: Actor> ActorType<A> {
     }
 
     /// Evicts least recently used idle activations while this type, then
-    /// the whole system, is over a count or memory limit. `just_idle` is the
-    /// slot whose drain task just went idle, if any (see `Evictor::enforce`).
-    /// Costs a few atomic loads when within limits.
-    pub(crate) fn enforce_limits(
+    /// the whole system, is over a count or memory limit, and returns when
+    /// their `deactivate` has. `just_idle` is the slot whose drain task just
+    /// went idle, if any (see `Evictor::choose`). Costs a few atomic loads
+    /// when within limits.
+    pub(crate) async fn enforce_limits(
         self: &Arc<Self>,
         system: &Arc<System>,
         just_idle: Option<(&A::Id, &Arc<Slot<A>>)>,
@@ -295,9 +309,13 @@ impl<A: Actor> ActorType<A> {
         };
         if self.budget.is_limited() {
             let scan = |oldest: &mut Oldest| self.clone().offer_idle(oldest);
-            self.evictor.enforce(system, &self.budget, scan, candidate);
+            for eviction in self.evictor.choose(system, &self.budget, scan, candidate) {
+                eviction.await;
+            }
         }
-        system.enforce_limits(candidate);
+        for eviction in system.choose_evictions(candidate) {
+            eviction.await;
+        }
     }
 }
 
@@ -309,26 +327,26 @@ struct IdleActivation<A: Actor> {
 }
 
 impl<A: Actor> Evictable for IdleActivation<A> {
-    fn evict(
-        &self,
+    fn claim(
+        self: Box<Self>,
         system: &Arc<System>,
         last_active: Instant,
         reason: DeactivationReason,
-    ) -> bool {
-        let Some(memory) = self.slot.evict(last_active, reason, &system.lifecycle) else {
-            return false;
-        };
+    ) -> Option<Eviction> {
+        let (actor, memory) = self.slot.claim_idle(last_active, &system.lifecycle)?;
         self.actors
             .budgets(system)
             .for_each(|b| b.eviction_started(memory));
-        log::debug!(
-            "evicting actor {} {:?}: {reason}",
-            type_name::<A>(),
-            self.id
-        );
-        self.actors
-            .spawn_drain(system, self.id.clone(), self.slot.clone());
-        true
+        let IdleActivation { actors, id, slot } = *self;
+        // The victim's code runs as the victim, with the claimer's actor
+        // marked as waiting for it (see `TaskContext::waiting_actor`).
+        let context = TaskContext {
+            actor: slot_address(&slot),
+            waiting_actor: context::current().map_or(0, |c| c.actor),
+            ..TaskContext::default()
+        };
+        let eviction = evict(system.clone(), actors, id, slot, actor, memory, reason);
+        Some(Box::pin(context::run_in(context, eviction)))
     }
 }
 

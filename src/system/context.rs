@@ -14,6 +14,10 @@ use std::pin::pin;
 pub(crate) struct TaskContext {
     /// The slot of the actor whose messages the task handles, or 0.
     pub(crate) actor: usize,
+    /// The slot of an actor whose drain task waits for this code to finish,
+    /// or 0: an activation waiting for the `deactivate` of the actor it
+    /// evicts. A call to it from here would wait for itself.
+    pub(crate) waiting_actor: usize,
     /// The service pool whose `initialize` the task runs, or 0.
     pub(crate) initializing: usize,
 }

@@ -1,6 +1,11 @@
 //! Choosing which idle activations to deactivate when a budget is exceeded:
 //! the least recently used first.
 //!
+//! The task that exceeds a budget (an activation, a handler that grew)
+//! claims its victims and runs their `deactivate` itself before it goes on:
+//! the limit holds without waiting for other tasks, and a flood of
+//! activations is slowed to the pace of the deactivations it causes.
+//!
 //! Nothing is kept in LRU order on the hot path. When a budget is exceeded,
 //! the evictor scans the slots once and keeps the oldest idle activations
 //! (a batch) as candidates, oldest last; later evictions pop from that batch.
@@ -11,6 +16,8 @@
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -18,12 +25,20 @@ use crate::DeactivationReason;
 use crate::system::System;
 use crate::system::budget::Budget;
 
+/// The `deactivate` of a claimed victim, and what follows it.
+pub(crate) type Eviction = Pin<Box<dyn Future<Output = ()> + Send>>;
+
 /// An idle activation that may be evicted, seen through its slot.
 pub(crate) trait Evictable: Send {
-    /// Deactivates it with `reason` if it is still idle and has not run since
-    /// `last_active`; true if it was chosen (and charged to the budgets).
-    fn evict(&self, system: &Arc<System>, last_active: Instant, reason: DeactivationReason)
-    -> bool;
+    /// Claims it for eviction with `reason` if it is still idle and has not
+    /// run since `last_active`, charging it to the budgets as leaving; the
+    /// caller then awaits the returned deactivation.
+    fn claim(
+        self: Box<Self>,
+        system: &Arc<System>,
+        last_active: Instant,
+        reason: DeactivationReason,
+    ) -> Option<Eviction>;
 }
 
 pub(crate) struct Candidate {
@@ -127,8 +142,9 @@ impl Evictor {
         }
     }
 
-    /// Evicts least recently used idle activations while `budget` is over a
-    /// limit. `scan` offers every idle activation under this budget.
+    /// Claims least recently used idle activations until `budget` is within
+    /// its limits, counting them as leaving; the caller awaits the returned
+    /// deactivations. `scan` offers every idle activation under this budget.
     ///
     /// `just_idle` is the activation whose drain task just went idle, if this
     /// runs at that moment. It stands in when the batch is empty and a scan
@@ -137,15 +153,16 @@ impl Evictor {
     ///
     /// When every activation is busy the budget stays exceeded (busy actors
     /// are never evicted) until the next activation or idle transition.
-    pub(crate) fn enforce(
+    pub(crate) fn choose(
         &self,
         system: &Arc<System>,
         budget: &Budget,
         scan: impl Fn(&mut Oldest),
         just_idle: impl FnOnce() -> Option<Candidate>,
-    ) {
+    ) -> Vec<Eviction> {
+        let mut evictions = Vec::new();
         if budget.excess().is_none() {
-            return;
+            return evictions;
         }
         // One evictor at a time per budget: with the `leaving` figures this
         // makes concurrent activations evict one victim each, not more.
@@ -164,14 +181,17 @@ impl Evictor {
                     }
                     match just_idle.take().and_then(|candidate| candidate()) {
                         Some(candidate) => candidate,
-                        None => return,
+                        None => break,
                     }
                 }
             };
-            candidate
-                .victim
-                .evict(system, candidate.last_active, reason);
+            evictions.extend(
+                candidate
+                    .victim
+                    .claim(system, candidate.last_active, reason),
+            );
         }
+        evictions
     }
 }
 
@@ -196,8 +216,13 @@ mod tests {
 
     struct Nobody;
     impl Evictable for Nobody {
-        fn evict(&self, _: &Arc<System>, _: Instant, _: DeactivationReason) -> bool {
-            false
+        fn claim(
+            self: Box<Self>,
+            _: &Arc<System>,
+            _: Instant,
+            _: DeactivationReason,
+        ) -> Option<Eviction> {
+            None
         }
     }
 

@@ -27,7 +27,7 @@ use actor_type::{ActorType, ActorTypeControl};
 use budget::Budget;
 use context::TaskContext;
 use envelope::{ActorEnvelope, Tell};
-use eviction::{Candidate, Evictor, Oldest};
+use eviction::{Candidate, Eviction, Evictor, Oldest};
 use lifecycle::Lifecycle;
 use registry::Registry;
 use service_pool::{ServicePool, ServicePoolControl};
@@ -76,18 +76,22 @@ impl System {
         self.budget.is_limited().then_some(&self.budget)
     }
 
-    /// Evicts the least recently used idle activations of any type while
+    /// Claims the least recently used idle activations of any type while
     /// the system is over its own limits; `just_idle` as in
-    /// [`Evictor::enforce`].
-    pub(crate) fn enforce_limits(self: &Arc<Self>, just_idle: impl FnOnce() -> Option<Candidate>) {
-        if let Some(budget) = self.limited_budget() {
-            let scan = |oldest: &mut Oldest| {
-                for actors in self.actors.all() {
-                    actors.offer_idle(oldest);
-                }
-            };
-            self.evictor.enforce(self, budget, scan, just_idle);
-        }
+    /// [`Evictor::choose`]. The caller awaits the deactivations.
+    pub(crate) fn choose_evictions(
+        self: &Arc<Self>,
+        just_idle: impl FnOnce() -> Option<Candidate>,
+    ) -> Vec<Eviction> {
+        let Some(budget) = self.limited_budget() else {
+            return Vec::new();
+        };
+        let scan = |oldest: &mut Oldest| {
+            for actors in self.actors.all() {
+                actors.offer_idle(oldest);
+            }
+        };
+        self.evictor.choose(self, budget, scan, just_idle)
     }
 
     /// A handle on this system.

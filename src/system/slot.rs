@@ -31,9 +31,6 @@ struct SlotState<A: Actor> {
     stop_requested: bool,
     /// The idle sweeper found the activation expired; a message cancels it.
     idle_expired: bool,
-    /// An evictor chose this activation; it is deactivated before anything
-    /// else, even if messages arrived since (they then activate it afresh).
-    evict: Option<DeactivationReason>,
     /// When the last drain task ended; what the sweeper and the evictor compare.
     last_active: Instant,
     /// `ActorAssistant::keep_alive`: no idle timeout before this instant.
@@ -71,7 +68,6 @@ impl<A: Actor> Slot<A> {
                 scheduled: false,
                 stop_requested: false,
                 idle_expired: false,
-                evict: None,
                 last_active: Instant::now(),
                 keep_alive_until: None,
                 memory: 0,
@@ -140,26 +136,23 @@ impl<A: Actor> Slot<A> {
         idle.then_some(state.last_active)
     }
 
-    /// Chooses the activation for eviction with `reason` if it is still idle
-    /// and has not run since `last_active`, and schedules its drain task,
-    /// which the caller must spawn. Returns its memory estimate if chosen.
-    pub(crate) fn evict(
+    /// Claims the activation for eviction if it is still idle and has not
+    /// run since `last_active`: marks the slot scheduled, as if a drain task
+    /// ran, and hands over the activation and its memory estimate. The
+    /// claimer, itself inside a counted task, deactivates it and then
+    /// retires the slot or hands it to a new drain task.
+    pub(crate) fn claim_idle(
         &self,
         last_active: Instant,
-        reason: DeactivationReason,
         lifecycle: &Lifecycle,
-    ) -> Option<usize> {
+    ) -> Option<(A, usize)> {
         let mut state = self.lock();
-        if state.idle_actor.is_none()
-            || state.scheduled
-            || state.last_active != last_active
-            || lifecycle.is_stopping()
-        {
+        if state.scheduled || state.last_active != last_active || lifecycle.is_stopping() {
             return None;
         }
-        state.evict = Some(reason);
-        schedule(&mut state, lifecycle);
-        Some(state.memory)
+        let actor = state.idle_actor.take()?;
+        state.scheduled = true;
+        Some((actor, state.memory))
     }
 
     /// `ActorAssistant::keep_alive`: no idle timeout for `duration` from now.
@@ -193,11 +186,6 @@ impl<A: Actor> Slot<A> {
     ) -> Step<A> {
         let mut state = self.lock();
         let live = actor.is_some();
-        // Eviction first: its budget is released only by this deactivation.
-        let evicted = if live { state.evict.take() } else { None };
-        if let Some(reason) = evicted {
-            return Step::Deactivate(reason);
-        }
         if live && state.stop_requested {
             return Step::Deactivate(DeactivationReason::StoppedBySelf);
         }

@@ -13,11 +13,13 @@ use futures_channel::oneshot;
 use crate::helpers::{Reports, eventually, next, shut_down};
 
 /// What a tracked actor reports.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 enum Event {
     Activated(u32),
     /// The ID, the reason, and how long ago `keep_alive` was called, if it was.
     Deactivated(u32, DeactivationReason, Option<Duration>),
+    /// What a call from `deactivate` to actor 2 returned.
+    CalledFromDeactivate(Result<(), Error>),
 }
 
 /// One actor type per test (the constant), so that tests running in
@@ -36,8 +38,9 @@ const KEEP_ALIVE: usize = 5;
 const REASONS: usize = 6;
 const ZERO_ACTORS: usize = 7;
 const ZERO_MEMORY: usize = 8;
+const CALL_BACK: usize = 9;
 
-static REPORTS: [Reports<Event>; 9] = [const { Reports::new() }; 9];
+static REPORTS: [Reports<Event>; 10] = [const { Reports::new() }; 10];
 
 impl<const T: usize> Actor for Tracked<T> {
     type Id = u32;
@@ -51,6 +54,10 @@ impl<const T: usize> Actor for Tracked<T> {
     }
 
     async fn deactivate(&mut self, assistant: &ActorAssistant<Self>) {
+        if T == CALL_BACK && *assistant.id() == 1 {
+            let called = assistant.call_actor::<Self, Touch>(2, Touch).await;
+            REPORTS[T].report(Event::CalledFromDeactivate(called));
+        }
         REPORTS[T].report(Event::Deactivated(
             *assistant.id(),
             assistant.deactivation_reason(),
@@ -68,7 +75,7 @@ impl<const T: usize> Actor for Tracked<T> {
         match T {
             LRU_BY_COUNT => limits(Some(2), None),
             BY_MEMORY => limits(None, Some(100)),
-            BUSY => limits(Some(1), None),
+            BUSY | CALL_BACK => limits(Some(1), None),
             GLOBAL_A | GLOBAL_B => limits(None, None),
             KEEP_ALIVE => ActorConfiguration {
                 idle_timeout: Some(Duration::from_millis(5)),
@@ -144,6 +151,26 @@ fn next_deactivation(events: &Receiver<Event>) -> (u32, DeactivationReason, Opti
             return (id, reason, kept);
         }
     }
+}
+
+#[test]
+fn deactivate_of_an_evicted_actor_cannot_call_the_actor_that_evicts_it() {
+    let events = REPORTS[CALL_BACK].listen();
+    let sys = Acteur::new();
+    touch::<CALL_BACK>(&sys, 1);
+    // Activating 2 evicts 1 first; 1's deactivate calling 2 would wait for
+    // an activation that waits for it.
+    touch::<CALL_BACK>(&sys, 2);
+    let called = loop {
+        if let Event::CalledFromDeactivate(result) = next(&events, "the call from deactivate") {
+            break result;
+        }
+    };
+    assert!(
+        matches!(called, Err(Error::Deadlock { ref chain, .. }) if chain.contains("evicts")),
+        "{called:?}"
+    );
+    shut_down(&sys);
 }
 
 /// Waits until no actor of type `A` is busy, so that every one is idle and

@@ -13,7 +13,8 @@ use crate::ActorAssistant;
 /// You never create an actor yourself: the system calls [`Actor::activate`]
 /// when the first message for an ID arrives, keeps the value in memory while
 /// it is used, and calls [`Actor::deactivate`] before dropping it (when it has
-/// been idle too long, when it asked to stop, or when the system stops).
+/// been idle too long, when a count or memory limit needs its place, when it
+/// asked to stop, or when the system stops).
 /// Messages to one ID are handled one after the other, in the order each
 /// sender sent them; different IDs run concurrently on all cores.
 ///
@@ -71,8 +72,14 @@ pub trait Actor: Sized + Send + 'static {
         assistant: &ActorAssistant<Self>,
     ) -> impl Future<Output = Self> + Send;
 
-    /// Runs once before an activation is dropped: after an idle timeout, after
-    /// [`ActorAssistant::stop`], or when the system stops. Save state here.
+    /// Runs once before an activation is dropped: after an idle timeout, on
+    /// eviction by a count or memory limit, after [`ActorAssistant::stop`], or
+    /// when the system stops; [`ActorAssistant::deactivation_reason`] says
+    /// which. Save state here. The next message to this ID waits until this
+    /// returns, then activates the actor afresh.
+    ///
+    /// An eviction runs it in the task that needs the room, so a slow
+    /// `deactivate` slows the activations that evict it.
     ///
     /// It is not called for an activation whose handler panicked, since its
     /// state may be broken. The default does nothing.

@@ -54,8 +54,9 @@
 //! them, so its state needs no lock, and different IDs run in parallel on
 //! every core. The system activates an actor on its first message and
 //! deactivates it after [`ActorConfiguration::idle_timeout`] without messages
-//! (5 minutes by default), after [`ActorAssistant::stop`], or when the
-//! system stops; [`Actor::deactivate`] is where state gets saved.
+//! (5 minutes by default), when a memory policy needs its place (see
+//! [below](#keeping-memory-in-check)), after [`ActorAssistant::stop`], or when
+//! the system stops; [`Actor::deactivate`] is where state gets saved.
 //!
 //! Use a **service** ([`Service`], with [`Listen`] and [`Serve`]) for what
 //! has no identity: a database adapter, an e-mail sender, a calculation. A
@@ -69,6 +70,97 @@
 //! [`Acteur::publish`] (also on both assistants) then gives every subscribed
 //! service its own clone. Publishing with no subscriber is not an error. Use
 //! [`Acteur::preload_service`] to start a subscriber before the first publish.
+//!
+//! ## Keeping memory in check
+//!
+//! Actors stay in RAM so that a message costs no database round trip; that
+//! only works while the live ones fit in memory. Each actor type says, in
+//! its [`Actor::configuration`], how long an idle actor stays
+//! ([`idle_timeout`](ActorConfiguration::idle_timeout)), how many may live
+//! at once ([`max_actors`](ActorConfiguration::max_actors)) and how much
+//! memory they may hold together
+//! ([`max_memory`](ActorConfiguration::max_memory), measured with
+//! [`Actor::memory_size`]). [`Acteur::builder`] sets the same limits for
+//! all types together.
+//!
+//! When a new activation would exceed a limit, the least recently used
+//! *idle* actor is deactivated first, in the task that needs the room: the
+//! limit holds even under a flood of new IDs. An actor handling a message
+//! or with messages waiting is never evicted; if every actor is busy the
+//! limit is exceeded until some become idle, and [`Statistics`] shows it.
+//! Nothing of this costs anything per message beyond a size estimate: idle
+//! actors are swept in the background, and the least recently used are found
+//! by a scan when a limit is reached, not tracked on every message.
+//!
+//! A game server with a million players, of which 50,000 fit in RAM, says so
+//! once, and saves a player when it leaves memory:
+//!
+//! ```
+//! use std::time::Duration;
+//! use acteur::{Acteur, Actor, ActorAssistant, ActorConfiguration, DeactivationReason, Receive};
+//!
+//! struct Player {
+//!     id: u64,
+//!     inventory: Vec<String>,
+//! }
+//!
+//! impl Actor for Player {
+//!     type Id = u64;
+//!
+//!     async fn activate(id: u64, _: &ActorAssistant<Self>) -> Self {
+//!         // Load the player from the database here.
+//!         Player { id, inventory: Vec::new() }
+//!     }
+//!
+//!     async fn deactivate(&mut self, assistant: &ActorAssistant<Self>) {
+//!         // Evicted, idle, or shutting down: save the player in every case.
+//!         if assistant.deactivation_reason() == DeactivationReason::EvictedByMemory {
+//!             println!("player {} leaves RAM: the server is short of memory", self.id);
+//!         }
+//!     }
+//!
+//!     fn configuration() -> ActorConfiguration {
+//!         ActorConfiguration {
+//!             idle_timeout: Some(Duration::from_secs(15 * 60)),
+//!             max_actors: Some(50_000),
+//!             max_memory: Some(512 * 1024 * 1024),
+//!             ..Default::default()
+//!         }
+//!     }
+//!
+//!     // What `max_memory` counts: the struct and what it owns on the heap.
+//!     fn memory_size(&self) -> usize {
+//!         size_of::<Self>()
+//!             + self.inventory.capacity() * size_of::<String>()
+//!             + self.inventory.iter().map(String::capacity).sum::<usize>()
+//!     }
+//! }
+//!
+//! struct Pick(String);
+//! impl Receive<Pick> for Player {
+//!     async fn handle(&mut self, m: Pick, _: &ActorAssistant<Self>) {
+//!         self.inventory.push(m.0);
+//!     }
+//! }
+//!
+//! // All actor types together stay under 2 GiB.
+//! let sys = Acteur::builder().max_memory(2 << 30).build();
+//! for id in 0..1_000 {
+//!     sys.send_to_actor_sync::<Player, Pick>(id, Pick("sword".into())).unwrap();
+//! }
+//! sys.stop();
+//! sys.wait_until_stopped();
+//! let stats = sys.statistics();
+//! let players = stats.actor::<Player>().unwrap();
+//! assert_eq!(players.deactivations_by_reason.system_shutdown, 1_000);
+//! ```
+//!
+//! An actor that must stay although it receives nothing for a while (an
+//! auction waiting for its closing time) calls
+//! [`ActorAssistant::keep_alive`]; [`ActorAssistant::stop`] ends an
+//! activation at once. `deactivate` learns which of these happened from
+//! [`ActorAssistant::deactivation_reason`]. `examples/bounded_memory.rs`
+//! shows the live count staying at its limit while many more IDs come and go.
 //!
 //! ## Sync or async
 //!

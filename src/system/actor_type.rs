@@ -301,7 +301,7 @@ impl<A: Actor> ActorType<A> {
             Some(Candidate {
                 last_active: slot.idle_since()?,
                 victim: Box::new(IdleActivation {
-                    actors: self.clone(),
+                    actors: Arc::downgrade(self),
                     id: id.clone(),
                     slot: slot.clone(),
                 }),
@@ -321,7 +321,9 @@ impl<A: Actor> ActorType<A> {
 
 /// An idle activation of type `A`, offered to an evictor.
 struct IdleActivation<A: Actor> {
-    actors: Arc<ActorType<A>>,
+    /// Weak: candidates wait in the type's own evictor, and a strong
+    /// reference there would keep the type, and its slots, alive forever.
+    actors: Weak<ActorType<A>>,
     id: A::Id,
     slot: Arc<Slot<A>>,
 }
@@ -333,11 +335,12 @@ impl<A: Actor> Evictable for IdleActivation<A> {
         last_active: Instant,
         reason: DeactivationReason,
     ) -> Option<Eviction> {
+        let actors = self.actors.upgrade()?;
         let (actor, memory) = self.slot.claim_idle(last_active, &system.lifecycle)?;
-        self.actors
+        actors
             .budgets(system)
             .for_each(|b| b.eviction_started(memory));
-        let IdleActivation { actors, id, slot } = *self;
+        let IdleActivation { id, slot, .. } = *self;
         // The victim's code runs as the victim, with the claimer's actor
         // marked as waiting for it (see `TaskContext::waiting_actor`).
         let context = TaskContext {
@@ -405,7 +408,7 @@ impl<A: Actor> ActorTypeControl for ActorType<A> {
                 oldest.offer(Candidate {
                     last_active,
                     victim: Box::new(IdleActivation {
-                        actors: self.clone(),
+                        actors: Arc::downgrade(&self),
                         id: entry.key().clone(),
                         slot: entry.value().clone(),
                     }),

@@ -159,14 +159,30 @@ fn bounded_activations(n: u32) {
     COUNTING.store(false, Relaxed);
 }
 
-/// `messages` fire-and-forget messages round-robin over `ids` live actors.
-fn throughput<const LIMITED: bool>(ids: u32, messages: u32) -> f64 {
+/// The CPU time this process has used, all threads, from `/proc/self/stat`
+/// (Linux; ticks of 1/100 s, the kernel's usual `CLK_TCK`). More stable than
+/// wall time on a busy 2-core machine, where a thread woken late distorts
+/// rates far more than the code measured.
+fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name, which is in parentheses: utime and
+    // stime are the 12th and 13th of them.
+    let mut fields = stat.rsplit_once(')')?.1.split_whitespace().skip(11);
+    let user: f64 = fields.next()?.parse().ok()?;
+    let system: f64 = fields.next()?.parse().ok()?;
+    Some((user + system) / 100.0)
+}
+
+/// `messages` fire-and-forget messages round-robin over `ids` live actors:
+/// messages per second (wall), and CPU nanoseconds per message if known.
+fn throughput<const LIMITED: bool>(ids: u32, messages: u32) -> (f64, Option<f64>) {
     let sys = Acteur::new();
     for id in 0..ids {
         sys.call_actor_sync::<Player<LIMITED>, Ping>(id, Ping)
             .unwrap();
     }
     HANDLED.store(0, Relaxed);
+    let cpu_before = cpu_seconds();
     let start = Instant::now();
     for i in 0..messages {
         sys.send_to_actor_sync::<Player<LIMITED>, Move>(i % ids, Move)
@@ -174,30 +190,46 @@ fn throughput<const LIMITED: bool>(ids: u32, messages: u32) -> f64 {
     }
     wait_handled(u64::from(messages));
     let rate = f64::from(messages) / start.elapsed().as_secs_f64();
+    let cpu = cpu_before
+        .zip(cpu_seconds())
+        .map(|(before, after)| (after - before) * 1e9 / f64::from(messages));
     sys.stop();
     sys.wait_until_stopped();
-    rate
+    (rate, cpu)
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
 }
 
 fn policy_overhead(ids: u32, messages: u32) {
     // Alternating runs, median of each, so that drift hits both sides.
     let (mut plain, mut limited) = (Vec::new(), Vec::new());
-    for _ in 0..5 {
+    for _ in 0..7 {
         plain.push(throughput::<false>(ids, messages));
         limited.push(throughput::<true>(ids, messages));
     }
-    let median = |rates: &mut Vec<f64>| {
-        rates.sort_by(f64::total_cmp);
-        rates[rates.len() / 2]
+    let rates = |runs: &[(f64, Option<f64>)]| median(runs.iter().map(|r| r.0).collect());
+    let cpu = |runs: &[(f64, Option<f64>)]| {
+        let known: Vec<f64> = runs.iter().filter_map(|r| r.1).collect();
+        (!known.is_empty()).then(|| median(known))
     };
-    let (plain, limited) = (median(&mut plain), median(&mut limited));
+    let (plain_rate, limited_rate) = (rates(&plain), rates(&limited));
     println!(
-        "policy_overhead {messages} messages over {ids} actors: no policy {:.2} M msg/s, \
-         max_actors+max_memory {:.2} M msg/s, difference {:+.1}%",
-        plain / 1e6,
-        limited / 1e6,
-        (limited / plain - 1.0) * 100.0
+        "policy_overhead {messages} messages over {ids} actors (medians of 7): no policy \
+         {:.2} M msg/s, max_actors+max_memory {:.2} M msg/s, difference {:+.1}%",
+        plain_rate / 1e6,
+        limited_rate / 1e6,
+        (limited_rate / plain_rate - 1.0) * 100.0
     );
+    if let (Some(plain_cpu), Some(limited_cpu)) = (cpu(&plain), cpu(&limited)) {
+        println!(
+            "policy_overhead CPU per message: no policy {plain_cpu:.0} ns, \
+             max_actors+max_memory {limited_cpu:.0} ns, difference {:+.1}%",
+            (limited_cpu / plain_cpu - 1.0) * 100.0
+        );
+    }
 }
 
 fn main() {

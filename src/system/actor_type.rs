@@ -62,8 +62,9 @@ pub(crate) trait ActorTypeControl: Send + Sync {
     /// Schedules every activation and queued message for a final drain.
     fn wake_for_shutdown(self: Arc<Self>, system: &Arc<System>);
     fn statistics(&self) -> ActorStatistics;
-    /// Offers every idle activation of this type to a system-wide eviction.
-    fn offer_idle(self: Arc<Self>, oldest: &mut Oldest);
+    /// The `batch` least recently used idle activations of this type,
+    /// newest first.
+    fn idle_candidates(self: Arc<Self>, batch: usize) -> Vec<Candidate>;
 }
 
 impl<A: Actor> ActorType<A> {
@@ -299,7 +300,7 @@ impl<A: Actor> ActorType<A> {
         let candidate = || {
             let (id, slot) = just_idle?;
             Some(Candidate {
-                last_active: slot.idle_since()?,
+                idle_stamp: slot.idle_since()?,
                 victim: Box::new(IdleActivation {
                     actors: Arc::downgrade(self),
                     id: id.clone(),
@@ -308,7 +309,7 @@ impl<A: Actor> ActorType<A> {
             })
         };
         if self.budget.is_limited() {
-            let scan = |oldest: &mut Oldest| self.clone().offer_idle(oldest);
+            let scan = |batch| self.clone().idle_candidates(batch);
             for eviction in self.evictor.choose(system, &self.budget, scan, candidate) {
                 eviction.await;
             }
@@ -332,11 +333,11 @@ impl<A: Actor> Evictable for IdleActivation<A> {
     fn claim(
         self: Box<Self>,
         system: &Arc<System>,
-        last_active: Instant,
+        idle_stamp: u64,
         reason: DeactivationReason,
     ) -> Option<Eviction> {
         let actors = self.actors.upgrade()?;
-        let (actor, memory) = self.slot.claim_idle(last_active, &system.lifecycle)?;
+        let (actor, memory) = self.slot.claim_idle(idle_stamp, &system.lifecycle)?;
         actors
             .budgets(system)
             .for_each(|b| b.eviction_started(memory));
@@ -399,22 +400,29 @@ impl<A: Actor> ActorTypeControl for ActorType<A> {
         }
     }
 
-    fn offer_idle(self: Arc<Self>, oldest: &mut Oldest) {
+    fn idle_candidates(self: Arc<Self>, batch: usize) -> Vec<Candidate> {
+        // Plain IDs and slots while scanning; only the kept batch is boxed.
+        let mut oldest = Oldest::new(batch);
         for entry in self.slots.iter() {
-            let Some(last_active) = entry.value().idle_since() else {
+            let Some(idle_stamp) = entry.value().idle_since() else {
                 continue;
             };
-            if oldest.admits(last_active) {
-                oldest.offer(Candidate {
-                    last_active,
-                    victim: Box::new(IdleActivation {
-                        actors: Arc::downgrade(&self),
-                        id: entry.key().clone(),
-                        slot: entry.value().clone(),
-                    }),
-                });
+            if oldest.admits(idle_stamp) {
+                oldest.offer(idle_stamp, (entry.key().clone(), entry.value().clone()));
             }
         }
+        let actors = Arc::downgrade(&self);
+        oldest
+            .into_newest_first()
+            .map(|(idle_stamp, (id, slot))| Candidate {
+                idle_stamp,
+                victim: Box::new(IdleActivation {
+                    actors: actors.clone(),
+                    id,
+                    slot,
+                }),
+            })
+            .collect()
     }
 }
 

@@ -9,7 +9,7 @@
 //! Nothing is kept in LRU order on the hot path. When a budget is exceeded,
 //! the evictor scans the slots once and keeps the oldest idle activations
 //! (a batch) as candidates, oldest last; later evictions pop from that batch.
-//! A candidate that ran since the scan has a newer timestamp and is skipped,
+//! A candidate that ran since the scan has a newer idle stamp and is skipped,
 //! and anything that became idle after the scan is newer than every
 //! candidate, so popping the batch is exact LRU order. A scan costs one pass
 //! over the slots, amortised over a batch of evictions.
@@ -30,86 +30,83 @@ pub(crate) type Eviction = Pin<Box<dyn Future<Output = ()> + Send>>;
 
 /// An idle activation that may be evicted, seen through its slot.
 pub(crate) trait Evictable: Send {
-    /// Claims it for eviction with `reason` if it is still idle and has not
-    /// run since `last_active`, charging it to the budgets as leaving; the
-    /// caller then awaits the returned deactivation.
+    /// Claims it for eviction with `reason` if it is still idle since
+    /// `idle_stamp`, charging it to the budgets as leaving; the caller then
+    /// awaits the returned deactivation.
     fn claim(
         self: Box<Self>,
         system: &Arc<System>,
-        last_active: Instant,
+        idle_stamp: u64,
         reason: DeactivationReason,
     ) -> Option<Eviction>;
 }
 
 pub(crate) struct Candidate {
-    pub(crate) last_active: Instant,
+    /// When it went idle, as a slot's idle stamp: older is smaller.
+    pub(crate) idle_stamp: u64,
     pub(crate) victim: Box<dyn Evictable>,
 }
 
-/// Collects the `capacity` least recently used candidates during a scan.
-pub(crate) struct Oldest {
+/// Keeps the `capacity` least recently used items offered during a scan.
+/// Generic so that a scan of one actor type keeps plain IDs and slots, and
+/// only the final batch is boxed into [`Candidate`]s.
+pub(crate) struct Oldest<T> {
     capacity: usize,
-    /// A max-heap on `last_active`: the newest kept candidate is on top, the
-    /// first to go when an older one turns up.
-    heap: BinaryHeap<ByAge>,
+    /// A max-heap on the instant: the newest kept item is on top, the first
+    /// to go when an older one turns up.
+    heap: BinaryHeap<Aged<T>>,
 }
 
-struct ByAge(Candidate);
+struct Aged<T>(u64, T);
 
-impl PartialEq for ByAge {
+impl<T> PartialEq for Aged<T> {
     fn eq(&self, other: &Self) -> bool {
-        self.0.last_active == other.0.last_active
+        self.0 == other.0
     }
 }
-impl Eq for ByAge {}
-impl PartialOrd for ByAge {
+impl<T> Eq for Aged<T> {}
+impl<T> PartialOrd for Aged<T> {
     fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
         Some(self.cmp(other))
     }
 }
-impl Ord for ByAge {
+impl<T> Ord for Aged<T> {
     fn cmp(&self, other: &Self) -> Ordering {
-        self.0.last_active.cmp(&other.0.last_active)
+        self.0.cmp(&other.0)
     }
 }
 
-impl Oldest {
-    fn new(capacity: usize) -> Self {
+impl<T> Oldest<T> {
+    pub(crate) fn new(capacity: usize) -> Self {
         Oldest {
             capacity,
             heap: BinaryHeap::with_capacity(capacity.min(4096)),
         }
     }
 
-    /// True if an idle activation last active at `last_active` would be
-    /// kept; asked first so that rejected slots cost no allocation.
-    pub(crate) fn admits(&self, last_active: Instant) -> bool {
+    /// True if an item idle since `idle_stamp` would be kept; asked first
+    /// so that a rejected slot costs no clone.
+    pub(crate) fn admits(&self, idle_stamp: u64) -> bool {
         self.heap.len() < self.capacity
-            || self
-                .heap
-                .peek()
-                .is_some_and(|newest| last_active < newest.0.last_active)
+            || self.heap.peek().is_some_and(|newest| idle_stamp < newest.0)
     }
 
-    pub(crate) fn offer(&mut self, candidate: Candidate) {
+    pub(crate) fn offer(&mut self, idle_stamp: u64, item: T) {
         if self.heap.len() < self.capacity {
-            self.heap.push(ByAge(candidate));
-        } else if self.admits(candidate.last_active) {
+            self.heap.push(Aged(idle_stamp, item));
+        } else if self.admits(idle_stamp) {
             self.heap.pop();
-            self.heap.push(ByAge(candidate));
+            self.heap.push(Aged(idle_stamp, item));
         }
     }
 
-    /// The candidates, newest first, so that `pop` yields the oldest.
-    fn into_newest_first(self) -> Vec<Candidate> {
-        let mut candidates: Vec<Candidate> = self
-            .heap
+    /// The items kept, newest first, so that `pop` yields the oldest.
+    pub(crate) fn into_newest_first(self) -> impl Iterator<Item = (u64, T)> {
+        self.heap
             .into_sorted_vec()
             .into_iter()
-            .map(|c| c.0)
-            .collect();
-        candidates.reverse();
-        candidates
+            .rev()
+            .map(|Aged(idle_stamp, item)| (idle_stamp, item))
     }
 }
 
@@ -130,9 +127,10 @@ struct EvictorState {
 
 impl Evictor {
     /// An evictor for a budget of `max_actors` activations (if limited):
-    /// batches of an eighth of the limit, within sensible bounds.
+    /// batches of a quarter of the limit, within sensible bounds: larger
+    /// batches mean fewer scans, smaller ones fewer stale candidates.
     pub(crate) fn new(max_actors: Option<usize>) -> Self {
-        let batch = max_actors.map_or(1024, |max| (max / 8).clamp(16, 65_536));
+        let batch = max_actors.map_or(1024, |max| (max / 4).clamp(16, 65_536));
         Evictor {
             state: Mutex::new(EvictorState {
                 candidates: Vec::new(),
@@ -157,7 +155,7 @@ impl Evictor {
         &self,
         system: &Arc<System>,
         budget: &Budget,
-        scan: impl Fn(&mut Oldest),
+        scan: impl Fn(usize) -> Vec<Candidate>,
         just_idle: impl FnOnce() -> Option<Candidate>,
     ) -> Vec<Eviction> {
         let mut evictions = Vec::new();
@@ -185,11 +183,7 @@ impl Evictor {
                     }
                 }
             };
-            evictions.extend(
-                candidate
-                    .victim
-                    .claim(system, candidate.last_active, reason),
-            );
+            evictions.extend(candidate.victim.claim(system, candidate.idle_stamp, reason));
         }
         evictions
     }
@@ -197,10 +191,8 @@ impl Evictor {
 
 impl EvictorState {
     /// Scans for a new batch of the oldest idle activations.
-    fn refill(&mut self, batch: usize, scan: impl Fn(&mut Oldest), started: Instant) {
-        let mut oldest = Oldest::new(batch);
-        scan(&mut oldest);
-        self.candidates = oldest.into_newest_first();
+    fn refill(&mut self, batch: usize, scan: impl Fn(usize) -> Vec<Candidate>, started: Instant) {
+        self.candidates = scan(batch);
         self.no_scan_before = if self.candidates.len() < batch / 2 {
             let took = started.elapsed();
             Some(Instant::now() + (took * 4).max(Duration::from_micros(100)))
@@ -214,35 +206,18 @@ impl EvictorState {
 mod tests {
     use super::*;
 
-    struct Nobody;
-    impl Evictable for Nobody {
-        fn claim(
-            self: Box<Self>,
-            _: &Arc<System>,
-            _: Instant,
-            _: DeactivationReason,
-        ) -> Option<Eviction> {
-            None
-        }
-    }
-
     #[test]
     fn keeps_the_oldest_and_yields_them_oldest_first() {
-        let start = Instant::now();
-        let at = |ms: u64| start + Duration::from_millis(ms);
         let mut oldest = Oldest::new(3);
-        for ms in [50, 10, 40, 30, 20, 60] {
-            oldest.offer(Candidate {
-                last_active: at(ms),
-                victim: Box::new(Nobody),
-            });
+        for stamp in [50, 10, 40, 30, 20, 60] {
+            oldest.offer(stamp, stamp);
         }
-        assert!(!oldest.admits(at(35)));
-        assert!(oldest.admits(at(25)));
-        let mut candidates = oldest.into_newest_first();
-        let popped: Vec<Instant> = std::iter::from_fn(|| candidates.pop())
-            .map(|c| c.last_active)
+        assert!(!oldest.admits(35));
+        assert!(oldest.admits(25));
+        let mut kept: Vec<(u64, u64)> = oldest.into_newest_first().collect();
+        let popped: Vec<u64> = std::iter::from_fn(|| kept.pop())
+            .map(|(_, ms)| ms)
             .collect();
-        assert_eq!(popped, vec![at(10), at(20), at(30)]);
+        assert_eq!(popped, vec![10, 20, 30]);
     }
 }

@@ -86,10 +86,18 @@ impl System {
         let Some(budget) = self.limited_budget() else {
             return Vec::new();
         };
-        let scan = |oldest: &mut Oldest| {
+        // Each type's own oldest batch, merged: the system's oldest batch.
+        let scan = |batch: usize| {
+            let mut oldest = Oldest::new(batch);
             for actors in self.actors.all() {
-                actors.offer_idle(oldest);
+                for candidate in actors.idle_candidates(batch) {
+                    oldest.offer(candidate.idle_stamp, candidate.victim);
+                }
             }
+            oldest
+                .into_newest_first()
+                .map(|(idle_stamp, victim)| Candidate { idle_stamp, victim })
+                .collect()
         };
         self.evictor.choose(self, budget, scan, just_idle)
     }

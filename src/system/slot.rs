@@ -8,7 +8,8 @@
 //! under the slot's mutex, which is never held while user code runs.
 
 use std::collections::VecDeque;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::{LazyLock, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use crate::system::envelope::ActorEnvelope;
@@ -17,6 +18,18 @@ use crate::{Actor, DeactivationReason};
 
 pub(crate) struct Slot<A: Actor> {
     state: Mutex<SlotState<A>>,
+    /// While the activation is idle here (no drain task, nothing queued):
+    /// the [`idle_stamp`] of when it went idle; otherwise 0. Written under
+    /// the lock with every such change, read without it by evictor scans,
+    /// which touch every slot and should not take every lock.
+    idle_stamp: AtomicU64,
+}
+
+/// `at` as nanoseconds since a process-wide origin, plus one so that it is
+/// never 0: a total order on when activations went idle, cheap to store.
+fn idle_stamp(at: Instant) -> u64 {
+    static ORIGIN: LazyLock<Instant> = LazyLock::new(Instant::now);
+    u64::try_from(at.saturating_duration_since(*ORIGIN).as_nanos()).unwrap_or(u64::MAX - 1) + 1
 }
 
 struct SlotState<A: Actor> {
@@ -31,7 +44,7 @@ struct SlotState<A: Actor> {
     stop_requested: bool,
     /// The idle sweeper found the activation expired; a message cancels it.
     idle_expired: bool,
-    /// When the last drain task ended; what the sweeper and the evictor compare.
+    /// When the last drain task ended; what the idle sweeper compares.
     last_active: Instant,
     /// `ActorAssistant::keep_alive`: no idle timeout before this instant.
     keep_alive_until: Option<Instant>,
@@ -61,6 +74,7 @@ pub(crate) enum Pushed {
 impl<A: Actor> Slot<A> {
     pub(crate) fn new() -> Self {
         Slot {
+            idle_stamp: AtomicU64::new(0),
             state: Mutex::new(SlotState {
                 queue: VecDeque::new(),
                 idle_actor: None,
@@ -77,6 +91,18 @@ impl<A: Actor> Slot<A> {
 
     fn lock(&self) -> MutexGuard<'_, SlotState<A>> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Marks the slot scheduled (no longer idle) and counts its drain task,
+    /// unless one runs; true if the caller must spawn it.
+    fn schedule(&self, state: &mut SlotState<A>, lifecycle: &Lifecycle) -> bool {
+        if state.scheduled {
+            return false;
+        }
+        state.scheduled = true;
+        self.idle_stamp.store(0, Relaxed);
+        lifecycle.task_started();
+        true
     }
 
     /// Queues `envelope`; with `only_if_active`, only into a live activation
@@ -97,14 +123,14 @@ impl<A: Actor> Slot<A> {
             return Pushed::Refused;
         }
         state.queue.push_back(envelope);
-        Pushed::Queued(schedule(&mut state, lifecycle))
+        Pushed::Queued(self.schedule(&mut state, lifecycle))
     }
 
     /// At shutdown: schedules a drain task for a slot with an activation or
     /// messages and none running; true if the caller must spawn it.
     pub(crate) fn wake_for_shutdown(&self, lifecycle: &Lifecycle) -> bool {
         let mut state = self.lock();
-        (state.live || !state.queue.is_empty()) && schedule(&mut state, lifecycle)
+        (state.live || !state.queue.is_empty()) && self.schedule(&mut state, lifecycle)
     }
 
     /// For the idle sweeper: marks an activation idle for `timeout` or more
@@ -125,33 +151,30 @@ impl<A: Actor> Slot<A> {
             return false;
         }
         state.idle_expired = true;
-        schedule(&mut state, lifecycle)
+        self.schedule(&mut state, lifecycle)
     }
 
-    /// For an evictor's scan: when the activation last ran, if it is idle
-    /// (live, no drain task, nothing queued) and not already leaving.
-    pub(crate) fn idle_since(&self) -> Option<Instant> {
-        let state = self.lock();
-        let idle = state.idle_actor.is_some() && !state.scheduled && state.queue.is_empty();
-        idle.then_some(state.last_active)
+    /// For an evictor's scan: the stamp of when the activation went idle,
+    /// if it is idle (live, no drain task, nothing queued). Read without the
+    /// lock, so it may be stale; [`Slot::claim_idle`] checks it again.
+    pub(crate) fn idle_since(&self) -> Option<u64> {
+        let stamp = self.idle_stamp.load(Relaxed);
+        (stamp != 0).then_some(stamp)
     }
 
-    /// Claims the activation for eviction if it is still idle and has not
-    /// run since `last_active`: marks the slot scheduled, as if a drain task
-    /// ran, and hands over the activation and its memory estimate. The
-    /// claimer, itself inside a counted task, deactivates it and then
-    /// retires the slot or hands it to a new drain task.
-    pub(crate) fn claim_idle(
-        &self,
-        last_active: Instant,
-        lifecycle: &Lifecycle,
-    ) -> Option<(A, usize)> {
+    /// Claims the activation for eviction if it is still idle since the
+    /// same `stamp`: marks the slot scheduled, as if a drain task ran, and
+    /// hands over the activation and its memory estimate. The claimer,
+    /// itself inside a counted task, deactivates it and then retires the
+    /// slot or hands it to a new drain task.
+    pub(crate) fn claim_idle(&self, stamp: u64, lifecycle: &Lifecycle) -> Option<(A, usize)> {
         let mut state = self.lock();
-        if state.scheduled || state.last_active != last_active || lifecycle.is_stopping() {
+        if state.scheduled || self.idle_stamp.load(Relaxed) != stamp || lifecycle.is_stopping() {
             return None;
         }
         let actor = state.idle_actor.take()?;
         state.scheduled = true;
+        self.idle_stamp.store(0, Relaxed);
         Some((actor, state.memory))
     }
 
@@ -207,6 +230,8 @@ impl<A: Actor> Slot<A> {
         state.memory = memory;
         state.scheduled = false;
         state.last_active = Instant::now();
+        self.idle_stamp
+            .store(idle_stamp(state.last_active), Relaxed);
         Step::Idle
     }
 
@@ -245,14 +270,4 @@ impl<A: Actor> Slot<A> {
         let state = self.lock();
         (state.live, state.live && state.scheduled, state.queue.len())
     }
-}
-
-/// Marks the slot scheduled and counts its drain task, unless one runs.
-fn schedule<A: Actor>(state: &mut SlotState<A>, lifecycle: &Lifecycle) -> bool {
-    if state.scheduled {
-        return false;
-    }
-    state.scheduled = true;
-    lifecycle.task_started();
-    true
 }

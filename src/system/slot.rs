@@ -19,15 +19,15 @@ use crate::{Actor, DeactivationReason};
 pub(crate) struct Slot<A: Actor> {
     state: Mutex<SlotState<A>>,
     /// While the activation is idle here (no drain task, nothing queued):
-    /// the [`idle_stamp`] of when it went idle; otherwise 0. Written under
-    /// the lock with every such change, read without it by evictor scans,
-    /// which touch every slot and should not take every lock.
+    /// the [`stamp`] of when it went idle; otherwise 0. Written under the
+    /// lock with every such change, read without it by the idle sweeper and
+    /// evictor scans, which visit every slot and should not take every lock.
     idle_stamp: AtomicU64,
 }
 
 /// `at` as nanoseconds since a process-wide origin, plus one so that it is
-/// never 0: a total order on when activations went idle, cheap to store.
-fn idle_stamp(at: Instant) -> u64 {
+/// never 0: a total order on instants in 8 bytes instead of an `Instant`'s 16.
+fn stamp(at: Instant) -> u64 {
     static ORIGIN: LazyLock<Instant> = LazyLock::new(Instant::now);
     u64::try_from(at.saturating_duration_since(*ORIGIN).as_nanos()).unwrap_or(u64::MAX - 1) + 1
 }
@@ -44,10 +44,9 @@ struct SlotState<A: Actor> {
     stop_requested: bool,
     /// The idle sweeper found the activation expired; a message cancels it.
     idle_expired: bool,
-    /// When the last drain task ended; what the idle sweeper compares.
-    last_active: Instant,
-    /// `ActorAssistant::keep_alive`: no idle timeout before this instant.
-    keep_alive_until: Option<Instant>,
+    /// `ActorAssistant::keep_alive`: no idle timeout before this [`stamp`];
+    /// 0 if none.
+    keep_alive_until: u64,
     /// The activation's last `memory_size` estimate while it is idle here.
     memory: usize,
 }
@@ -82,8 +81,7 @@ impl<A: Actor> Slot<A> {
                 scheduled: false,
                 stop_requested: false,
                 idle_expired: false,
-                last_active: Instant::now(),
-                keep_alive_until: None,
+                keep_alive_until: 0,
                 memory: 0,
             }),
         }
@@ -141,12 +139,16 @@ impl<A: Actor> Slot<A> {
         now: Instant,
         lifecycle: &Lifecycle,
     ) -> bool {
+        // Busy, or not idle long enough: decided without the lock.
+        let idle_since = self.idle_stamp.load(Relaxed);
+        let now = stamp(now);
+        if idle_since == 0 || Duration::from_nanos(now.saturating_sub(idle_since)) < timeout {
+            return false;
+        }
         let mut state = self.lock();
-        if state.scheduled
-            || !state.live
+        if self.idle_stamp.load(Relaxed) != idle_since
             || lifecycle.is_stopping()
-            || now.saturating_duration_since(state.last_active) < timeout
-            || state.keep_alive_until.is_some_and(|until| now < until)
+            || now < state.keep_alive_until
         {
             return false;
         }
@@ -180,14 +182,10 @@ impl<A: Actor> Slot<A> {
 
     /// `ActorAssistant::keep_alive`: no idle timeout for `duration` from now.
     pub(crate) fn keep_alive(&self, duration: Duration) {
-        let until = Instant::now().checked_add(duration);
+        // Too far to represent: as good as forever.
+        let until = Instant::now().checked_add(duration).map_or(u64::MAX, stamp);
         let mut state = self.lock();
-        state.keep_alive_until = match (state.keep_alive_until, until) {
-            // Too far to represent: as good as forever.
-            (_, None) => Some(Instant::now() + Duration::from_secs(100 * 365 * 24 * 3600)),
-            (Some(current), Some(until)) => Some(current.max(until)),
-            (None, until) => until,
-        };
+        state.keep_alive_until = state.keep_alive_until.max(until);
     }
 
     /// The drain task takes the idle activation, if any, and its memory
@@ -229,9 +227,7 @@ impl<A: Actor> Slot<A> {
         state.idle_actor = actor.take();
         state.memory = memory;
         state.scheduled = false;
-        state.last_active = Instant::now();
-        self.idle_stamp
-            .store(idle_stamp(state.last_active), Relaxed);
+        self.idle_stamp.store(stamp(Instant::now()), Relaxed);
         Step::Idle
     }
 
@@ -246,7 +242,7 @@ impl<A: Actor> Slot<A> {
         state.live = false;
         state.stop_requested = false;
         state.idle_expired = false;
-        state.keep_alive_until = None;
+        state.keep_alive_until = 0;
     }
 
     /// `ActorAssistant::stop`: deactivate after the current message.

@@ -1,6 +1,6 @@
 //! Everything the system keeps for one actor type: the map from ID to slot,
-//! delivery into it, the idle sweeper, its memory policies, and the counters
-//! behind its statistics.
+//! delivery into it, the idle sweeper, and the counters behind its
+//! statistics. Its memory policies are in `actor_limits.rs`.
 
 use std::any::type_name;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -11,21 +11,21 @@ use dashmap::DashMap;
 
 use crate::statistics::{ActorStatistics, DeactivationCounts};
 use crate::system::System;
-use crate::system::activation::{drain, evict};
+use crate::system::activation::drain;
 use crate::system::budget::Budget;
 use crate::system::context::{self, TaskContext};
 use crate::system::envelope::ActorEnvelope;
-use crate::system::eviction::{Candidate, Evictable, Eviction, Evictor, Oldest};
+use crate::system::eviction::{Candidate, Evictor};
 use crate::system::lifecycle::Lifecycle;
 use crate::system::slot::{Pushed, Slot};
 use crate::{Actor, ActorConfiguration, DeactivationReason, Error};
 
 pub(crate) struct ActorType<A: Actor> {
-    slots: DashMap<A::Id, Arc<Slot<A>>>,
+    pub(super) slots: DashMap<A::Id, Arc<Slot<A>>>,
     idle_timeout: Option<Duration>,
     /// This type's `max_actors` and `max_memory`, and its live figures.
     pub(crate) budget: Budget,
-    evictor: Evictor,
+    pub(super) evictor: Evictor,
     pub(crate) counters: Counters,
 }
 
@@ -255,103 +255,6 @@ impl<A: Actor> ActorType<A> {
             }
         }
     }
-
-    /// The budgets an activation of this type counts against: its type's,
-    /// and the system's if the system has limits.
-    fn budgets<'a>(&'a self, system: &'a System) -> impl Iterator<Item = &'a Budget> {
-        std::iter::once(&self.budget).chain(system.limited_budget())
-    }
-
-    /// An activation is about to start: counts it, and if that puts a
-    /// budget over its limit, evicts for it first.
-    pub(crate) async fn activation_reserved(self: &Arc<Self>, system: &Arc<System>) {
-        self.budgets(system).for_each(Budget::activation_reserved);
-        self.enforce_limits(system, None).await;
-    }
-
-    /// An activation's memory estimate changed from `old` to `new` bytes;
-    /// growth may evict others.
-    pub(crate) async fn resized(self: &Arc<Self>, system: &Arc<System>, old: usize, new: usize) {
-        if old == new {
-            return;
-        }
-        self.budgets(system).for_each(|b| b.resized(old, new));
-        if new > old {
-            self.enforce_limits(system, None).await;
-        }
-    }
-
-    /// An activation of `memory` bytes ended (or failed to start, with 0).
-    pub(crate) fn activation_ended(&self, system: &System, memory: usize, evicted: bool) {
-        self.budgets(system)
-            .for_each(|b| b.activation_ended(memory, evicted));
-    }
-
-    /// Evicts least recently used idle activations while this type, then
-    /// the whole system, is over a count or memory limit, and returns when
-    /// their `deactivate` has. `just_idle` is the slot whose drain task just
-    /// went idle, if any (see `Evictor::choose`). Costs a few atomic loads
-    /// when within limits.
-    pub(crate) async fn enforce_limits(
-        self: &Arc<Self>,
-        system: &Arc<System>,
-        just_idle: Option<(&A::Id, &Arc<Slot<A>>)>,
-    ) {
-        let candidate = || {
-            let (id, slot) = just_idle?;
-            Some(Candidate {
-                idle_stamp: slot.idle_since()?,
-                victim: Box::new(IdleActivation {
-                    actors: Arc::downgrade(self),
-                    id: id.clone(),
-                    slot: slot.clone(),
-                }),
-            })
-        };
-        if self.budget.is_limited() {
-            let scan = |batch| self.clone().idle_candidates(batch);
-            for eviction in self.evictor.choose(system, &self.budget, scan, candidate) {
-                eviction.await;
-            }
-        }
-        for eviction in system.choose_evictions(candidate) {
-            eviction.await;
-        }
-    }
-}
-
-/// An idle activation of type `A`, offered to an evictor.
-struct IdleActivation<A: Actor> {
-    /// Weak: candidates wait in the type's own evictor, and a strong
-    /// reference there would keep the type, and its slots, alive forever.
-    actors: Weak<ActorType<A>>,
-    id: A::Id,
-    slot: Arc<Slot<A>>,
-}
-
-impl<A: Actor> Evictable for IdleActivation<A> {
-    fn claim(
-        self: Box<Self>,
-        system: &Arc<System>,
-        idle_stamp: u64,
-        reason: DeactivationReason,
-    ) -> Option<Eviction> {
-        let actors = self.actors.upgrade()?;
-        let (actor, memory) = self.slot.claim_idle(idle_stamp, &system.lifecycle)?;
-        actors
-            .budgets(system)
-            .for_each(|b| b.eviction_started(memory));
-        let IdleActivation { id, slot, .. } = *self;
-        // The victim's code runs as the victim, with the claimer's actor
-        // marked as waiting for it (see `TaskContext::waiting_actor`).
-        let context = TaskContext {
-            actor: slot_address(&slot),
-            waiting_actor: context::current().map_or(0, |c| c.actor),
-            ..TaskContext::default()
-        };
-        let eviction = evict(system.clone(), actors, id, slot, actor, memory, reason);
-        Some(Box::pin(context::run_in(context, eviction)))
-    }
 }
 
 impl<A: Actor> ActorTypeControl for ActorType<A> {
@@ -401,32 +304,11 @@ impl<A: Actor> ActorTypeControl for ActorType<A> {
     }
 
     fn idle_candidates(self: Arc<Self>, batch: usize) -> Vec<Candidate> {
-        // Plain IDs and slots while scanning; only the kept batch is boxed.
-        let mut oldest = Oldest::new(batch);
-        for entry in self.slots.iter() {
-            let Some(idle_stamp) = entry.value().idle_since() else {
-                continue;
-            };
-            if oldest.admits(idle_stamp) {
-                oldest.offer(idle_stamp, (entry.key().clone(), entry.value().clone()));
-            }
-        }
-        let actors = Arc::downgrade(&self);
-        oldest
-            .into_newest_first()
-            .map(|(idle_stamp, (id, slot))| Candidate {
-                idle_stamp,
-                victim: Box::new(IdleActivation {
-                    actors: actors.clone(),
-                    id,
-                    slot,
-                }),
-            })
-            .collect()
+        self.oldest_idle(batch)
     }
 }
 
 /// A slot's identity, for comparing with the current task's context.
-fn slot_address<A: Actor>(slot: &Arc<Slot<A>>) -> usize {
+pub(super) fn slot_address<A: Actor>(slot: &Arc<Slot<A>>) -> usize {
     Arc::as_ptr(slot) as usize
 }

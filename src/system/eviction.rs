@@ -142,7 +142,8 @@ impl Evictor {
 
     /// Claims least recently used idle activations until `budget` is within
     /// its limits, counting them as leaving; the caller awaits the returned
-    /// deactivations. `scan` offers every idle activation under this budget.
+    /// deactivations. `scan(batch)` returns the `batch` least recently used
+    /// idle activations under this budget, newest first.
     ///
     /// `just_idle` is the activation whose drain task just went idle, if this
     /// runs at that moment. It stands in when the batch is empty and a scan

@@ -2,6 +2,7 @@
 //! actor types and services, subscriptions, the executor, and shutdown.
 
 pub(crate) mod activation;
+pub(crate) mod actor_limits;
 pub(crate) mod actor_type;
 pub(crate) mod budget;
 pub(crate) mod context;

@@ -34,7 +34,9 @@ pub(crate) async fn drain<A: Actor>(
                 if actor.is_none() {
                     actor = activate(&system, &actors, &id, &slot, &assistant).await;
                     memory = actor.as_ref().map_or(0, |fresh| estimate_memory(fresh, 0));
-                    actors.resized(&system, 0, memory).await;
+                    if let Some(evictions) = actors.resized(&system, 0, memory) {
+                        evictions.await;
+                    }
                 }
                 let Some(current) = actor.as_mut() else {
                     let failure = Error::ActivationFailed {
@@ -61,8 +63,11 @@ pub(crate) async fn drain<A: Actor>(
                     slot.activation_ended();
                 } else {
                     let estimate = estimate_memory(current, memory);
-                    actors.resized(&system, memory, estimate).await;
+                    let evictions = actors.resized(&system, memory, estimate);
                     memory = estimate;
+                    if let Some(evictions) = evictions {
+                        evictions.await;
+                    }
                 }
             }
             Step::Deactivate(reason) => {
@@ -80,7 +85,9 @@ pub(crate) async fn drain<A: Actor>(
                 // Within limits this is a few loads. Over them (every
                 // activation was busy, or this one grew), this actor being
                 // idle now may let the budget be enforced.
-                actors.enforce_limits(&system, Some((&id, &slot))).await;
+                if let Some(evictions) = actors.enforce_limits(&system, Some((&id, &slot))) {
+                    evictions.await;
+                }
                 break;
             }
         }
@@ -96,7 +103,9 @@ async fn activate<A: Actor>(
     slot: &Slot<A>,
     assistant: &ActorAssistant<A>,
 ) -> Option<A> {
-    actors.activation_reserved(system).await;
+    if let Some(evictions) = actors.activation_reserved(system) {
+        evictions.await;
+    }
     match catch(A::activate(id.clone(), assistant)).await {
         Ok(actor) => {
             log::trace!("activated actor {} {id:?}", type_name::<A>());

@@ -21,22 +21,29 @@ impl<A: Actor> ActorType<A> {
         std::iter::once(&self.budget).chain(system.limited_budget())
     }
 
-    /// An activation is about to start: counts it, and if that puts a
-    /// budget over its limit, evicts for it first.
-    pub(crate) async fn activation_reserved(self: &Arc<Self>, system: &Arc<System>) {
+    /// An activation is about to start: counts it, and returns the
+    /// evictions to await first if that puts a budget over its limit.
+    pub(crate) fn activation_reserved(self: &Arc<Self>, system: &Arc<System>) -> Option<Eviction> {
         self.budgets(system).for_each(Budget::activation_reserved);
-        self.enforce_limits(system, None).await;
+        self.enforce_limits(system, None)
     }
 
     /// An activation's memory estimate changed from `old` to `new` bytes;
-    /// growth may evict others.
-    pub(crate) async fn resized(self: &Arc<Self>, system: &Arc<System>, old: usize, new: usize) {
+    /// returns the evictions its growth calls for.
+    pub(crate) fn resized(
+        self: &Arc<Self>,
+        system: &Arc<System>,
+        old: usize,
+        new: usize,
+    ) -> Option<Eviction> {
         if old == new {
-            return;
+            return None;
         }
         self.budgets(system).for_each(|b| b.resized(old, new));
         if new > old {
-            self.enforce_limits(system, None).await;
+            self.enforce_limits(system, None)
+        } else {
+            None
         }
     }
 
@@ -46,16 +53,21 @@ impl<A: Actor> ActorType<A> {
             .for_each(|b| b.activation_ended(memory, evicted));
     }
 
-    /// Evicts least recently used idle activations while this type, then
-    /// the whole system, is over a count or memory limit, and returns when
-    /// their `deactivate` has. `just_idle` is the slot whose drain task just
-    /// went idle, if any (see `Evictor::choose`). Costs a few atomic loads
-    /// when within limits.
-    pub(crate) async fn enforce_limits(
+    /// Claims least recently used idle activations while this type, then
+    /// the whole system, is over a count or memory limit, and returns their
+    /// deactivations, one after the other, for the caller to await.
+    /// `just_idle` is the slot whose drain task just went idle, if any (see
+    /// `Evictor::choose`). Costs a few atomic loads and no allocation when
+    /// within limits.
+    ///
+    /// Not an `async fn`: the drain task holds only an `Option` of a boxed
+    /// future across the await, so its own future stays small, which every
+    /// spawned drain task pays for in memory and copying.
+    pub(crate) fn enforce_limits(
         self: &Arc<Self>,
         system: &Arc<System>,
         just_idle: Option<(&A::Id, &Arc<Slot<A>>)>,
-    ) {
+    ) -> Option<Eviction> {
         let candidate = || {
             let (id, slot) = just_idle?;
             Some(Candidate {
@@ -67,15 +79,22 @@ impl<A: Actor> ActorType<A> {
                 }),
             })
         };
+        let mut evictions = Vec::new();
         if self.budget.is_limited() {
             let scan = |batch| self.clone().oldest_idle(batch);
-            for eviction in self.evictor.choose(system, &self.budget, scan, candidate) {
+            evictions = self.evictor.choose(system, &self.budget, scan, candidate);
+        }
+        // Chosen after this type's, which are charged to both budgets as
+        // leaving, so the system does not evict again for the same excess.
+        evictions.extend(system.choose_evictions(candidate));
+        if evictions.is_empty() {
+            return None;
+        }
+        Some(Box::pin(async move {
+            for eviction in evictions {
                 eviction.await;
             }
-        }
-        for eviction in system.choose_evictions(candidate) {
-            eviction.await;
-        }
+        }))
     }
 
     /// The `batch` least recently used idle activations of this type, newest

@@ -142,21 +142,24 @@ impl<A: Actor> ActorType<A> {
         is_call: bool,
     ) -> Result<(), Error> {
         if is_call {
-            if let Some(current) = context::current() {
-                let target = slot_address(slot);
-                let actor = format!("{}({id:?})", type_name::<A>());
-                if current.actor == target {
+            let target = slot_address(slot);
+            let actor = || format!("{}({id:?})", type_name::<A>());
+            match context::current() {
+                Some(current) if current.actor == target => {
+                    let actor = actor();
                     return Err(Error::Deadlock {
                         chain: format!("{actor} -> {actor}"),
                     });
                 }
-                if current.waiting_actor == target {
+                Some(current) if current.waiting_actor == target => {
+                    let actor = actor();
                     return Err(Error::Deadlock {
                         chain: format!(
                             "{actor} -> (the deactivate of an actor it evicts) -> {actor}"
                         ),
                     });
                 }
+                _ => {}
             }
         }
         match slot.push(envelope, false, &system.lifecycle) {

@@ -13,7 +13,8 @@ use crate::DeactivationReason;
 pub(crate) struct Budget {
     pub(crate) max_actors: Option<usize>,
     pub(crate) max_memory: Option<usize>,
-    /// Activations that exist or are being activated.
+    /// Activations that exist or are being activated; counted only when
+    /// `max_actors` is set.
     live: AtomicUsize,
     /// The sum of their last `memory_size` estimates.
     memory: AtomicUsize,
@@ -67,9 +68,13 @@ impl Budget {
     }
 
     /// An activation begins (counted before `activate` runs, so that the
-    /// victim for it is chosen first).
+    /// victim for it is chosen first). Counted only under a count limit:
+    /// a shared counter touched by every activation costs where nothing
+    /// reads it.
     pub(crate) fn activation_reserved(&self) {
-        self.live.fetch_add(1, Relaxed);
+        if self.max_actors.is_some() {
+            self.live.fetch_add(1, Relaxed);
+        }
     }
 
     /// An activation's estimate went from `old` to `new` bytes.
@@ -94,8 +99,12 @@ impl Budget {
             self.leaving.fetch_sub(1, Relaxed);
             self.leaving_memory.fetch_sub(memory, Relaxed);
         }
-        self.memory.fetch_sub(memory, Relaxed);
-        self.live.fetch_sub(1, Relaxed);
+        if memory > 0 {
+            self.memory.fetch_sub(memory, Relaxed);
+        }
+        if self.max_actors.is_some() {
+            self.live.fetch_sub(1, Relaxed);
+        }
     }
 }
 

@@ -79,14 +79,22 @@ impl<A: Actor> ActorType<A> {
                 }),
             })
         };
+        // An activation or a grown actor waits for its evictions; a drain
+        // task that just went idle leaves nobody waiting.
+        let waiting_actor = match just_idle {
+            Some(_) => 0,
+            None => context::current().map_or(0, |c| c.actor),
+        };
         let mut evictions = Vec::new();
         if self.budget.is_limited() {
             let scan = |batch| self.clone().oldest_idle(batch);
-            evictions = self.evictor.choose(system, &self.budget, scan, candidate);
+            evictions = self
+                .evictor
+                .choose(system, &self.budget, scan, candidate, waiting_actor);
         }
         // Chosen after this type's, which are charged to both budgets as
         // leaving, so the system does not evict again for the same excess.
-        evictions.extend(system.choose_evictions(candidate));
+        evictions.extend(system.choose_evictions(candidate, waiting_actor));
         if evictions.is_empty() {
             return None;
         }
@@ -140,6 +148,7 @@ impl<A: Actor> Evictable for IdleActivation<A> {
         system: &Arc<System>,
         idle_stamp: u64,
         reason: DeactivationReason,
+        waiting_actor: usize,
     ) -> Option<Eviction> {
         let actors = self.actors.upgrade()?;
         let (actor, memory) = self.slot.claim_idle(idle_stamp, &system.lifecycle)?;
@@ -147,11 +156,11 @@ impl<A: Actor> Evictable for IdleActivation<A> {
             .budgets(system)
             .for_each(|b| b.eviction_started(memory));
         let IdleActivation { id, slot, .. } = *self;
-        // The victim's code runs as the victim, with the claimer's actor
-        // marked as waiting for it (see `TaskContext::waiting_actor`).
+        // The victim's code runs as the victim, with the actor waiting for
+        // it, if any, marked (see `TaskContext::waiting_actor`).
         let context = TaskContext {
             actor: slot_address(&slot),
-            waiting_actor: context::current().map_or(0, |c| c.actor),
+            waiting_actor,
             ..TaskContext::default()
         };
         let eviction = evict(system.clone(), actors, id, slot, actor, memory, reason);

@@ -32,12 +32,14 @@ pub(crate) type Eviction = Pin<Box<dyn Future<Output = ()> + Send>>;
 pub(crate) trait Evictable: Send {
     /// Claims it for eviction with `reason` if it is still idle since
     /// `idle_stamp`, charging it to the budgets as leaving; the caller then
-    /// awaits the returned deactivation.
+    /// awaits the returned deactivation. `waiting_actor` is the slot address
+    /// of the actor whose drain task waits for it, or 0.
     fn claim(
         self: Box<Self>,
         system: &Arc<System>,
         idle_stamp: u64,
         reason: DeactivationReason,
+        waiting_actor: usize,
     ) -> Option<Eviction>;
 }
 
@@ -142,7 +144,8 @@ impl Evictor {
 
     /// Claims least recently used idle activations until `budget` is within
     /// its limits, counting them as leaving; the caller awaits the returned
-    /// deactivations. `scan(batch)` returns the `batch` least recently used
+    /// deactivations (see [`Evictable::claim`] for `waiting_actor`).
+    /// `scan(batch)` returns the `batch` least recently used
     /// idle activations under this budget, newest first.
     ///
     /// `just_idle` is the activation whose drain task just went idle, if this
@@ -158,6 +161,7 @@ impl Evictor {
         budget: &Budget,
         scan: impl Fn(usize) -> Vec<Candidate>,
         just_idle: impl FnOnce() -> Option<Candidate>,
+        waiting_actor: usize,
     ) -> Vec<Eviction> {
         let mut evictions = Vec::new();
         if budget.excess().is_none() {
@@ -184,7 +188,11 @@ impl Evictor {
                     }
                 }
             };
-            evictions.extend(candidate.victim.claim(system, candidate.idle_stamp, reason));
+            let claimed =
+                candidate
+                    .victim
+                    .claim(system, candidate.idle_stamp, reason, waiting_actor);
+            evictions.extend(claimed);
         }
         evictions
     }

@@ -83,6 +83,7 @@ impl System {
     pub(crate) fn choose_evictions(
         self: &Arc<Self>,
         just_idle: impl FnOnce() -> Option<Candidate>,
+        waiting_actor: usize,
     ) -> Vec<Eviction> {
         let Some(budget) = self.limited_budget() else {
             return Vec::new();
@@ -100,7 +101,8 @@ impl System {
                 .map(|(idle_stamp, victim)| Candidate { idle_stamp, victim })
                 .collect()
         };
-        self.evictor.choose(self, budget, scan, just_idle)
+        self.evictor
+            .choose(self, budget, scan, just_idle, waiting_actor)
     }
 
     /// A handle on this system.

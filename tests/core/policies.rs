@@ -39,8 +39,14 @@ const REASONS: usize = 6;
 const ZERO_ACTORS: usize = 7;
 const ZERO_MEMORY: usize = 8;
 const CALL_BACK: usize = 9;
+const SIZE_PANICS: usize = 10;
+const MEMORY_A: usize = 11;
+const MEMORY_B: usize = 12;
 
-static REPORTS: [Reports<Event>; 10] = [const { Reports::new() }; 10];
+static REPORTS: [Reports<Event>; 13] = [const { Reports::new() }; 13];
+
+/// The size at which `memory_size` of `Tracked<SIZE_PANICS>` panics.
+const BAD_SIZE: usize = 13;
 
 impl<const T: usize> Actor for Tracked<T> {
     type Id = u32;
@@ -76,7 +82,7 @@ impl<const T: usize> Actor for Tracked<T> {
             LRU_BY_COUNT => limits(Some(2), None),
             BY_MEMORY => limits(None, Some(100)),
             BUSY | CALL_BACK => limits(Some(1), None),
-            GLOBAL_A | GLOBAL_B => limits(None, None),
+            GLOBAL_A | GLOBAL_B | SIZE_PANICS | MEMORY_A | MEMORY_B => limits(None, None),
             KEEP_ALIVE => ActorConfiguration {
                 idle_timeout: Some(Duration::from_millis(5)),
                 ..Default::default()
@@ -88,6 +94,10 @@ impl<const T: usize> Actor for Tracked<T> {
     }
 
     fn memory_size(&self) -> usize {
+        assert!(
+            T != SIZE_PANICS || self.bytes != BAD_SIZE,
+            "memory_size panics on purpose"
+        );
         self.bytes
     }
 }
@@ -372,4 +382,44 @@ fn zero_limits_are_configuration_errors() {
         assert_eq!(field_of(result), ("acteur::ActeurBuilder", expected));
         shut_down(&sys);
     }
+}
+
+#[test]
+fn system_memory_limit_evicts_the_least_recently_used_of_any_type() {
+    let events_a = REPORTS[MEMORY_A].listen();
+    let sys = Acteur::builder().max_memory(100).build();
+    let grow = |id| {
+        sys.call_actor_sync::<Tracked<MEMORY_A>, Grow>(id, Grow(40))
+            .unwrap();
+        settle::<Tracked<MEMORY_A>>(&sys);
+    };
+    grow(1);
+    sys.call_actor_sync::<Tracked<MEMORY_B>, Grow>(1, Grow(40))
+        .unwrap();
+    settle::<Tracked<MEMORY_B>>(&sys);
+    // 3 x 40 bytes across two types is over the system's 100.
+    grow(2);
+    assert_eq!(
+        next_deactivation(&events_a),
+        (1, DeactivationReason::EvictedByMemory, None)
+    );
+    eventually("80 bytes in the system", || {
+        let stats = sys.statistics();
+        stats.actors.iter().map(|a| a.memory).sum::<usize>() == 80
+    });
+    shut_down(&sys);
+}
+
+#[test]
+fn a_panicking_memory_size_keeps_the_previous_estimate() {
+    type A = Tracked<SIZE_PANICS>;
+    let sys = Acteur::new();
+    sys.call_actor_sync::<A, Grow>(1, Grow(50)).unwrap();
+    sys.call_actor_sync::<A, Grow>(1, Grow(BAD_SIZE)).unwrap();
+    // The actor goes on serving, and its estimate stays at the last good one.
+    sys.call_actor_sync::<A, Touch>(1, Touch).unwrap();
+    let stats = sys.statistics();
+    let stats = stats.actor::<A>().unwrap();
+    assert_eq!((stats.memory, stats.panics), (50, 0));
+    shut_down(&sys);
 }

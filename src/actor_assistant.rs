@@ -61,8 +61,6 @@ pub struct ActorAssistant<A: Actor> {
     acteur: Acteur,
     id: A::Id,
     slot: Arc<Slot<A>>,
-    /// Set only on the assistant given to `deactivate`.
-    reason: Option<DeactivationReason>,
 }
 
 impl<A: Actor> Clone for ActorAssistant<A> {
@@ -71,32 +69,18 @@ impl<A: Actor> Clone for ActorAssistant<A> {
             acteur: self.acteur.clone(),
             id: self.id.clone(),
             slot: self.slot.clone(),
-            reason: self.reason,
         }
     }
 }
 
 impl<A: Actor> ActorAssistant<A> {
     pub(crate) fn new(acteur: Acteur, id: A::Id, slot: Arc<Slot<A>>) -> Self {
-        ActorAssistant {
-            acteur,
-            id,
-            slot,
-            reason: None,
-        }
+        ActorAssistant { acteur, id, slot }
     }
 
     /// The slot of the actor this assistant serves.
     pub(crate) fn slot(&self) -> &Slot<A> {
         &self.slot
-    }
-
-    /// The assistant given to `deactivate`, which knows why it runs.
-    pub(crate) fn deactivating(&self, reason: DeactivationReason) -> Self {
-        ActorAssistant {
-            reason: Some(reason),
-            ..self.clone()
-        }
     }
 
     /// The ID of the actor this assistant serves.
@@ -150,7 +134,7 @@ impl<A: Actor> ActorAssistant<A> {
     ///
     /// See [`DeactivationReason`] for an example.
     pub fn deactivation_reason(&self) -> DeactivationReason {
-        self.reason.unwrap_or_else(|| {
+        self.slot.deactivation_reason().unwrap_or_else(|| {
             log::warn!(
                 "ActorAssistant::deactivation_reason called outside deactivate (actor {} {:?}); \
                  returning IdleTimeout",

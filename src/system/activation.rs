@@ -32,7 +32,7 @@ pub(crate) async fn drain<A: Actor>(
         match slot.next_step(&mut actor, memory, system.lifecycle.is_stopping()) {
             Step::Handle(envelope) => {
                 if actor.is_none() {
-                    actor = activate(&system, &actors, &id, &slot, &assistant).await;
+                    actor = Box::pin(activate(&system, &actors, &id, &slot, &assistant)).await;
                     memory = actor.as_ref().map_or(0, |fresh| estimate_memory(fresh, 0));
                     if let Some(evictions) = actors.resized(&system, 0, memory) {
                         evictions.await;
@@ -72,7 +72,13 @@ pub(crate) async fn drain<A: Actor>(
             }
             Step::Deactivate(reason) => {
                 if let Some(current) = actor.take() {
-                    deactivate(&system, &actors, &assistant, current, memory, reason).await;
+                    // Boxed, as is `activate`: cold paths whose futures hold
+                    // the user's own `deactivate` future, of any size, which
+                    // every drain task would otherwise carry.
+                    Box::pin(deactivate(
+                        &system, &actors, &assistant, current, memory, reason,
+                    ))
+                    .await;
                     memory = 0;
                 }
             }
@@ -137,7 +143,8 @@ async fn deactivate<A: Actor>(
 ) {
     let id = assistant.id();
     log::debug!("deactivating actor {} {id:?}: {reason}", type_name::<A>());
-    if let Err(panic) = catch(actor.deactivate(&assistant.deactivating(reason))).await {
+    assistant.slot().deactivation_started(reason);
+    if let Err(panic) = catch(actor.deactivate(assistant)).await {
         log::error!(
             "deactivate of actor {} {id:?} panicked: {panic}",
             type_name::<A>()

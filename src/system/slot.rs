@@ -44,6 +44,8 @@ struct SlotState<A: Actor> {
     stop_requested: bool,
     /// The idle sweeper found the activation expired; a message cancels it.
     idle_expired: bool,
+    /// Why the activation is being deactivated, while `deactivate` runs.
+    deactivating: Option<DeactivationReason>,
     /// `ActorAssistant::keep_alive`: no idle timeout before this [`stamp`];
     /// 0 if none.
     keep_alive_until: u64,
@@ -81,6 +83,7 @@ impl<A: Actor> Slot<A> {
                 scheduled: false,
                 stop_requested: false,
                 idle_expired: false,
+                deactivating: None,
                 keep_alive_until: 0,
                 memory: 0,
             }),
@@ -231,6 +234,16 @@ impl<A: Actor> Slot<A> {
         Step::Idle
     }
 
+    /// `deactivate` is about to run, for `reason`.
+    pub(crate) fn deactivation_started(&self, reason: DeactivationReason) {
+        self.lock().deactivating = Some(reason);
+    }
+
+    /// Why `deactivate` runs, while it does.
+    pub(crate) fn deactivation_reason(&self) -> Option<DeactivationReason> {
+        self.lock().deactivating
+    }
+
     /// Records that an activation now exists (after `activate` returned).
     pub(crate) fn activation_started(&self) {
         self.lock().live = true;
@@ -243,6 +256,7 @@ impl<A: Actor> Slot<A> {
         state.stop_requested = false;
         state.idle_expired = false;
         state.keep_alive_until = 0;
+        state.deactivating = None;
     }
 
     /// `ActorAssistant::stop`: deactivate after the current message.

@@ -1,7 +1,7 @@
 //! What the deallocation policies cost and what they bound.
 //!
 //! - `bounded_activations`: 1,000,000 actors activated, one message each
-//!   (at most 10,000 waiting at a time), with `max_actors = 100_000` (a
+//!   (at most about 2,000 waiting at a time), with `max_actors = 100_000` (a
 //!   tenth) and without a limit: activations per second and peak heap (from
 //!   a counting allocator), which the limit must bound.
 //! - `policy_overhead`: fire-and-forget throughput to 10,000 live actors of a
@@ -122,7 +122,7 @@ fn activate_many<const LIMITED: bool>(n: u32) -> (Duration, usize, usize) {
     for id in 0..n {
         sys.send_to_actor_sync::<Player<LIMITED>, Move>(id, Move)
             .unwrap();
-        // At most `IN_FLIGHT` messages wait, so that the peak measures the
+        // At most about twice `IN_FLIGHT` messages wait, so that the peak measures the
         // live actors, not a backlog of queued messages (backpressure is
         // issue 4's business).
         if id % IN_FLIGHT == 0 {

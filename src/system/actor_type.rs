@@ -17,7 +17,7 @@ use crate::system::context::{self, TaskContext};
 use crate::system::envelope::ActorEnvelope;
 use crate::system::eviction::{Candidate, Evictor};
 use crate::system::lifecycle::Lifecycle;
-use crate::system::slot::{Pushed, Slot};
+use crate::system::slot::{Pushed, Slot, stamp};
 use crate::{Actor, ActorConfiguration, DeactivationReason, Error};
 
 pub(crate) struct ActorType<A: Actor> {
@@ -243,7 +243,7 @@ impl<A: Actor> ActorType<A> {
             let Some(system) = system.upgrade() else {
                 return;
             };
-            let now = Instant::now();
+            let now = stamp(Instant::now());
             // Only the expired slots are collected: with millions of idle
             // actors, copying the whole map on every sweep would cost more
             // than the actors themselves.

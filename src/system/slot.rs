@@ -27,7 +27,7 @@ pub(crate) struct Slot<A: Actor> {
 
 /// `at` as nanoseconds since a process-wide origin, plus one so that it is
 /// never 0: a total order on instants in 8 bytes instead of an `Instant`'s 16.
-fn stamp(at: Instant) -> u64 {
+pub(crate) fn stamp(at: Instant) -> u64 {
     static ORIGIN: LazyLock<Instant> = LazyLock::new(Instant::now);
     u64::try_from(at.saturating_duration_since(*ORIGIN).as_nanos()).unwrap_or(u64::MAX - 1) + 1
 }
@@ -135,16 +135,16 @@ impl<A: Actor> Slot<A> {
     }
 
     /// For the idle sweeper: marks an activation idle for `timeout` or more
-    /// as expired and schedules its drain task; true if the caller must spawn it.
+    /// at `now` (a [`stamp`], taken once per sweep) as expired and schedules
+    /// its drain task; true if the caller must spawn it.
     pub(crate) fn expire_if_idle(
         &self,
         timeout: Duration,
-        now: Instant,
+        now: u64,
         lifecycle: &Lifecycle,
     ) -> bool {
         // Busy, or not idle long enough: decided without the lock.
         let idle_since = self.idle_stamp.load(Relaxed);
-        let now = stamp(now);
         if idle_since == 0 || Duration::from_nanos(now.saturating_sub(idle_since)) < timeout {
             return false;
         }

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use crate::runtime;
 use crate::statistics::Statistics;
+use crate::system::call_chain::OutgoingCall;
 use crate::system::context;
 use crate::system::envelope::{Tell, ask};
 use crate::system::{System, SystemLimits};
@@ -119,6 +120,9 @@ impl Acteur {
     /// needed, without waiting for it to be handled.
     ///
     /// Messages from one sender to one actor are handled in the order sent.
+    /// If the actor's mailbox is full (see
+    /// [`ActorConfiguration::mailbox_capacity`](crate::ActorConfiguration::mailbox_capacity)),
+    /// this waits for room; [`Acteur::try_send_to_actor`] does not.
     ///
     /// # Errors
     ///
@@ -130,7 +134,54 @@ impl Acteur {
         message: M,
     ) -> Result<(), Error> {
         self.system
-            .deliver_to_actor::<A>(id, Box::new(Tell(message)), false)
+            .deliver_to_actor::<A>(id, Box::new(Tell(message)))
+            .await
+    }
+
+    /// Sends `message` to the actor of type `A` with `id` if its mailbox has
+    /// room, without waiting for anything: a producer that must not slow
+    /// down can drop, retry or divert the message on [`Error::MailboxFull`].
+    /// Usable anywhere, handlers included.
+    ///
+    /// ```
+    /// use acteur::{Acteur, Actor, ActorAssistant, ActorConfiguration, Error, Receive};
+    ///
+    /// struct Sensor;
+    /// impl Actor for Sensor {
+    ///     type Id = u32;
+    ///     async fn activate(_: u32, _: &ActorAssistant<Self>) -> Self {
+    ///         Sensor
+    ///     }
+    ///     fn configuration() -> ActorConfiguration {
+    ///         ActorConfiguration { mailbox_capacity: Some(100), ..Default::default() }
+    ///     }
+    /// }
+    /// struct Reading(f64);
+    /// impl Receive<Reading> for Sensor {
+    ///     async fn handle(&mut self, _: Reading, _: &ActorAssistant<Self>) {}
+    /// }
+    ///
+    /// let sys = Acteur::new();
+    /// match sys.try_send_to_actor::<Sensor, Reading>(1, Reading(21.5)) {
+    ///     Ok(()) => {}
+    ///     Err(Error::MailboxFull) => { /* too fast for this sensor: skip a reading */ }
+    ///     Err(other) => panic!("{other}"),
+    /// }
+    /// sys.stop();
+    /// sys.wait_until_stopped();
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::MailboxFull`] if the mailbox holds its capacity; otherwise
+    /// as [`Acteur::send_to_actor`].
+    pub fn try_send_to_actor<A: Receive<M>, M: Send + 'static>(
+        &self,
+        id: A::Id,
+        message: M,
+    ) -> Result<(), Error> {
+        self.system
+            .try_deliver_to_actor::<A>(id, Box::new(Tell(message)))
     }
 
     /// Blocking form of [`Acteur::send_to_actor`], for code outside handlers.
@@ -151,23 +202,78 @@ impl Acteur {
     }
 
     /// Sends the request `message` to the actor of type `A` with `id`,
-    /// activating it if needed, and waits for its response.
+    /// activating it if needed, and waits for its response, at most for the
+    /// system's [call timeout](crate::ActeurBuilder::call_timeout). A full
+    /// mailbox is waited for as by [`Acteur::send_to_actor`].
     ///
     /// # Errors
     ///
-    /// [`Error::Stopped`] once the system is stopping; [`Error::Panicked`] if
-    /// the handler panicked; [`Error::ActivationFailed`] if `activate`
-    /// panicked; [`Error::Deadlock`] if an actor calls its own ID;
-    /// [`Error::InvalidConfiguration`] if `A::configuration()` is invalid.
+    /// [`Error::Stopped`] once the system is stopping; [`Error::Timeout`] if
+    /// no answer came in time; [`Error::Panicked`] if the handler panicked;
+    /// [`Error::ActivationFailed`] if `activate` panicked;
+    /// [`Error::Deadlock`] if the actor waits, directly or through a chain of
+    /// calls, for the code making this call (an actor calling its own ID, or
+    /// A calling B calling A); [`Error::InvalidConfiguration`] if
+    /// `A::configuration()` is invalid.
     pub async fn call_actor<A: Respond<M>, M: Send + 'static>(
         &self,
         id: A::Id,
         message: M,
     ) -> Result<<A as Respond<M>>::Response, Error> {
-        let (request, reply) = ask(message);
-        self.system
-            .deliver_to_actor::<A>(id, Box::new(request), true)?;
-        reply.receive::<M>(type_name::<A>()).await
+        self.call_actor_with_timeout::<A, M>(id, message, self.system.call_timeout)
+            .await
+    }
+
+    /// As [`Acteur::call_actor`], waiting at most `timeout` instead of the
+    /// system's default.
+    ///
+    /// When the time is up the call returns [`Error::Timeout`]; if the
+    /// message was already queued, the actor still handles it and its
+    /// answer is dropped, so make such requests safe to repeat.
+    ///
+    /// # Errors
+    ///
+    /// As [`Acteur::call_actor`].
+    pub async fn call_actor_with_timeout<A: Respond<M>, M: Send + 'static>(
+        &self,
+        id: A::Id,
+        message: M,
+        timeout: Duration,
+    ) -> Result<<A as Respond<M>>::Response, Error> {
+        let call = async {
+            // Alive until the answer arrives or the call is dropped: while
+            // it is, this caller waits, for deadlock detection.
+            let outgoing = OutgoingCall::begin();
+            let (request, reply) = ask(message, outgoing.chain());
+            self.system
+                .deliver_to_actor::<A>(id, Box::new(request))
+                .await?;
+            let answer = reply.receive::<M>(type_name::<A>()).await;
+            drop(outgoing);
+            answer
+        };
+        runtime::timeout(timeout, call)
+            .await
+            .unwrap_or(Err(Error::Timeout))
+    }
+
+    /// Blocking form of [`Acteur::call_actor_with_timeout`], for code
+    /// outside handlers.
+    ///
+    /// # Errors
+    ///
+    /// As [`Acteur::call_actor`], and [`Error::BlockingCallInHandler`]
+    /// inside a handler.
+    pub fn call_actor_with_timeout_sync<A: Respond<M>, M: Send + 'static>(
+        &self,
+        id: A::Id,
+        message: M,
+        timeout: Duration,
+    ) -> Result<<A as Respond<M>>::Response, Error> {
+        blocking(
+            "call_actor_with_timeout_sync",
+            self.call_actor_with_timeout::<A, M>(id, message, timeout),
+        )
     }
 
     /// Blocking form of [`Acteur::call_actor`], for code outside handlers.
@@ -185,7 +291,7 @@ impl Acteur {
     }
 
     /// Sends a clone of `message` to every actor of type `A` that is active
-    /// now; activates no actor.
+    /// now; activates no actor. Full mailboxes are waited for in turn.
     ///
     /// # Errors
     ///
@@ -195,7 +301,9 @@ impl Acteur {
         message: M,
     ) -> Result<(), Error> {
         let actors = self.system.actor_type::<A>()?;
-        actors.deliver_to_all(&self.system, || Box::new(Tell(message.clone())))
+        actors
+            .deliver_to_all(&self.system, || Box::new(Tell(message.clone())))
+            .await
     }
 
     /// Blocking form of [`Acteur::send_to_all_actors`].
@@ -250,7 +358,9 @@ impl Acteur {
     }
 
     /// Sends `message` to service `S`, starting it if needed, without waiting
-    /// for it to be handled.
+    /// for it to be handled. If the service is full (see
+    /// [`ServiceConfiguration::capacity`](crate::ServiceConfiguration::capacity)),
+    /// this waits for room; [`Acteur::try_send_to_service`] does not.
     ///
     /// # Errors
     ///
@@ -264,6 +374,23 @@ impl Acteur {
         let pool = self.system.service_pool::<S>()?;
         pool.deliver(&self.system, Some(Box::new(Tell(message))))
             .await
+    }
+
+    /// Sends `message` to service `S` if it has room, without waiting for
+    /// anything. A service not started yet is started, and the message
+    /// waits for it in its queue (should `initialize` fail, the message is
+    /// dropped and counted in [`ServiceStatistics::dropped_messages`](crate::ServiceStatistics::dropped_messages)).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::MailboxFull`] if the service holds its capacity;
+    /// [`Error::Stopped`] once the system is stopping.
+    pub fn try_send_to_service<S: Listen<M>, M: Send + 'static>(
+        &self,
+        message: M,
+    ) -> Result<(), Error> {
+        let pool = self.system.service_pool::<S>()?;
+        pool.try_deliver(&self.system, Box::new(Tell(message)))
     }
 
     /// Blocking form of [`Acteur::send_to_service`].
@@ -283,20 +410,64 @@ impl Acteur {
     }
 
     /// Sends the request `message` to service `S`, starting it if needed, and
-    /// waits for its response.
+    /// waits for its response, at most for the system's
+    /// [call timeout](crate::ActeurBuilder::call_timeout).
     ///
     /// # Errors
     ///
-    /// As [`Acteur::send_to_service`], and [`Error::Panicked`] if the handler
-    /// panicked.
+    /// As [`Acteur::send_to_service`]; [`Error::Panicked`] if the handler
+    /// panicked; [`Error::Timeout`] if no answer came in time;
+    /// [`Error::Deadlock`] if `S` handles one message at a time and waits,
+    /// through a chain of calls, for the code making this call.
     pub async fn call_service<S: Serve<M>, M: Send + 'static>(
         &self,
         message: M,
     ) -> Result<<S as Serve<M>>::Response, Error> {
-        let pool = self.system.service_pool::<S>()?;
-        let (request, reply) = ask(message);
-        pool.deliver(&self.system, Some(Box::new(request))).await?;
-        reply.receive::<M>(type_name::<S>()).await
+        self.call_service_with_timeout::<S, M>(message, self.system.call_timeout)
+            .await
+    }
+
+    /// As [`Acteur::call_service`], waiting at most `timeout` instead of the
+    /// system's default. A request already queued when the time is up is
+    /// still handled; its answer is dropped.
+    ///
+    /// # Errors
+    ///
+    /// As [`Acteur::call_service`].
+    pub async fn call_service_with_timeout<S: Serve<M>, M: Send + 'static>(
+        &self,
+        message: M,
+        timeout: Duration,
+    ) -> Result<<S as Serve<M>>::Response, Error> {
+        let call = async {
+            let outgoing = OutgoingCall::begin();
+            let pool = self.system.service_pool::<S>()?;
+            let (request, reply) = ask(message, outgoing.chain());
+            pool.deliver(&self.system, Some(Box::new(request))).await?;
+            let answer = reply.receive::<M>(type_name::<S>()).await;
+            drop(outgoing);
+            answer
+        };
+        runtime::timeout(timeout, call)
+            .await
+            .unwrap_or(Err(Error::Timeout))
+    }
+
+    /// Blocking form of [`Acteur::call_service_with_timeout`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Acteur::call_service`], and [`Error::BlockingCallInHandler`]
+    /// inside a handler.
+    pub fn call_service_with_timeout_sync<S: Serve<M>, M: Send + 'static>(
+        &self,
+        message: M,
+        timeout: Duration,
+    ) -> Result<<S as Serve<M>>::Response, Error> {
+        blocking(
+            "call_service_with_timeout_sync",
+            self.call_service_with_timeout::<S, M>(message, timeout),
+        )
     }
 
     /// Blocking form of [`Acteur::call_service`].
@@ -314,13 +485,14 @@ impl Acteur {
 
     /// Gives a clone of `message` to every service subscribed to `M` (see
     /// [`ServiceAssistant::subscribe`](crate::ServiceAssistant::subscribe)).
-    /// Publishing with no subscriber is not an error.
+    /// Publishing with no subscriber is not an error. A full subscriber is
+    /// waited for, as by [`Acteur::send_to_service`].
     ///
     /// # Errors
     ///
     /// [`Error::Stopped`] once the system is stopping.
     pub async fn publish<M: Clone + Send + 'static>(&self, message: M) -> Result<(), Error> {
-        self.system.publish(message)
+        self.system.publish(message).await
     }
 
     /// Subscribes service `S` to `M`; see [`ServiceAssistant::subscribe`](crate::ServiceAssistant::subscribe).

@@ -214,7 +214,8 @@ pub trait Respond<M: Send + 'static>: Actor {
 }
 
 /// Policies for one actor type, returned by [`Actor::configuration`]: how
-/// long, how many and how much memory its activations may stay in RAM.
+/// long, how many and how much memory its activations may stay in RAM, how
+/// many messages may wait for each, and how it copes with panics.
 ///
 /// A plain struct with public fields: write the fields you change and take the
 /// rest from `Default`, since later versions add fields. An invalid value (a
@@ -279,6 +280,28 @@ pub struct ActorConfiguration {
     /// ([`DeactivationReason::EvictedByMemory`](crate::DeactivationReason::EvictedByMemory)).
     /// Default: `None`, no limit. `Some(0)` is invalid.
     pub max_memory: Option<usize>,
+    /// The most messages that may wait in the mailbox of one actor of this
+    /// type (the message being handled is no longer in it). When it is full,
+    /// `send_*` and `call_*` wait for room (the `_sync` forms block), which
+    /// slows a producer down to the actor's pace, and `try_send_to_actor`
+    /// returns [`Error::MailboxFull`](crate::Error::MailboxFull) at once.
+    ///
+    /// A message an actor sends to its own ID is queued even into a full
+    /// mailbox: waiting for room there would wait for itself.
+    /// Default: `None`, unbounded. `Some(0)` is invalid.
+    pub mailbox_capacity: Option<usize>,
+    /// How many panics in a row one actor may have before Acteur stops
+    /// retrying: a message whose `activate` panics is retried on a new
+    /// activation until this many panics in a row, then dropped (its caller
+    /// gets [`Error::ActivationFailed`](crate::Error::ActivationFailed)) and
+    /// the next queued message is served; once at the limit, each message
+    /// gets one attempt until one succeeds. A handler that panics has
+    /// consumed its message, which is never handled twice: its caller gets
+    /// [`Error::Panicked`](crate::Error::Panicked) and the actor goes on
+    /// with the rest of its queue, on a fresh activation. Either way a
+    /// poison message costs at most this many attempts, and the actor keeps
+    /// serving. Default: 3. Zero is invalid.
+    pub max_consecutive_panics: u32,
 }
 
 impl Default for ActorConfiguration {
@@ -287,6 +310,8 @@ impl Default for ActorConfiguration {
             idle_timeout: Some(Duration::from_secs(5 * 60)),
             max_actors: None,
             max_memory: None,
+            mailbox_capacity: None,
+            max_consecutive_panics: 3,
         }
     }
 }

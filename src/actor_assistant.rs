@@ -168,6 +168,19 @@ impl<A: Actor> ActorAssistant<A> {
         self.acteur.send_to_actor::<B, M>(id, message).await
     }
 
+    /// As [`Acteur::try_send_to_actor`]: never waits.
+    ///
+    /// # Errors
+    ///
+    /// As [`Acteur::try_send_to_actor`].
+    pub fn try_send_to_actor<B: Receive<M>, M: Send + 'static>(
+        &self,
+        id: B::Id,
+        message: M,
+    ) -> Result<(), Error> {
+        self.acteur.try_send_to_actor::<B, M>(id, message)
+    }
+
     /// As [`Acteur::call_actor`]; a call to this actor's own ID returns
     /// [`Error::Deadlock`].
     ///
@@ -180,6 +193,22 @@ impl<A: Actor> ActorAssistant<A> {
         message: M,
     ) -> Result<<B as Respond<M>>::Response, Error> {
         self.acteur.call_actor::<B, M>(id, message).await
+    }
+
+    /// As [`Acteur::call_actor_with_timeout`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Acteur::call_actor`].
+    pub async fn call_actor_with_timeout<B: Respond<M>, M: Send + 'static>(
+        &self,
+        id: B::Id,
+        message: M,
+        timeout: Duration,
+    ) -> Result<<B as Respond<M>>::Response, Error> {
+        self.acteur
+            .call_actor_with_timeout::<B, M>(id, message, timeout)
+            .await
     }
 
     /// As [`Acteur::send_to_all_actors`].
@@ -223,6 +252,18 @@ impl<A: Actor> ActorAssistant<A> {
         self.acteur.send_to_service::<S, M>(message).await
     }
 
+    /// As [`Acteur::try_send_to_service`]: never waits.
+    ///
+    /// # Errors
+    ///
+    /// As [`Acteur::try_send_to_service`].
+    pub fn try_send_to_service<S: Listen<M>, M: Send + 'static>(
+        &self,
+        message: M,
+    ) -> Result<(), Error> {
+        self.acteur.try_send_to_service::<S, M>(message)
+    }
+
     /// As [`Acteur::call_service`].
     ///
     /// # Errors
@@ -233,6 +274,21 @@ impl<A: Actor> ActorAssistant<A> {
         message: M,
     ) -> Result<<S as Serve<M>>::Response, Error> {
         self.acteur.call_service::<S, M>(message).await
+    }
+
+    /// As [`Acteur::call_service_with_timeout`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Acteur::call_service`].
+    pub async fn call_service_with_timeout<S: Serve<M>, M: Send + 'static>(
+        &self,
+        message: M,
+        timeout: Duration,
+    ) -> Result<<S as Serve<M>>::Response, Error> {
+        self.acteur
+            .call_service_with_timeout::<S, M>(message, timeout)
+            .await
     }
 
     /// As [`Acteur::publish`].

@@ -1,5 +1,7 @@
 //! Building an actor system with system-wide settings.
 
+use std::time::Duration;
+
 use crate::system::{System, SystemLimits};
 use crate::{Acteur, Error};
 
@@ -37,8 +39,8 @@ impl ActeurBuilder {
     /// in the system is deactivated first
     /// ([`DeactivationReason::EvictedByCount`](crate::DeactivationReason::EvictedByCount)).
     ///
-    /// Zero is invalid: the built system then refuses every send to an actor
-    /// with [`Error::InvalidConfiguration`] naming this field.
+    /// Zero is invalid: the built system then refuses every send with
+    /// [`Error::InvalidConfiguration`] naming this field.
     pub fn max_actors(mut self, count: usize) -> ActeurBuilder {
         self.limits.max_actors = Some(count);
         self
@@ -50,10 +52,35 @@ impl ActeurBuilder {
     /// deactivated until the system is within it again
     /// ([`DeactivationReason::EvictedByMemory`](crate::DeactivationReason::EvictedByMemory)).
     ///
-    /// Zero is invalid: the built system then refuses every send to an actor
-    /// with [`Error::InvalidConfiguration`] naming this field.
+    /// Zero is invalid: the built system then refuses every send with
+    /// [`Error::InvalidConfiguration`] naming this field.
     pub fn max_memory(mut self, bytes: usize) -> ActeurBuilder {
         self.limits.max_memory = Some(bytes);
+        self
+    }
+
+    /// How long a `call_*` waits for its answer before it returns
+    /// [`Error::Timeout`]; the `*_with_timeout` methods override it per call.
+    /// Default: 30 seconds.
+    ///
+    /// The wait covers everything: waiting for room in a full mailbox, for
+    /// a service to start, and for the handler. A message already queued
+    /// when the time is up is still handled; only its answer is dropped.
+    ///
+    /// Zero is invalid: the built system then refuses every send and call
+    /// with [`Error::InvalidConfiguration`] naming this field.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let sys = acteur::Acteur::builder()
+    ///     .call_timeout(Duration::from_secs(5))
+    ///     .build();
+    /// # sys.stop();
+    /// # sys.wait_until_stopped();
+    /// ```
+    pub fn call_timeout(mut self, timeout: Duration) -> ActeurBuilder {
+        self.limits.call_timeout = timeout;
         self
     }
 
@@ -61,7 +88,7 @@ impl ActeurBuilder {
     /// the first message.
     ///
     /// An invalid setting does not panic here: it is logged, and every send
-    /// to an actor returns the [`Error::InvalidConfiguration`] that names it.
+    /// returns the [`Error::InvalidConfiguration`] that names it.
     pub fn build(self) -> Acteur {
         if let Err(error) = self.limits.validate() {
             log::error!("{error}");
@@ -85,6 +112,13 @@ impl SystemLimits {
                 "max_actors",
                 "is zero, so no actor could ever be active; use a positive count, \
                  or leave it unset for no limit",
+            );
+        }
+        if self.call_timeout.is_zero() {
+            return invalid(
+                "call_timeout",
+                "is zero, so every call would time out before its answer; use a positive \
+                 duration (the default is 30 seconds)",
             );
         }
         if self.max_memory == Some(0) {

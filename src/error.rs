@@ -6,8 +6,10 @@ use std::fmt;
 ///
 /// Every variant's message says what happened and what to do about it, so
 /// printing the error (`{}`) is usually enough for a log line or an HTTP body.
-/// The enum is `#[non_exhaustive]`: later versions add variants (timeouts,
-/// full mailboxes), so a `match` needs a `_` arm.
+/// The enum is `#[non_exhaustive]`: later versions may add variants, so a
+/// `match` needs a `_` arm. The crate guide's section
+/// [Failure and overload](crate#failure-and-overload) says what causes each
+/// one and what to do.
 ///
 /// # Examples
 ///
@@ -69,7 +71,7 @@ pub enum Error {
     /// A configuration is invalid (for example a concurrency or a limit of
     /// zero): one returned by an actor's or service's `configuration()`, or
     /// one given to [`Acteur::builder`](crate::Acteur::builder). Every send to
-    /// the type (for the builder, to any actor) returns it.
+    /// the type (for the builder, every send and call) returns it.
     #[non_exhaustive]
     InvalidConfiguration {
         /// The actor or service type whose configuration is invalid, or
@@ -80,13 +82,27 @@ pub enum Error {
         /// Why the value is refused.
         reason: &'static str,
     },
-    /// The call would wait on itself and never return: an actor called its
-    /// own ID while handling a message.
+    /// The call would wait on itself and never return: the actor or
+    /// one-at-a-time service it goes to is already waiting, directly or
+    /// through a chain of calls, for the code that makes it. An actor calling
+    /// its own ID is the shortest such chain.
     #[non_exhaustive]
     Deadlock {
-        /// The chain of waits, caller first, e.g. `Counter(7) -> Counter(7)`.
+        /// The chain of waits, first caller first and ending where it
+        /// started, e.g. `Account(1) -> Bank -> Account(1)`.
         chain: String,
     },
+    /// A call got no answer within its timeout: the default set with
+    /// [`ActeurBuilder::call_timeout`](crate::ActeurBuilder::call_timeout)
+    /// (30 seconds unless changed), or the one given to a `*_with_timeout`
+    /// method. A message already queued is still handled; only its answer is
+    /// dropped.
+    Timeout,
+    /// A `try_send_*` found the mailbox of the actor (or the queue of the
+    /// service) full, so the message was not queued. Its capacity is set by
+    /// [`ActorConfiguration::mailbox_capacity`](crate::ActorConfiguration::mailbox_capacity)
+    /// or [`ServiceConfiguration::capacity`](crate::ServiceConfiguration::capacity).
+    MailboxFull,
     /// A blocking `_sync` method was called inside a handler, `activate`,
     /// `deactivate` or `initialize`, where blocking a worker thread could
     /// stall or deadlock the system.
@@ -136,7 +152,20 @@ impl fmt::Display for Error {
             Error::Deadlock { chain } => write!(
                 f,
                 "deadlock: the call {chain} would wait for itself and never return; \
-                 use a fire-and-forget send, or handle the work in the caller directly"
+                 use a fire-and-forget send for one of the steps, or do the work in the \
+                 caller directly"
+            ),
+            Error::Timeout => write!(
+                f,
+                "the call got no answer within its timeout; the message, if it was queued, \
+                 is still handled but its answer is dropped. Look for a slow or stuck handler, \
+                 or raise the timeout (`ActeurBuilder::call_timeout`, `*_with_timeout`)"
+            ),
+            Error::MailboxFull => write!(
+                f,
+                "the mailbox is full, so the message was not queued; retry later, use the \
+                 waiting `send_*` to wait for room, or raise the capacity \
+                 (`ActorConfiguration::mailbox_capacity`, `ServiceConfiguration::capacity`)"
             ),
             Error::BlockingCallInHandler { method } => write!(
                 f,

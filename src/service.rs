@@ -129,6 +129,18 @@ pub trait Serve<M: Send + 'static>: Service {
 pub struct ServiceConfiguration {
     /// The most handler calls of this service in flight at once.
     pub concurrency: ServiceConcurrency,
+    /// The most messages the service holds at once, waiting or being
+    /// handled. When it is full, `send_*` and `call_*` wait for room (the
+    /// `_sync` forms block) and `try_send_to_service` returns
+    /// [`Error::MailboxFull`] at once. For a
+    /// [`ServiceConcurrency::Unlimited`] service this is the ceiling on
+    /// handlers running at once, so that a flood cannot start them without
+    /// bound.
+    ///
+    /// Messages sent while the service starts, and those a handler of the
+    /// service sends to the service itself, are queued even beyond it.
+    /// Default: `None`, unbounded. `Some(0)` is invalid.
+    pub capacity: Option<usize>,
 }
 
 /// The most handler calls of one service in flight at once.
@@ -153,6 +165,27 @@ pub enum ServiceConcurrency {
     Fixed(usize),
     /// No limit: every message starts its handler at once.
     Unlimited,
+}
+
+impl ServiceConfiguration {
+    /// The handler limit with `cores` worker threads and the capacity, or
+    /// the error that names the service's field at fault.
+    pub(crate) fn checked<S: Service>(
+        &self,
+        cores: usize,
+    ) -> Result<(usize, Option<usize>), Error> {
+        let service = std::any::type_name::<S>();
+        let handler_limit = self.concurrency.handler_limit(cores, service)?;
+        if self.capacity == Some(0) {
+            return Err(Error::InvalidConfiguration {
+                type_name: service,
+                field: "capacity",
+                reason: "is zero, so no message could ever be queued; use a positive \
+                         capacity, or None for an unbounded queue",
+            });
+        }
+        Ok((handler_limit, self.capacity))
+    }
 }
 
 impl ServiceConcurrency {

@@ -105,6 +105,19 @@ impl<S: Service> ServiceAssistant<S> {
         self.acteur.send_to_actor::<A, M>(id, message).await
     }
 
+    /// As [`Acteur::try_send_to_actor`]: never waits.
+    ///
+    /// # Errors
+    ///
+    /// As [`Acteur::try_send_to_actor`].
+    pub fn try_send_to_actor<A: Receive<M>, M: Send + 'static>(
+        &self,
+        id: A::Id,
+        message: M,
+    ) -> Result<(), Error> {
+        self.acteur.try_send_to_actor::<A, M>(id, message)
+    }
+
     /// As [`Acteur::call_actor`].
     ///
     /// # Errors
@@ -116,6 +129,22 @@ impl<S: Service> ServiceAssistant<S> {
         message: M,
     ) -> Result<<A as Respond<M>>::Response, Error> {
         self.acteur.call_actor::<A, M>(id, message).await
+    }
+
+    /// As [`Acteur::call_actor_with_timeout`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Acteur::call_actor`].
+    pub async fn call_actor_with_timeout<A: Respond<M>, M: Send + 'static>(
+        &self,
+        id: A::Id,
+        message: M,
+        timeout: Duration,
+    ) -> Result<<A as Respond<M>>::Response, Error> {
+        self.acteur
+            .call_actor_with_timeout::<A, M>(id, message, timeout)
+            .await
     }
 
     /// As [`Acteur::send_to_all_actors`].
@@ -159,6 +188,18 @@ impl<S: Service> ServiceAssistant<S> {
         self.acteur.send_to_service::<T, M>(message).await
     }
 
+    /// As [`Acteur::try_send_to_service`]: never waits.
+    ///
+    /// # Errors
+    ///
+    /// As [`Acteur::try_send_to_service`].
+    pub fn try_send_to_service<T: Listen<M>, M: Send + 'static>(
+        &self,
+        message: M,
+    ) -> Result<(), Error> {
+        self.acteur.try_send_to_service::<T, M>(message)
+    }
+
     /// As [`Acteur::call_service`].
     ///
     /// # Errors
@@ -169,6 +210,21 @@ impl<S: Service> ServiceAssistant<S> {
         message: M,
     ) -> Result<<T as Serve<M>>::Response, Error> {
         self.acteur.call_service::<T, M>(message).await
+    }
+
+    /// As [`Acteur::call_service_with_timeout`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Acteur::call_service`].
+    pub async fn call_service_with_timeout<T: Serve<M>, M: Send + 'static>(
+        &self,
+        message: M,
+        timeout: Duration,
+    ) -> Result<<T as Serve<M>>::Response, Error> {
+        self.acteur
+            .call_service_with_timeout::<T, M>(message, timeout)
+            .await
     }
 
     /// As [`Acteur::publish`].

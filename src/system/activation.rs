@@ -10,9 +10,10 @@ use std::sync::Arc;
 
 use crate::system::System;
 use crate::system::actor_type::ActorType;
+use crate::system::context;
 use crate::system::envelope::ActorEnvelope;
 use crate::system::panics::{catch, catch_sync};
-use crate::system::slot::{Slot, Step};
+use crate::system::slot::{Resumed, Slot, Step};
 use crate::{Actor, ActorAssistant, DeactivationReason, Error};
 
 /// Runs until the slot is idle or retired. The caller counted this task.
@@ -23,35 +24,44 @@ pub(crate) async fn drain<A: Actor>(
     slot: Arc<Slot<A>>,
 ) {
     let assistant = ActorAssistant::new(system.handle(), id.clone(), slot.clone());
-    // The activation this task holds, and its last memory estimate.
-    let (mut actor, mut memory) = match slot.take_idle_actor() {
-        Some((actor, memory)) => (Some(actor), memory),
-        None => (None, 0),
-    };
+    // The activation this task holds, its last memory estimate, and the
+    // panics in a row so far.
+    let Resumed {
+        mut actor,
+        mut memory,
+        mut consecutive_panics,
+    } = slot.resume();
     loop {
-        match slot.next_step(&mut actor, memory, system.lifecycle.is_stopping()) {
+        let stopping = system.lifecycle.is_stopping();
+        match slot.next_step(&mut actor, memory, consecutive_panics, stopping) {
             Step::Handle(envelope) => {
+                // The calls waiting for this message's answer, if any: they
+                // wait for `activate` and the handler alike.
+                let chain = envelope.chain().cloned();
                 if actor.is_none() {
-                    actor = Box::pin(activate(&system, &actors, &id, &slot, &assistant)).await;
-                    memory = actor.as_ref().map_or(0, |fresh| estimate_memory(fresh, 0));
+                    let activation = activate(&system, &actors, &id, &slot, &assistant);
+                    actor = Box::pin(context::run_with_chain(chain.clone(), activation)).await;
+                    let Some(fresh) = actor.as_ref() else {
+                        consecutive_panics = consecutive_panics.saturating_add(1);
+                        activation_failed(&actors, &id, &slot, envelope, consecutive_panics);
+                        continue;
+                    };
+                    memory = estimate_memory(fresh, 0);
                     if let Some(evictions) = actors.resized(&system, 0, memory) {
                         evictions.await;
                     }
                 }
                 let Some(current) = actor.as_mut() else {
-                    let failure = Error::ActivationFailed {
-                        actor: type_name::<A>(),
-                        id: format!("{id:?}"),
-                    };
-                    // Everything queued was waiting for this activation.
-                    let waiting = std::iter::once(envelope).chain(slot.take_queue());
-                    refuse_all(&actors, waiting, &failure);
                     continue;
                 };
-                if let Err(panic) = catch(envelope.handle(current, &assistant)).await {
+                let handling = envelope.handle(current, &assistant);
+                if let Err(panic) = catch(context::run_with_chain(chain, handling)).await {
+                    consecutive_panics = consecutive_panics.saturating_add(1);
                     log::error!(
-                        "a handler of actor {} {id:?} panicked: {panic}; the activation is dropped \
-                         without deactivate, its next message activates it afresh",
+                        "a handler of actor {} {id:?} panicked ({consecutive_panics} panic(s) in a \
+                         row): {panic}; its message is dropped (its caller gets an error), and \
+                         the activation too, without deactivate: the next message activates \
+                         the actor afresh",
                         type_name::<A>()
                     );
                     actors.counters.handler_panicked();
@@ -62,6 +72,7 @@ pub(crate) async fn drain<A: Actor>(
                     memory = 0;
                     slot.activation_ended();
                 } else {
+                    consecutive_panics = 0;
                     let estimate = estimate_memory(current, memory);
                     let evictions = actors.resized(&system, memory, estimate);
                     memory = estimate;
@@ -97,6 +108,34 @@ pub(crate) async fn drain<A: Actor>(
                 break;
             }
         }
+    }
+}
+
+/// `activate` panicked for `envelope` (already logged and counted), the
+/// `consecutive_panics`th panic in a row: the message gets another attempt
+/// first in line, or, at the type's limit, is dropped and its caller told.
+fn activation_failed<A: Actor>(
+    actors: &ActorType<A>,
+    id: &A::Id,
+    slot: &Slot<A>,
+    envelope: ActorEnvelope<A>,
+    consecutive_panics: u32,
+) {
+    if consecutive_panics < actors.max_consecutive_panics {
+        slot.retry_first(envelope);
+        return;
+    }
+    log::error!(
+        "actor {} {id:?} panicked {consecutive_panics} time(s) in a row: a message is dropped, \
+         and the next one gets one activation attempt",
+        type_name::<A>()
+    );
+    let failure = Error::ActivationFailed {
+        actor: type_name::<A>(),
+        id: format!("{id:?}"),
+    };
+    if !envelope.refuse(failure) {
+        actors.counters.messages_dropped(1);
     }
 }
 
@@ -186,22 +225,4 @@ fn estimate_memory<A: Actor>(actor: &A, previous: usize) -> usize {
         );
         previous
     })
-}
-
-/// Tells every waiting caller `error`; drops and counts fire-and-forget messages.
-fn refuse_all<A: Actor>(
-    actors: &ActorType<A>,
-    envelopes: impl IntoIterator<Item = ActorEnvelope<A>>,
-    error: &Error,
-) {
-    let mut dropped = 0;
-    for envelope in envelopes {
-        if !envelope.refuse(error.clone()) {
-            dropped += 1;
-        }
-    }
-    if dropped > 0 {
-        log::error!("{dropped} fire-and-forget message(s) dropped: {error}");
-        actors.counters.messages_dropped(dropped);
-    }
 }

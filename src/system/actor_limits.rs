@@ -7,8 +7,9 @@ use std::sync::{Arc, Weak};
 
 use crate::system::System;
 use crate::system::activation::evict;
-use crate::system::actor_type::{ActorType, slot_address};
+use crate::system::actor_type::{ActorType, describe_slot, slot_address};
 use crate::system::budget::Budget;
+use crate::system::call_chain::{self, Waiter};
 use crate::system::context::{self, TaskContext};
 use crate::system::eviction::{Candidate, Evictable, Eviction, Oldest};
 use crate::system::slot::Slot;
@@ -83,7 +84,7 @@ impl<A: Actor> ActorType<A> {
         // task that just went idle leaves nobody waiting.
         let waiting_actor = match just_idle {
             Some(_) => 0,
-            None => context::current().map_or(0, |c| c.actor),
+            None => context::current().map_or(0, |c| c.actor()),
         };
         let mut evictions = Vec::new();
         if self.budget.is_limited() {
@@ -156,14 +157,26 @@ impl<A: Actor> Evictable for IdleActivation<A> {
             .budgets(system)
             .for_each(|b| b.eviction_started(memory));
         let IdleActivation { id, slot, .. } = *self;
-        // The victim's code runs as the victim, with the actor waiting for
-        // it, if any, marked (see `TaskContext::waiting_actor`).
+        // The victim's code runs as the victim. The actor waiting for it, if
+        // any, is the one running now: it joins the call chain, so that a
+        // call to it from the victim's `deactivate` is a deadlock.
+        let waiting = (waiting_actor != 0)
+            .then(|| context::current().and_then(|current| current.waiter))
+            .flatten()
+            .map(|waiter| call_chain::waiting(waiter, context::current_chain()));
+        let chain = waiting.as_ref().and_then(|waiting| waiting.chain());
         let context = TaskContext {
-            actor: slot_address(&slot),
-            waiting_actor,
+            waiter: Some(Waiter {
+                address: slot_address(&slot),
+                describe: describe_slot::<A>,
+            }),
             ..TaskContext::default()
         };
         let eviction = evict(system.clone(), actors, id, slot, actor, memory, reason);
-        Some(Box::pin(context::run_in(context, eviction)))
+        Some(Box::pin(async move {
+            context::run_with_chain(chain, context::run_in(context, eviction)).await;
+            // The wait is over: the link no longer stands for a waiter.
+            drop(waiting);
+        }))
     }
 }

@@ -13,6 +13,7 @@ use crate::statistics::{ActorStatistics, DeactivationCounts};
 use crate::system::System;
 use crate::system::activation::drain;
 use crate::system::budget::Budget;
+use crate::system::call_chain::{self, Waiter};
 use crate::system::context::{self, TaskContext};
 use crate::system::envelope::ActorEnvelope;
 use crate::system::eviction::{Candidate, Evictor};
@@ -23,6 +24,10 @@ use crate::{Actor, ActorConfiguration, DeactivationReason, Error};
 pub(crate) struct ActorType<A: Actor> {
     pub(super) slots: DashMap<A::Id, Arc<Slot<A>>>,
     idle_timeout: Option<Duration>,
+    /// The most messages waiting in one actor's mailbox, if bounded.
+    mailbox_capacity: Option<usize>,
+    /// Panics in a row after which a message gets a single attempt.
+    pub(crate) max_consecutive_panics: u32,
     /// This type's `max_actors` and `max_memory`, and its live figures.
     pub(crate) budget: Budget,
     pub(super) evictor: Evictor,
@@ -98,39 +103,95 @@ impl<A: Actor> ActorType<A> {
                  use a positive number of bytes, or None for no limit",
             );
         }
+        if configuration.mailbox_capacity == Some(0) {
+            return invalid(
+                "mailbox_capacity",
+                "is zero, so no message could ever be queued; \
+                 use a positive capacity, or None for an unbounded mailbox",
+            );
+        }
+        if configuration.max_consecutive_panics == 0 {
+            return invalid(
+                "max_consecutive_panics",
+                "is zero, so no message would get even one attempt; use 1 or more \
+                 (the default is 3)",
+            );
+        }
         Ok(ActorType {
             slots: DashMap::new(),
             idle_timeout: configuration.idle_timeout,
+            mailbox_capacity: configuration.mailbox_capacity,
+            max_consecutive_panics: configuration.max_consecutive_panics,
             budget: Budget::new(configuration.max_actors, configuration.max_memory),
             evictor: Evictor::new(configuration.max_actors),
             counters: Counters::default(),
         })
     }
 
-    /// Queues `envelope` for actor `id`, activating it if needed. With
-    /// `is_call`, a call from the handler of this very actor is refused as a
-    /// deadlock, since it would wait for itself.
-    pub(crate) fn deliver(
+    /// Queues `envelope` for actor `id`, activating it if needed; waits
+    /// while its mailbox is full.
+    pub(crate) async fn deliver(
         self: &Arc<Self>,
         system: &Arc<System>,
         id: A::Id,
         envelope: ActorEnvelope<A>,
-        is_call: bool,
     ) -> Result<(), Error> {
+        let (mut id, mut envelope, mut slot) = match self.try_deliver(system, id, envelope)? {
+            Delivery::Queued => return Ok(()),
+            Delivery::Full { id, envelope, slot } => (id, envelope, slot),
+        };
+        loop {
+            // Listen first, then look again: room made in between is seen.
+            let room = slot.listen_for_room();
+            match self.try_deliver(system, id, envelope)? {
+                Delivery::Queued => return Ok(()),
+                Delivery::Full {
+                    id: same_id,
+                    envelope: same_envelope,
+                    slot: now,
+                } => {
+                    (id, envelope) = (same_id, same_envelope);
+                    if Arc::ptr_eq(&slot, &now) {
+                        room.await;
+                    }
+                    slot = now;
+                }
+            }
+        }
+    }
+
+    /// Queues `envelope` for actor `id`, activating it if needed, unless its
+    /// mailbox is full; then hands everything back.
+    pub(crate) fn try_deliver(
+        self: &Arc<Self>,
+        system: &Arc<System>,
+        id: A::Id,
+        envelope: ActorEnvelope<A>,
+    ) -> Result<Delivery<A>, Error> {
         // The check that counts is `Slot::push`'s, under the slot lock; this
         // one only avoids creating a slot for an ID after the system stopped.
         if system.lifecycle.is_stopping() {
             return Err(Error::Stopped);
         }
+        if let Some(chain) = envelope.chain() {
+            // A waiting actor's slot exists (its drain task holds it). The
+            // map guard is dropped before the check, which may scan the map.
+            let target = self.slots.get(&id).map(|slot| slot_address(&slot));
+            if let Some(target) = target {
+                call_chain::check(system, Some(chain), target, || describe::<A>(&id))?;
+            }
+        }
+        // The map's read guard is held while pushing, so the slot cannot
+        // retire in between.
         if let Some(slot) = self.slots.get(&id) {
-            return self.deliver_to(system, &slot, id, envelope, is_call);
+            return self.deliver_to(system, &slot, id, envelope);
         }
         let slot = self
             .slots
             .entry(id.clone())
             .or_insert_with(|| Arc::new(Slot::new()))
             .downgrade();
-        self.deliver_to(system, &slot, id, envelope, is_call)
+        self.deliver_to(system, &slot, id, envelope)
     }
 
     fn deliver_to(
@@ -139,42 +200,33 @@ impl<A: Actor> ActorType<A> {
         slot: &Arc<Slot<A>>,
         id: A::Id,
         envelope: ActorEnvelope<A>,
-        is_call: bool,
-    ) -> Result<(), Error> {
-        if is_call {
-            let target = slot_address(slot);
-            let actor = || format!("{}({id:?})", type_name::<A>());
-            match context::current() {
-                Some(current) if current.actor == target => {
-                    let actor = actor();
-                    return Err(Error::Deadlock {
-                        chain: format!("{actor} -> {actor}"),
-                    });
-                }
-                Some(current) if current.waiting_actor == target => {
-                    let actor = actor();
-                    return Err(Error::Deadlock {
-                        chain: format!(
-                            "{actor} -> (the deactivate of an actor it evicts) -> {actor}"
-                        ),
-                    });
-                }
-                _ => {}
-            }
-        }
-        match slot.push(envelope, false, &system.lifecycle) {
+    ) -> Result<Delivery<A>, Error> {
+        let target = slot_address(slot);
+        // An actor's message to itself never waits for room: it would wait
+        // for itself.
+        let capacity = match context::current() {
+            Some(current) if current.actor() == target => None,
+            _ => self.mailbox_capacity,
+        };
+        match slot.push(envelope, false, capacity, &system.lifecycle) {
             Pushed::Queued(spawn) => {
                 if spawn {
                     self.spawn_drain(system, id, slot.clone());
                 }
-                Ok(())
+                Ok(Delivery::Queued)
             }
             Pushed::Refused => Err(Error::Stopped),
+            Pushed::Full(envelope) => Ok(Delivery::Full {
+                id,
+                envelope,
+                slot: slot.clone(),
+            }),
         }
     }
 
     /// Gives every live activation its own `message()`; activates no one.
-    pub(crate) fn deliver_to_all(
+    /// Waits for room in each full mailbox in turn.
+    pub(crate) async fn deliver_to_all(
         self: &Arc<Self>,
         system: &Arc<System>,
         message: impl Fn() -> ActorEnvelope<A>,
@@ -183,14 +235,27 @@ impl<A: Actor> ActorType<A> {
             return Err(Error::Stopped);
         }
         for (id, slot) in self.snapshot() {
-            match slot.push(message(), true, &system.lifecycle) {
-                Pushed::Queued(spawn) => {
-                    if spawn {
-                        self.spawn_drain(system, id, slot);
+            let mut envelope = message();
+            loop {
+                let room = slot.listen_for_room();
+                match slot.push(envelope, true, self.mailbox_capacity, &system.lifecycle) {
+                    Pushed::Queued(spawn) => {
+                        if spawn {
+                            self.spawn_drain(system, id, slot);
+                        }
+                        break;
+                    }
+                    Pushed::Refused if system.lifecycle.is_stopping() => {
+                        return Err(Error::Stopped);
+                    }
+                    // Deactivated meanwhile: it gets no copy, as if it had
+                    // not been active when the message was sent.
+                    Pushed::Refused => break,
+                    Pushed::Full(back) => {
+                        envelope = back;
+                        room.await;
                     }
                 }
-                Pushed::Refused if system.lifecycle.is_stopping() => return Err(Error::Stopped),
-                Pushed::Refused => {}
             }
         }
         Ok(())
@@ -203,7 +268,10 @@ impl<A: Actor> ActorType<A> {
         slot: Arc<Slot<A>>,
     ) {
         let context = TaskContext {
-            actor: slot_address(&slot),
+            waiter: Some(Waiter {
+                address: slot_address(&slot),
+                describe: describe_slot::<A>,
+            }),
             ..TaskContext::default()
         };
         system.spawn_counted(context, drain(system.clone(), self.clone(), id, slot));
@@ -212,11 +280,17 @@ impl<A: Actor> ActorType<A> {
     /// Removes `slot` (retiring: no activation, drain task ending) unless a
     /// message arrived meanwhile; true if removed.
     pub(crate) fn retire(&self, id: &A::Id, slot: &Arc<Slot<A>>) -> bool {
-        self.slots
+        let retired = self
+            .slots
             .remove_if(id, |_, current| {
                 Arc::ptr_eq(current, slot) && current.is_empty()
             })
-            .is_some()
+            .is_some();
+        if retired {
+            // Senders waiting for room there look the ID up again.
+            slot.release_waiting_senders();
+        }
+        retired
     }
 
     /// The slots as they are now, so that no map lock is held while slots are
@@ -309,6 +383,38 @@ impl<A: Actor> ActorTypeControl for ActorType<A> {
     fn idle_candidates(self: Arc<Self>, batch: usize) -> Vec<Candidate> {
         self.oldest_idle(batch)
     }
+}
+
+/// What a send found when it could not wait: queued, or a full mailbox, with
+/// everything handed back for another try.
+pub(crate) enum Delivery<A: Actor> {
+    Queued,
+    Full {
+        id: A::Id,
+        envelope: ActorEnvelope<A>,
+        slot: Arc<Slot<A>>,
+    },
+}
+
+/// An actor as named in errors, e.g. `shop::Account(7)`.
+fn describe<A: Actor>(id: &A::Id) -> String {
+    format!("{}({id:?})", type_name::<A>())
+}
+
+/// Names the actor whose slot is at `address`, for a deadlock report; its
+/// ID is found by a scan, which only a deadlock pays for.
+pub(super) fn describe_slot<A: Actor>(system: &System, address: usize) -> String {
+    system
+        .actors
+        .get::<ActorType<A>>()
+        .and_then(|actors| {
+            actors
+                .slots
+                .iter()
+                .find(|entry| slot_address(entry.value()) == address)
+                .map(|entry| describe::<A>(entry.key()))
+        })
+        .unwrap_or_else(|| format!("{}(?)", type_name::<A>()))
 }
 
 /// A slot's identity, for comparing with the current task's context.

@@ -5,8 +5,11 @@ use std::any::type_name;
 use std::future::Future;
 use std::pin::Pin;
 
+use std::sync::Arc;
+
 use futures_channel::oneshot;
 
+use crate::system::call_chain::Link;
 use crate::{
     Actor, ActorAssistant, Error, Listen, Receive, Respond, Serve, Service, ServiceAssistant,
 };
@@ -25,6 +28,12 @@ pub(crate) trait ActorMessage<A: Actor>: Send {
     /// Drops the message unhandled; true if a waiting caller was told `error`,
     /// false for a fire-and-forget message nobody waits for.
     fn refuse(self: Box<Self>, error: Error) -> bool;
+
+    /// The calls waiting for this message's answer, if it is a request
+    /// made from code that others wait for (see `call_chain.rs`).
+    fn chain(&self) -> Option<&Arc<Link>> {
+        None
+    }
 }
 
 pub(crate) type ActorEnvelope<A> = Box<dyn ActorMessage<A>>;
@@ -39,6 +48,11 @@ pub(crate) trait ServiceMessage<S: Service>: Send {
 
     /// As [`ActorMessage::refuse`].
     fn refuse(self: Box<Self>, error: Error) -> bool;
+
+    /// As [`ActorMessage::chain`].
+    fn chain(&self) -> Option<&Arc<Link>> {
+        None
+    }
 }
 
 pub(crate) type ServiceEnvelope<S> = Box<dyn ServiceMessage<S>>;
@@ -50,15 +64,23 @@ pub(crate) struct Tell<M>(pub(crate) M);
 pub(crate) struct Ask<M, R> {
     message: M,
     reply: oneshot::Sender<Result<R, Error>>,
+    chain: Option<Arc<Link>>,
 }
 
 /// The caller's end of an [`Ask`].
 pub(crate) struct Reply<R>(oneshot::Receiver<Result<R, Error>>);
 
-/// A request envelope and the end where its answer arrives.
-pub(crate) fn ask<M, R>(message: M) -> (Ask<M, R>, Reply<R>) {
+/// A request envelope carrying `chain`, and the end where its answer arrives.
+pub(crate) fn ask<M, R>(message: M, chain: Option<Arc<Link>>) -> (Ask<M, R>, Reply<R>) {
     let (reply, receiver) = oneshot::channel();
-    (Ask { message, reply }, Reply(receiver))
+    (
+        Ask {
+            message,
+            reply,
+            chain,
+        },
+        Reply(receiver),
+    )
 }
 
 impl<R> Reply<R> {
@@ -95,7 +117,7 @@ impl<A: Respond<M>, M: Send + 'static> ActorMessage<A> for Ask<M, <A as Respond<
         actor: &'a mut A,
         assistant: &'a ActorAssistant<A>,
     ) -> HandlerFuture<'a> {
-        let Ask { message, reply } = *self;
+        let Ask { message, reply, .. } = *self;
         Box::pin(async move {
             let response = <A as Respond<M>>::handle(actor, message, assistant).await;
             // The caller may have given up waiting; the answer is then unwanted.
@@ -106,6 +128,10 @@ impl<A: Respond<M>, M: Send + 'static> ActorMessage<A> for Ask<M, <A as Respond<
     fn refuse(self: Box<Self>, error: Error) -> bool {
         let _ = self.reply.send(Err(error));
         true
+    }
+
+    fn chain(&self) -> Option<&Arc<Link>> {
+        self.chain.as_ref()
     }
 }
 
@@ -129,7 +155,7 @@ impl<S: Serve<M>, M: Send + 'static> ServiceMessage<S> for Ask<M, <S as Serve<M>
         service: &'a S,
         assistant: &'a ServiceAssistant<S>,
     ) -> HandlerFuture<'a> {
-        let Ask { message, reply } = *self;
+        let Ask { message, reply, .. } = *self;
         Box::pin(async move {
             let response = <S as Serve<M>>::handle(service, message, assistant).await;
             let _ = reply.send(Ok(response));
@@ -139,5 +165,9 @@ impl<S: Serve<M>, M: Send + 'static> ServiceMessage<S> for Ask<M, <S as Serve<M>
     fn refuse(self: Box<Self>, error: Error) -> bool {
         let _ = self.reply.send(Err(error));
         true
+    }
+
+    fn chain(&self) -> Option<&Arc<Link>> {
+        self.chain.as_ref()
     }
 }

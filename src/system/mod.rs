@@ -5,6 +5,7 @@ pub(crate) mod activation;
 pub(crate) mod actor_limits;
 pub(crate) mod actor_type;
 pub(crate) mod budget;
+pub(crate) mod call_chain;
 pub(crate) mod context;
 pub(crate) mod envelope;
 pub(crate) mod eviction;
@@ -24,7 +25,7 @@ use std::time::Duration;
 use crate::runtime::Runtime;
 use crate::statistics::Statistics;
 use crate::{Acteur, Actor, Error, Listen, Service};
-use actor_type::{ActorType, ActorTypeControl};
+use actor_type::{ActorType, ActorTypeControl, Delivery};
 use budget::Budget;
 use context::TaskContext;
 use envelope::{ActorEnvelope, Tell};
@@ -35,10 +36,22 @@ use service_pool::{ServicePool, ServicePoolControl};
 use subscriptions::Subscriptions;
 
 /// The system-wide limits set with `Acteur::builder()`.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub(crate) struct SystemLimits {
     pub(crate) max_actors: Option<usize>,
     pub(crate) max_memory: Option<usize>,
+    /// How long a call waits for its answer unless it says otherwise.
+    pub(crate) call_timeout: Duration,
+}
+
+impl Default for SystemLimits {
+    fn default() -> Self {
+        SystemLimits {
+            max_actors: None,
+            max_memory: None,
+            call_timeout: Duration::from_secs(30),
+        }
+    }
 }
 
 pub(crate) struct System {
@@ -51,9 +64,10 @@ pub(crate) struct System {
     /// The system-wide limits and figures; counted only when limited.
     pub(crate) budget: Budget,
     evictor: Evictor,
-    /// Set when the builder was given an invalid limit: every actor send
-    /// returns it.
+    /// Set when the builder was given an invalid limit: every send returns it.
     invalid_limits: Option<Error>,
+    /// How long a call waits for its answer unless it says otherwise.
+    pub(crate) call_timeout: Duration,
 }
 
 impl System {
@@ -69,6 +83,7 @@ impl System {
             budget: Budget::new(limits.max_actors, limits.max_memory),
             evictor: Evictor::new(limits.max_actors),
             invalid_limits: limits.validate().err(),
+            call_timeout: limits.call_timeout,
         })
     }
 
@@ -155,6 +170,9 @@ impl System {
         if let Some(pool) = self.services.get::<ServicePool<S>>() {
             return Ok(pool);
         }
+        if let Some(invalid) = &self.invalid_limits {
+            return Err(invalid.clone());
+        }
         self.services.get_or_insert(
             &self.lifecycle,
             Arc::new(ServicePool::<S>::new()),
@@ -163,14 +181,31 @@ impl System {
         )
     }
 
-    /// Queues `envelope` for actor `id` of type `A`.
-    pub(crate) fn deliver_to_actor<A: Actor>(
+    /// Queues `envelope` for actor `id` of type `A`, waiting while its
+    /// mailbox is full.
+    pub(crate) async fn deliver_to_actor<A: Actor>(
         self: &Arc<Self>,
         id: A::Id,
         envelope: ActorEnvelope<A>,
-        is_call: bool,
     ) -> Result<(), Error> {
-        self.actor_type::<A>()?.deliver(self, id, envelope, is_call)
+        self.actor_type::<A>()?.deliver(self, id, envelope).await
+    }
+
+    /// Queues `envelope` for actor `id` of type `A`, or returns
+    /// [`Error::MailboxFull`] at once.
+    pub(crate) fn try_deliver_to_actor<A: Actor>(
+        self: &Arc<Self>,
+        id: A::Id,
+        envelope: ActorEnvelope<A>,
+    ) -> Result<(), Error> {
+        match self.actor_type::<A>()?.try_deliver(self, id, envelope)? {
+            Delivery::Queued => Ok(()),
+            Delivery::Full { envelope, .. } => {
+                // Dropped outside every lock: its `Drop` is user code.
+                drop(envelope);
+                Err(Error::MailboxFull)
+            }
+        }
     }
 
     /// Sends `message` to actor `id` after `delay`, from a task of its own.
@@ -187,7 +222,8 @@ impl System {
         self.spawn_counted(TaskContext::default(), async move {
             let delivered = system.lifecycle.sleep_unless_stopping(delay).await
                 && system
-                    .deliver_to_actor::<A>(id, Box::new(Tell(message)), false)
+                    .deliver_to_actor::<A>(id, Box::new(Tell(message)))
+                    .await
                     .is_ok();
             if !delivered {
                 system.scheduled_cancelled.fetch_add(1, Relaxed);
@@ -202,17 +238,20 @@ impl System {
     ) -> Result<(), Error> {
         let pool = self.service_pool::<S>()?;
         let deliver = move |system: &Arc<System>, message: M| {
-            if let Err(error) = pool.enqueue_published(system, Box::new(Tell(message))) {
-                log::debug!("a published message was not delivered: {error}");
-            }
+            pool.enqueue_published(system, Box::new(Tell(message)))
+                .unwrap_or_else(|error| {
+                    log::debug!("a published message was not delivered: {error}");
+                    None
+                })
         };
         self.subscriptions
             .subscribe::<M>(TypeId::of::<S>(), Arc::new(deliver));
         Ok(())
     }
 
-    /// Gives every subscriber of `M` its own clone of `message`.
-    pub(crate) fn publish<M: Clone + Send + 'static>(
+    /// Gives every subscriber of `M` its own clone of `message`, waiting
+    /// for room in each full one in turn.
+    pub(crate) async fn publish<M: Clone + Send + 'static>(
         self: &Arc<Self>,
         message: M,
     ) -> Result<(), Error> {
@@ -222,9 +261,13 @@ impl System {
         let subscribers = self.subscriptions.subscribers::<M>();
         if let Some((last, others)) = subscribers.split_last() {
             for deliver in others {
-                deliver(self, message.clone());
+                if let Some(wait) = deliver(self, message.clone()) {
+                    wait.await;
+                }
             }
-            last(self, message);
+            if let Some(wait) = last(self, message) {
+                wait.await;
+            }
         }
         Ok(())
     }

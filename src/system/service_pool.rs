@@ -10,11 +10,13 @@ use std::any::type_name;
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
+use event_listener::Event;
 use futures_channel::oneshot;
 
 use crate::runtime::worker_count;
 use crate::statistics::ServiceStatistics;
 use crate::system::System;
+use crate::system::call_chain::{self, Waiter};
 use crate::system::context::{self, TaskContext};
 use crate::system::envelope::ServiceEnvelope;
 use crate::system::panics::{catch, catch_sync};
@@ -22,6 +24,9 @@ use crate::{Error, Service, ServiceAssistant};
 
 pub(crate) struct ServicePool<S: Service> {
     state: Mutex<PoolState<S>>,
+    /// Senders waiting for room in a full service listen here; told when a
+    /// handler finishes, and all at once when the system stops.
+    room: Event,
 }
 
 struct PoolState<S: Service> {
@@ -42,7 +47,17 @@ enum Phase<S> {
     Up {
         service: Arc<S>,
         handler_limit: usize,
+        /// The most messages queued and in flight together, if bounded.
+        capacity: Option<usize>,
     },
+}
+
+/// Why a message could not be queued yet.
+enum Wait {
+    /// The service is starting: the outcome of its `initialize` arrives here.
+    Start(oneshot::Receiver<Result<(), Error>>),
+    /// The service holds its capacity.
+    Room,
 }
 
 /// The type-independent view of a service pool, for shutdown and statistics.
@@ -56,6 +71,7 @@ pub(crate) trait ServicePoolControl: Send + Sync {
 impl<S: Service> ServicePool<S> {
     pub(crate) fn new() -> Self {
         ServicePool {
+            room: Event::new(),
             state: Mutex::new(PoolState {
                 phase: Phase::Down,
                 queue: VecDeque::new(),
@@ -76,46 +92,113 @@ impl<S: Service> ServicePool<S> {
         Arc::as_ptr(self) as usize
     }
 
+    /// This service as a member of call chains.
+    fn waiter(self: &Arc<Self>) -> Waiter {
+        Waiter {
+            address: self.address(),
+            describe: |_, _| describe::<S>(),
+        }
+    }
+
     /// Queues `envelope` (or, with `None`, only makes sure the service is
-    /// up), starting the service first if needed; a sender from outside the
-    /// service's own `initialize` waits for it to finish.
+    /// up), starting the service first if needed. A sender from outside the
+    /// service's own `initialize` waits for it to finish; a sender from
+    /// outside the service itself waits while it is full.
     pub(crate) async fn deliver(
         self: &Arc<Self>,
         system: &Arc<System>,
         mut envelope: Option<ServiceEnvelope<S>>,
     ) -> Result<(), Error> {
-        let inside_own_start = context::current().is_some_and(|c| c.initializing == self.address());
+        let own = self.own_sender();
+        if let Some(chain) = envelope.as_ref().and_then(|envelope| envelope.chain()) {
+            call_chain::check(system, Some(chain), self.address(), describe::<S>)?;
+        }
+        let mut room = None;
         loop {
-            let Some(start_outcome) = self.enqueue(system, &mut envelope, inside_own_start)? else {
-                return Ok(());
-            };
-            // A failed start is this sender's error; after a successful one
-            // (or a lost outcome), look at the phase again.
-            if let Ok(Err(error)) = start_outcome.await {
-                return Err(error);
+            match self.enqueue(system, &mut envelope, own.inside_start, own.bounded)? {
+                None => return Ok(()),
+                // A failed start is this sender's error; after a successful
+                // one (or a lost outcome), look at the phase again.
+                Some(Wait::Start(outcome)) => {
+                    if let Ok(Err(error)) = outcome.await {
+                        return Err(error);
+                    }
+                }
+                // Listen first, then look again: room made in between is seen.
+                Some(Wait::Room) => match room.take() {
+                    None => room = Some(self.room.listen()),
+                    Some(listener) => listener.await,
+                },
             }
         }
     }
 
-    /// Queues a published message at once, whatever the phase: a failed
-    /// start drops it, as nobody waits for it.
-    pub(crate) fn enqueue_published(
+    /// Queues `envelope` now, or returns [`Error::MailboxFull`] if the
+    /// service holds its capacity. A service not up yet is started, and the
+    /// message waits in its queue meanwhile; if the start fails, it is
+    /// dropped (or its caller told) like every message queued for it.
+    pub(crate) fn try_deliver(
         self: &Arc<Self>,
         system: &Arc<System>,
         envelope: ServiceEnvelope<S>,
     ) -> Result<(), Error> {
-        self.enqueue(system, &mut Some(envelope), true).map(drop)
+        let own = self.own_sender();
+        let mut envelope = Some(envelope);
+        match self.enqueue(system, &mut envelope, true, own.bounded)? {
+            None => Ok(()),
+            Some(_) => {
+                // Dropped outside the lock: its `Drop` is user code.
+                drop(envelope);
+                Err(Error::MailboxFull)
+            }
+        }
     }
 
-    /// Starts the service if it is down. Queues `envelope` if the service is
-    /// up or if `queue_while_starting`; otherwise returns where the outcome
-    /// of the start in progress will arrive.
+    /// Queues a published message: at once if there is room or the service
+    /// is not up yet (a failed start drops it, as nobody waits for it);
+    /// otherwise returns the wait for room, to be awaited by the publisher.
+    pub(crate) fn enqueue_published(
+        self: &Arc<Self>,
+        system: &Arc<System>,
+        envelope: ServiceEnvelope<S>,
+    ) -> Result<Option<PublishWait>, Error> {
+        let own = self.own_sender();
+        let mut envelope = Some(envelope);
+        match self.enqueue(system, &mut envelope, true, own.bounded)? {
+            None => Ok(None),
+            Some(_) => {
+                let (pool, system) = (self.clone(), system.clone());
+                Ok(Some(Box::pin(async move {
+                    if let Err(error) = pool.deliver(&system, envelope).await {
+                        log::debug!("a published message was not delivered: {error}");
+                    }
+                })))
+            }
+        }
+    }
+
+    /// How the code running now stands to this service.
+    fn own_sender(self: &Arc<Self>) -> OwnSender {
+        let address = self.address();
+        let current = context::current().unwrap_or_default();
+        OwnSender {
+            inside_start: current.initializing == address,
+            // The service's own code never waits for room in it: that could
+            // wait for itself.
+            bounded: current.service != address,
+        }
+    }
+
+    /// Starts the service if it is down. Queues `envelope` if the service
+    /// is up and, when `bounded`, has room; or if it is starting and
+    /// `queue_while_starting`. Otherwise says what to wait for.
     fn enqueue(
         self: &Arc<Self>,
         system: &Arc<System>,
         envelope: &mut Option<ServiceEnvelope<S>>,
         queue_while_starting: bool,
-    ) -> Result<Option<oneshot::Receiver<Result<(), Error>>>, Error> {
+        bounded: bool,
+    ) -> Result<Option<Wait>, Error> {
         let mut state = self.lock();
         if system.lifecycle.is_stopping() {
             return Err(Error::Stopped);
@@ -125,12 +208,17 @@ impl<S: Service> ServicePool<S> {
             system.lifecycle.task_started();
             self.spawn_initialize(system);
         }
+        let held = state.queue.len() + state.in_flight;
         match &mut state.phase {
             Phase::Starting(waiters) if !queue_while_starting => {
                 let (sender, receiver) = oneshot::channel();
                 waiters.push(sender);
-                Ok(Some(receiver))
+                Ok(Some(Wait::Start(receiver)))
             }
+            Phase::Up {
+                capacity: Some(capacity),
+                ..
+            } if bounded && envelope.is_some() && held >= *capacity => Ok(Some(Wait::Room)),
             _ => {
                 if let Some(envelope) = envelope.take() {
                     state.queue.push_back(envelope);
@@ -146,6 +234,7 @@ impl<S: Service> ServicePool<S> {
         let Phase::Up {
             service,
             handler_limit,
+            ..
         } = &state.phase
         else {
             return;
@@ -156,17 +245,23 @@ impl<S: Service> ServicePool<S> {
         {
             state.workers += 1;
             system.lifecycle.task_started();
-            system.spawn_counted(
-                TaskContext::default(),
-                self.clone().work(system.clone(), service.clone()),
-            );
+            let context = TaskContext {
+                // One handler at a time: while it awaits a call, nothing
+                // else of this service runs, so it joins call chains.
+                waiter: (*handler_limit == 1).then(|| self.waiter()),
+                service: self.address(),
+                ..TaskContext::default()
+            };
+            system.spawn_counted(context, self.clone().work(system.clone(), service.clone()));
         }
     }
 
     fn spawn_initialize(self: &Arc<Self>, system: &Arc<System>) {
+        // Nothing else of the service runs before `initialize` returns.
         let context = TaskContext {
+            waiter: Some(self.waiter()),
+            service: self.address(),
             initializing: self.address(),
-            ..TaskContext::default()
         };
         system.spawn_counted(context, self.clone().initialize(system.clone()));
     }
@@ -175,11 +270,8 @@ impl<S: Service> ServicePool<S> {
     async fn initialize(self: Arc<Self>, system: Arc<System>) {
         let assistant = ServiceAssistant::new(system.handle());
         let started = match catch(S::initialize(&assistant)).await {
-            Ok((service, configuration)) => match configuration
-                .concurrency
-                .handler_limit(worker_count(), type_name::<S>())
-            {
-                Ok(handler_limit) => Ok((service, handler_limit)),
+            Ok((service, configuration)) => match configuration.checked::<S>(worker_count()) {
+                Ok((handler_limit, capacity)) => Ok((service, handler_limit, capacity)),
                 Err(error) => {
                     catch_sync("dropping a misconfigured service", || drop(service));
                     Err(error)
@@ -202,11 +294,12 @@ impl<S: Service> ServicePool<S> {
                 _ => Vec::new(),
             };
             match started {
-                Ok((service, handler_limit)) => {
+                Ok((service, handler_limit, capacity)) => {
                     log::debug!("service {} started", type_name::<S>());
                     state.phase = Phase::Up {
                         service: Arc::new(service),
                         handler_limit,
+                        capacity,
                     };
                     self.spawn_workers(&mut state, &system);
                     (waiters, VecDeque::new(), Ok(()))
@@ -237,6 +330,10 @@ impl<S: Service> ServicePool<S> {
         let assistant = ServiceAssistant::new(system.handle());
         let mut finished: Option<bool> = None;
         loop {
+            if finished.is_some() {
+                // A message left: room for one waiting sender, if any.
+                self.room.notify_additional(1);
+            }
             let envelope = {
                 let mut state = self.lock();
                 if let Some(panicked) = finished {
@@ -258,7 +355,12 @@ impl<S: Service> ServicePool<S> {
                     }
                 }
             };
-            let outcome = catch(envelope.handle(&service, &assistant)).await;
+            let chain = envelope.chain().cloned();
+            let outcome = catch(context::run_with_chain(
+                chain,
+                envelope.handle(&service, &assistant),
+            ))
+            .await;
             if let Err(panic) = &outcome {
                 log::error!(
                     "a handler of service {} panicked: {panic}; the service goes on",
@@ -270,9 +372,27 @@ impl<S: Service> ServicePool<S> {
     }
 }
 
+/// A service as named in errors.
+fn describe<S: Service>() -> String {
+    type_name::<S>().to_string()
+}
+
+/// The publisher's wait for room in a full subscriber.
+pub(crate) type PublishWait = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
+
+/// How the sending code stands to the service it sends to.
+struct OwnSender {
+    /// It is the service's own `initialize`.
+    inside_start: bool,
+    /// The service's capacity applies: the sender is not the service itself.
+    bounded: bool,
+}
+
 impl<S: Service> ServicePoolControl for ServicePool<S> {
     fn fence(&self) {
         drop(self.lock());
+        // Senders waiting for room now find the system stopping.
+        self.room.notify(usize::MAX);
     }
 
     fn statistics(&self) -> ServiceStatistics {

@@ -12,6 +12,8 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{LazyLock, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
+use event_listener::Event;
+
 use crate::system::envelope::ActorEnvelope;
 use crate::system::lifecycle::Lifecycle;
 use crate::{Actor, DeactivationReason};
@@ -23,6 +25,11 @@ pub(crate) struct Slot<A: Actor> {
     /// lock with every such change, read without it by the idle sweeper and
     /// evictor scans, which visit every slot and should not take every lock.
     idle_stamp: AtomicU64,
+    /// Senders waiting for room in a full mailbox listen here; told when a
+    /// message leaves the mailbox, and all at once when the slot retires or
+    /// the system stops (they then look the slot up again). Costs one
+    /// pointer until someone first waits.
+    room: Event,
 }
 
 /// `at` as nanoseconds since a process-wide origin, plus one so that it is
@@ -51,6 +58,9 @@ struct SlotState<A: Actor> {
     keep_alive_until: u64,
     /// The activation's last `memory_size` estimate while it is idle here.
     memory: usize,
+    /// Panics in a row (in `activate` or handlers) while no drain task runs;
+    /// the drain task keeps its own count meanwhile.
+    consecutive_panics: u32,
 }
 
 /// What the drain task does next.
@@ -63,19 +73,29 @@ pub(crate) enum Step<A: Actor> {
     Idle,
 }
 
+/// What a drain task starts with; see [`Slot::resume`].
+pub(crate) struct Resumed<A> {
+    pub(crate) actor: Option<A>,
+    pub(crate) memory: usize,
+    pub(crate) consecutive_panics: u32,
+}
+
 /// The outcome of offering a message to a slot.
-pub(crate) enum Pushed {
+pub(crate) enum Pushed<A: Actor> {
     /// Queued; `true` if the caller must spawn the drain task (already counted).
     Queued(bool),
     /// Not queued: the system is stopping, or the actor is not active for a
     /// send to active actors only.
     Refused,
+    /// Not queued: the mailbox holds its capacity; the envelope comes back.
+    Full(ActorEnvelope<A>),
 }
 
 impl<A: Actor> Slot<A> {
     pub(crate) fn new() -> Self {
         Slot {
             idle_stamp: AtomicU64::new(0),
+            room: Event::new(),
             state: Mutex::new(SlotState {
                 queue: VecDeque::new(),
                 idle_actor: None,
@@ -86,6 +106,7 @@ impl<A: Actor> Slot<A> {
                 deactivating: None,
                 keep_alive_until: 0,
                 memory: 0,
+                consecutive_panics: 0,
             }),
         }
     }
@@ -106,22 +127,27 @@ impl<A: Actor> Slot<A> {
         true
     }
 
-    /// Queues `envelope`; with `only_if_active`, only into a live activation
-    /// that has not asked to stop. The stopping check happens under the slot
-    /// lock, which shutdown also takes for every slot: a message is either
-    /// refused or seen (and its drain task counted) by shutdown.
+    /// Queues `envelope` unless `capacity` messages already wait; with
+    /// `only_if_active`, only into a live activation that has not asked to
+    /// stop. The stopping check happens under the slot lock, which shutdown
+    /// also takes for every slot: a message is either refused or seen (and
+    /// its drain task counted) by shutdown.
     pub(crate) fn push(
         &self,
         envelope: ActorEnvelope<A>,
         only_if_active: bool,
+        capacity: Option<usize>,
         lifecycle: &Lifecycle,
-    ) -> Pushed {
+    ) -> Pushed<A> {
         let mut state = self.lock();
         if lifecycle.is_stopping() || (only_if_active && (!state.live || state.stop_requested)) {
             drop(state);
             // Dropped here, outside the lock: its `Drop` is user code.
             drop(envelope);
             return Pushed::Refused;
+        }
+        if capacity.is_some_and(|capacity| state.queue.len() >= capacity) {
+            return Pushed::Full(envelope);
         }
         state.queue.push_back(envelope);
         Pushed::Queued(self.schedule(&mut state, lifecycle))
@@ -131,7 +157,22 @@ impl<A: Actor> Slot<A> {
     /// messages and none running; true if the caller must spawn it.
     pub(crate) fn wake_for_shutdown(&self, lifecycle: &Lifecycle) -> bool {
         let mut state = self.lock();
-        (state.live || !state.queue.is_empty()) && self.schedule(&mut state, lifecycle)
+        let spawn = (state.live || !state.queue.is_empty()) && self.schedule(&mut state, lifecycle);
+        drop(state);
+        // Senders waiting for room now find the system stopping.
+        self.room.notify(usize::MAX);
+        spawn
+    }
+
+    /// A listener told when the mailbox may have room; a sender creates it,
+    /// then tries once more before awaiting it, so no wake-up is missed.
+    pub(crate) fn listen_for_room(&self) -> event_listener::EventListener {
+        self.room.listen()
+    }
+
+    /// Tells every sender waiting for room to look again: the slot retired.
+    pub(crate) fn release_waiting_senders(&self) {
+        self.room.notify(usize::MAX);
     }
 
     /// For the idle sweeper: marks an activation idle for `timeout` or more
@@ -191,30 +232,45 @@ impl<A: Actor> Slot<A> {
         state.keep_alive_until = state.keep_alive_until.max(until);
     }
 
-    /// The drain task takes the idle activation, if any, and its memory
-    /// estimate when it starts.
-    pub(crate) fn take_idle_actor(&self) -> Option<(A, usize)> {
+    /// The drain task takes the idle activation, if any, its memory
+    /// estimate and the count of panics in a row when it starts.
+    pub(crate) fn resume(&self) -> Resumed<A> {
         let mut state = self.lock();
-        let memory = state.memory;
-        state.idle_actor.take().map(|actor| (actor, memory))
+        Resumed {
+            actor: state.idle_actor.take(),
+            memory: state.memory,
+            consecutive_panics: state.consecutive_panics,
+        }
+    }
+
+    /// Puts back, first in line, a message whose activation failed, for a
+    /// new attempt. It was in the mailbox, so it does not count against the
+    /// capacity again.
+    pub(crate) fn retry_first(&self, envelope: ActorEnvelope<A>) {
+        self.lock().queue.push_front(envelope);
     }
 
     /// Decides the drain task's next step; see [`Step`]. `actor` is the
-    /// activation the task holds, estimated at `memory` bytes; on
-    /// [`Step::Idle`] both move into the slot.
+    /// activation the task holds, estimated at `memory` bytes, after
+    /// `consecutive_panics`; on [`Step::Idle`] all three move into the slot.
     pub(crate) fn next_step(
         &self,
         actor: &mut Option<A>,
         memory: usize,
+        consecutive_panics: u32,
         stopping: bool,
     ) -> Step<A> {
         let mut state = self.lock();
+        state.consecutive_panics = consecutive_panics;
         let live = actor.is_some();
         if live && state.stop_requested {
             return Step::Deactivate(DeactivationReason::StoppedBySelf);
         }
         if let Some(envelope) = state.queue.pop_front() {
             state.idle_expired = false;
+            drop(state);
+            // One message left: room for one waiting sender, if any.
+            self.room.notify_additional(1);
             return Step::Handle(envelope);
         }
         if !live {
@@ -262,11 +318,6 @@ impl<A: Actor> Slot<A> {
     /// `ActorAssistant::stop`: deactivate after the current message.
     pub(crate) fn request_stop(&self) {
         self.lock().stop_requested = true;
-    }
-
-    /// Takes every queued message (when an activation failed).
-    pub(crate) fn take_queue(&self) -> VecDeque<ActorEnvelope<A>> {
-        std::mem::take(&mut self.lock().queue)
     }
 
     /// True if nothing is queued; the condition to remove a retiring slot.

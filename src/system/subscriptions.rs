@@ -5,9 +5,11 @@ use std::collections::HashMap;
 use std::sync::{Arc, PoisonError, RwLock};
 
 use crate::system::System;
+use crate::system::service_pool::PublishWait;
 
-/// Delivers one published `M` to one subscribed service.
-pub(crate) type Deliver<M> = Arc<dyn Fn(&Arc<System>, M) + Send + Sync>;
+/// Delivers one published `M` to one subscribed service; returns the wait
+/// for room if that service is full.
+pub(crate) type Deliver<M> = Arc<dyn Fn(&Arc<System>, M) -> Option<PublishWait> + Send + Sync>;
 
 /// Per message type, its subscribers as `(service TypeId, deliver)`.
 #[derive(Default)]

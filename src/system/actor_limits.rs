@@ -168,6 +168,7 @@ impl<A: Actor> Evictable for IdleActivation<A> {
         let context = TaskContext {
             waiter: Some(Waiter {
                 address: slot_address(&slot),
+                blocks: true,
                 describe: describe_slot::<A>,
             }),
             ..TaskContext::default()

@@ -270,6 +270,7 @@ impl<A: Actor> ActorType<A> {
         let context = TaskContext {
             waiter: Some(Waiter {
                 address: slot_address(&slot),
+                blocks: true,
                 describe: describe_slot::<A>,
             }),
             ..TaskContext::default()

@@ -20,11 +20,15 @@ use crate::Error;
 use crate::system::System;
 use crate::system::context;
 
-/// An actor or service that cannot handle another message while it waits.
+/// An actor or service whose code makes a call.
 #[derive(Clone, Copy)]
 pub(crate) struct Waiter {
     /// The address of its slot or pool: alive, and so unique, while it waits.
     pub(crate) address: usize,
+    /// It cannot handle another message while it waits: an actor, or a
+    /// service with one handler at a time. A service with more handlers is
+    /// on chains only to name it in the error.
+    pub(crate) blocks: bool,
     /// Names it in an error, e.g. `Account(7)`; called only on a deadlock.
     pub(crate) describe: fn(&System, usize) -> String,
 }
@@ -65,15 +69,10 @@ impl OutgoingCall {
         };
         let caller = context::current_chain();
         match current.waiter {
-            Some(waiter) => OutgoingCall {
-                chain: Some(Arc::new(Link {
-                    waiter,
-                    caller,
-                    done: AtomicBool::new(false),
-                })),
-                owns_link: true,
-            },
-            None => OutgoingCall {
+            // A service with several handlers joins only a chain that
+            // exists, to be named in it: on its own it cannot deadlock.
+            Some(waiter) if waiter.blocks || caller.is_some() => waiting(waiter, caller),
+            _ => OutgoingCall {
                 chain: caller,
                 owns_link: false,
             },
@@ -110,7 +109,7 @@ pub(crate) fn check(
             return Ok(());
         }
         waiters.push(link.waiter);
-        if link.waiter.address == address {
+        if link.waiter.blocks && link.waiter.address == address {
             let target = target();
             let chain = waiters
                 .iter()

@@ -15,9 +15,8 @@ use crate::system::call_chain::{Link, Waiter};
 /// or pool, compared, never dereferenced.
 #[derive(Clone, Copy, Default, Debug)]
 pub(crate) struct TaskContext {
-    /// The actor, or one-handler-at-a-time service, that cannot handle
-    /// another message while this code waits: a call it makes extends the
-    /// call chain with it.
+    /// The actor or service this code runs for: a call it makes extends
+    /// the call chain with it.
     pub(crate) waiter: Option<Waiter>,
     /// The service pool whose handler (of any concurrency) or `initialize`
     /// the task runs, or 0: a message it sends to its own service is queued
@@ -28,9 +27,12 @@ pub(crate) struct TaskContext {
 }
 
 impl TaskContext {
-    /// The address of the actor slot this task runs as, or 0.
+    /// The address of the actor slot (or one-at-a-time service) this task
+    /// runs as, or 0.
     pub(crate) fn actor(&self) -> usize {
-        self.waiter.map_or(0, |waiter| waiter.address)
+        self.waiter
+            .filter(|waiter| waiter.blocks)
+            .map_or(0, |waiter| waiter.address)
     }
 }
 

@@ -92,10 +92,12 @@ impl<S: Service> ServicePool<S> {
         Arc::as_ptr(self) as usize
     }
 
-    /// This service as a member of call chains.
-    fn waiter(self: &Arc<Self>) -> Waiter {
+    /// This service as a member of call chains; `blocks` if nothing else of
+    /// it runs while its code waits.
+    fn waiter(self: &Arc<Self>, blocks: bool) -> Waiter {
         Waiter {
             address: self.address(),
+            blocks,
             describe: |_, _| describe::<S>(),
         }
     }
@@ -247,8 +249,8 @@ impl<S: Service> ServicePool<S> {
             system.lifecycle.task_started();
             let context = TaskContext {
                 // One handler at a time: while it awaits a call, nothing
-                // else of this service runs, so it joins call chains.
-                waiter: (*handler_limit == 1).then(|| self.waiter()),
+                // else of this service runs.
+                waiter: Some(self.waiter(*handler_limit == 1)),
                 service: self.address(),
                 ..TaskContext::default()
             };
@@ -259,7 +261,7 @@ impl<S: Service> ServicePool<S> {
     fn spawn_initialize(self: &Arc<Self>, system: &Arc<System>) {
         // Nothing else of the service runs before `initialize` returns.
         let context = TaskContext {
-            waiter: Some(self.waiter()),
+            waiter: Some(self.waiter(true)),
             service: self.address(),
             initializing: self.address(),
         };
@@ -330,11 +332,7 @@ impl<S: Service> ServicePool<S> {
         let assistant = ServiceAssistant::new(system.handle());
         let mut finished: Option<bool> = None;
         loop {
-            if finished.is_some() {
-                // A message left: room for one waiting sender, if any.
-                self.room.notify_additional(1);
-            }
-            let envelope = {
+            let next = {
                 let mut state = self.lock();
                 if let Some(panicked) = finished {
                     state.in_flight -= 1;
@@ -344,16 +342,20 @@ impl<S: Service> ServicePool<S> {
                         state.handled += 1;
                     }
                 }
-                match state.queue.pop_front() {
-                    Some(envelope) => {
-                        state.in_flight += 1;
-                        envelope
-                    }
-                    None => {
-                        state.workers -= 1;
-                        return;
-                    }
+                let next = state.queue.pop_front();
+                match next {
+                    Some(_) => state.in_flight += 1,
+                    None => state.workers -= 1,
                 }
+                next
+            };
+            if finished.is_some() {
+                // A message left, and the count shows it: room for one
+                // waiting sender, if any.
+                self.room.notify_additional(1);
+            }
+            let Some(envelope) = next else {
+                return;
             };
             let chain = envelope.chain().cloned();
             let outcome = catch(context::run_with_chain(

@@ -13,6 +13,7 @@ mod eviction_stress;
 mod failures;
 mod helpers;
 mod journal;
+mod overload;
 mod policies;
 mod pubsub;
 mod services;

@@ -9,11 +9,13 @@
 
 mod actors;
 mod concurrency;
+mod deadlocks;
 mod eviction_stress;
 mod failures;
 mod helpers;
 mod journal;
 mod overload;
+mod poison;
 mod policies;
 mod pubsub;
 mod services;

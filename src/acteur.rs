@@ -133,9 +133,13 @@ impl Acteur {
         id: A::Id,
         message: M,
     ) -> Result<(), Error> {
-        self.system
-            .deliver_to_actor::<A>(id, Box::new(Tell(message)))
-            .await
+        let wait_for_room = self
+            .system
+            .deliver_to_actor::<A>(id, Box::new(Tell(message)))?;
+        match wait_for_room {
+            None => Ok(()),
+            Some(wait_for_room) => wait_for_room.await,
+        }
     }
 
     /// Sends `message` to the actor of type `A` with `id` if its mailbox has
@@ -244,10 +248,16 @@ impl Acteur {
             // Alive until the answer arrives or the call is dropped: while
             // it is, this caller waits, for deadlock detection.
             let outgoing = OutgoingCall::begin();
-            let (request, reply) = ask(message, outgoing.chain());
-            self.system
-                .deliver_to_actor::<A>(id, Box::new(request))
-                .await?;
+            if let Some(chain) = outgoing.chain() {
+                self.system
+                    .actor_type::<A>()?
+                    .check_deadlock(&self.system, &id, chain)?;
+            }
+            let (request, reply) = ask(message, outgoing.chain().cloned());
+            let wait_for_room = self.system.deliver_to_actor::<A>(id, Box::new(request))?;
+            if let Some(wait_for_room) = wait_for_room {
+                wait_for_room.await?;
+            }
             let answer = reply.receive::<M>(type_name::<A>()).await;
             drop(outgoing);
             answer
@@ -442,7 +452,7 @@ impl Acteur {
         let call = async {
             let outgoing = OutgoingCall::begin();
             let pool = self.system.service_pool::<S>()?;
-            let (request, reply) = ask(message, outgoing.chain());
+            let (request, reply) = ask(message, outgoing.chain().cloned());
             pool.deliver(&self.system, Some(Box::new(request))).await?;
             let answer = reply.receive::<M>(type_name::<S>()).await;
             drop(outgoing);

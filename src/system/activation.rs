@@ -35,12 +35,12 @@ pub(crate) async fn drain<A: Actor>(
         let stopping = system.lifecycle.is_stopping();
         match slot.next_step(&mut actor, memory, consecutive_panics, stopping) {
             Step::Handle(envelope) => {
-                // The calls waiting for this message's answer, if any: they
-                // wait for `activate` and the handler alike.
-                let chain = envelope.chain().cloned();
                 if actor.is_none() {
+                    // The calls waiting for this message wait for `activate`
+                    // too (the handler gets them from its envelope).
+                    let chain = envelope.chain().cloned();
                     let activation = activate(&system, &actors, &id, &slot, &assistant);
-                    actor = Box::pin(context::run_with_chain(chain.clone(), activation)).await;
+                    actor = Box::pin(context::run_with_chain(chain, activation)).await;
                     let Some(fresh) = actor.as_ref() else {
                         consecutive_panics = consecutive_panics.saturating_add(1);
                         activation_failed(&actors, &id, &slot, envelope, consecutive_panics);
@@ -54,8 +54,7 @@ pub(crate) async fn drain<A: Actor>(
                 let Some(current) = actor.as_mut() else {
                     continue;
                 };
-                let handling = envelope.handle(current, &assistant);
-                if let Err(panic) = catch(context::run_with_chain(chain, handling)).await {
+                if let Err(panic) = catch(envelope.handle(current, &assistant)).await {
                     consecutive_panics = consecutive_panics.saturating_add(1);
                     log::error!(
                         "a handler of actor {} {id:?} panicked ({consecutive_panics} panic(s) in a \

@@ -164,7 +164,9 @@ impl<A: Actor> Evictable for IdleActivation<A> {
             .then(|| context::current().and_then(|current| current.waiter))
             .flatten()
             .map(|waiter| call_chain::waiting(waiter, context::current_chain()));
-        let chain = waiting.as_ref().and_then(|waiting| waiting.chain());
+        let chain = waiting
+            .as_ref()
+            .and_then(|waiting| waiting.chain().cloned());
         let context = TaskContext {
             waiter: Some(Waiter {
                 address: slot_address(&slot),

@@ -3,6 +3,7 @@
 //! statistics. Its memory policies are in `actor_limits.rs`.
 
 use std::any::type_name;
+use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
@@ -13,7 +14,7 @@ use crate::statistics::{ActorStatistics, DeactivationCounts};
 use crate::system::System;
 use crate::system::activation::drain;
 use crate::system::budget::Budget;
-use crate::system::call_chain::{self, Waiter};
+use crate::system::call_chain::{self, Link, Waiter};
 use crate::system::context::{self, TaskContext};
 use crate::system::envelope::ActorEnvelope;
 use crate::system::eviction::{Candidate, Evictor};
@@ -128,22 +129,71 @@ impl<A: Actor> ActorType<A> {
         })
     }
 
-    /// Queues `envelope` for actor `id`, activating it if needed; waits
-    /// while its mailbox is full.
-    pub(crate) async fn deliver(
+    /// Queues `envelope` for actor `id`, activating it if needed. If its
+    /// mailbox is full, returns the wait for room, which queues the message
+    /// once there is some: a boxed future, so that the common path (and
+    /// every sender's future) stays small.
+    #[inline]
+    pub(crate) fn deliver(
         self: &Arc<Self>,
         system: &Arc<System>,
         id: A::Id,
         envelope: ActorEnvelope<A>,
+    ) -> Result<Option<RoomWait>, Error> {
+        match self.try_deliver(system, id, envelope)? {
+            Delivery::Queued => Ok(None),
+            Delivery::Full { id, envelope, slot } => {
+                Ok(Some(self.wait_for_room_boxed(system, id, envelope, slot)))
+            }
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn wait_for_room_boxed(
+        self: &Arc<Self>,
+        system: &Arc<System>,
+        id: A::Id,
+        envelope: ActorEnvelope<A>,
+        slot: Arc<Slot<A>>,
+    ) -> RoomWait {
+        Box::pin(
+            self.clone()
+                .wait_for_room(system.clone(), id, envelope, slot),
+        )
+    }
+
+    /// The error if a request carrying `chain` to actor `id` would wait
+    /// for itself (see `call_chain.rs`). Checked before the request is
+    /// queued, and only for calls made from code others wait for.
+    pub(crate) fn check_deadlock(
+        &self,
+        system: &System,
+        id: &A::Id,
+        chain: &Arc<Link>,
     ) -> Result<(), Error> {
-        let (mut id, mut envelope, mut slot) = match self.try_deliver(system, id, envelope)? {
-            Delivery::Queued => return Ok(()),
-            Delivery::Full { id, envelope, slot } => (id, envelope, slot),
-        };
+        // A waiting actor's slot exists (its drain task holds it). The map
+        // guard is dropped before the check, which may scan the map.
+        let target = self.slots.get(id).map(|slot| slot_address(&slot));
+        match target {
+            Some(target) => call_chain::check(system, Some(chain), target, || describe::<A>(id)),
+            None => Ok(()),
+        }
+    }
+
+    /// Queues `envelope`, refused by the full mailbox of `slot`, as soon as
+    /// the mailbox of `id` has room.
+    async fn wait_for_room(
+        self: Arc<Self>,
+        system: Arc<System>,
+        mut id: A::Id,
+        mut envelope: ActorEnvelope<A>,
+        mut slot: Arc<Slot<A>>,
+    ) -> Result<(), Error> {
         loop {
             // Listen first, then look again: room made in between is seen.
             let room = slot.listen_for_room();
-            match self.try_deliver(system, id, envelope)? {
+            match self.try_deliver(&system, id, envelope)? {
                 Delivery::Queued => return Ok(()),
                 Delivery::Full {
                     id: same_id,
@@ -151,6 +201,7 @@ impl<A: Actor> ActorType<A> {
                     slot: now,
                 } => {
                     (id, envelope) = (same_id, same_envelope);
+                    // A slot that retired meanwhile was replaced: look again.
                     if Arc::ptr_eq(&slot, &now) {
                         room.await;
                     }
@@ -173,14 +224,6 @@ impl<A: Actor> ActorType<A> {
         if system.lifecycle.is_stopping() {
             return Err(Error::Stopped);
         }
-        if let Some(chain) = envelope.chain() {
-            // A waiting actor's slot exists (its drain task holds it). The
-            // map guard is dropped before the check, which may scan the map.
-            let target = self.slots.get(&id).map(|slot| slot_address(&slot));
-            if let Some(target) = target {
-                call_chain::check(system, Some(chain), target, || describe::<A>(&id))?;
-            }
-        }
         // The map's read guard is held while pushing, so the slot cannot
         // retire in between.
         if let Some(slot) = self.slots.get(&id) {
@@ -201,13 +244,11 @@ impl<A: Actor> ActorType<A> {
         id: A::Id,
         envelope: ActorEnvelope<A>,
     ) -> Result<Delivery<A>, Error> {
-        let target = slot_address(slot);
         // An actor's message to itself never waits for room: it would wait
         // for itself.
-        let capacity = match context::current() {
-            Some(current) if current.actor() == target => None,
-            _ => self.mailbox_capacity,
-        };
+        let capacity = self.mailbox_capacity.filter(|_| {
+            context::current().is_none_or(|current| current.actor() != slot_address(slot))
+        });
         match slot.push(envelope, false, capacity, &system.lifecycle) {
             Pushed::Queued(spawn) => {
                 if spawn {
@@ -281,17 +322,13 @@ impl<A: Actor> ActorType<A> {
     /// Removes `slot` (retiring: no activation, drain task ending) unless a
     /// message arrived meanwhile; true if removed.
     pub(crate) fn retire(&self, id: &A::Id, slot: &Arc<Slot<A>>) -> bool {
-        let retired = self
-            .slots
+        // No sender waits for room in a retiring slot: the message that
+        // emptied its mailbox told them all, and they look the ID up again.
+        self.slots
             .remove_if(id, |_, current| {
                 Arc::ptr_eq(current, slot) && current.is_empty()
             })
-            .is_some();
-        if retired {
-            // Senders waiting for room there look the ID up again.
-            slot.release_waiting_senders();
-        }
-        retired
+            .is_some()
     }
 
     /// The slots as they are now, so that no map lock is held while slots are
@@ -385,6 +422,9 @@ impl<A: Actor> ActorTypeControl for ActorType<A> {
         self.oldest_idle(batch)
     }
 }
+
+/// A sender's wait for room in a full mailbox; see [`ActorType::deliver`].
+pub(crate) type RoomWait = std::pin::Pin<Box<dyn Future<Output = Result<(), Error>> + Send>>;
 
 /// What a send found when it could not wait: queued, or a full mailbox, with
 /// everything handed back for another try.

@@ -80,8 +80,8 @@ impl OutgoingCall {
     }
 
     /// The chain the request carries.
-    pub(crate) fn chain(&self) -> Option<Arc<Link>> {
-        self.chain.clone()
+    pub(crate) fn chain(&self) -> Option<&Arc<Link>> {
+        self.chain.as_ref()
     }
 }
 

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use futures_channel::oneshot;
 
 use crate::system::call_chain::Link;
+use crate::system::context;
 use crate::{
     Actor, ActorAssistant, Error, Listen, Receive, Respond, Serve, Service, ServiceAssistant,
 };
@@ -117,12 +118,18 @@ impl<A: Respond<M>, M: Send + 'static> ActorMessage<A> for Ask<M, <A as Respond<
         actor: &'a mut A,
         assistant: &'a ActorAssistant<A>,
     ) -> HandlerFuture<'a> {
-        let Ask { message, reply, .. } = *self;
-        Box::pin(async move {
+        let Ask {
+            message,
+            reply,
+            chain,
+        } = *self;
+        // The handler runs with the calls waiting for it current, so that a
+        // call it makes back to one of them is seen as a deadlock.
+        Box::pin(context::run_with_chain(chain, async move {
             let response = <A as Respond<M>>::handle(actor, message, assistant).await;
             // The caller may have given up waiting; the answer is then unwanted.
             let _ = reply.send(Ok(response));
-        })
+        }))
     }
 
     fn refuse(self: Box<Self>, error: Error) -> bool {
@@ -155,11 +162,15 @@ impl<S: Serve<M>, M: Send + 'static> ServiceMessage<S> for Ask<M, <S as Serve<M>
         service: &'a S,
         assistant: &'a ServiceAssistant<S>,
     ) -> HandlerFuture<'a> {
-        let Ask { message, reply, .. } = *self;
-        Box::pin(async move {
+        let Ask {
+            message,
+            reply,
+            chain,
+        } = *self;
+        Box::pin(context::run_with_chain(chain, async move {
             let response = <S as Serve<M>>::handle(service, message, assistant).await;
             let _ = reply.send(Ok(response));
-        })
+        }))
     }
 
     fn refuse(self: Box<Self>, error: Error) -> bool {

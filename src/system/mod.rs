@@ -25,7 +25,7 @@ use std::time::Duration;
 use crate::runtime::Runtime;
 use crate::statistics::Statistics;
 use crate::{Acteur, Actor, Error, Listen, Service};
-use actor_type::{ActorType, ActorTypeControl, Delivery};
+use actor_type::{ActorType, ActorTypeControl, Delivery, RoomWait};
 use budget::Budget;
 use context::TaskContext;
 use envelope::{ActorEnvelope, Tell};
@@ -181,14 +181,19 @@ impl System {
         )
     }
 
-    /// Queues `envelope` for actor `id` of type `A`, waiting while its
-    /// mailbox is full.
-    pub(crate) async fn deliver_to_actor<A: Actor>(
+    /// Queues `envelope` for actor `id` of type `A`; if its mailbox is
+    /// full, returns the wait for room to await. Only that rare wait is a
+    /// future of its own, boxed, so a sender's future stays a few words.
+    /// Callers bind the result to a local before awaiting the wait: a
+    /// temporary of the same statement would live across the await, in
+    /// every sender's future.
+    #[inline]
+    pub(crate) fn deliver_to_actor<A: Actor>(
         self: &Arc<Self>,
         id: A::Id,
         envelope: ActorEnvelope<A>,
-    ) -> Result<(), Error> {
-        self.actor_type::<A>()?.deliver(self, id, envelope).await
+    ) -> Result<Option<RoomWait>, Error> {
+        self.actor_type::<A>()?.deliver(self, id, envelope)
     }
 
     /// Queues `envelope` for actor `id` of type `A`, or returns
@@ -220,11 +225,14 @@ impl System {
         }
         let system = self.clone();
         self.spawn_counted(TaskContext::default(), async move {
-            let delivered = system.lifecycle.sleep_unless_stopping(delay).await
-                && system
-                    .deliver_to_actor::<A>(id, Box::new(Tell(message)))
-                    .await
-                    .is_ok();
+            let delivered = system.lifecycle.sleep_unless_stopping(delay).await && {
+                let delivery = system.deliver_to_actor::<A>(id, Box::new(Tell(message)));
+                match delivery {
+                    Ok(None) => true,
+                    Ok(Some(wait_for_room)) => wait_for_room.await.is_ok(),
+                    Err(_) => false,
+                }
+            };
             if !delivered {
                 system.scheduled_cancelled.fetch_add(1, Relaxed);
             }

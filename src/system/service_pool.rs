@@ -24,8 +24,9 @@ use crate::{Error, Service, ServiceAssistant};
 
 pub(crate) struct ServicePool<S: Service> {
     state: Mutex<PoolState<S>>,
-    /// Senders waiting for room in a full service listen here; told when a
-    /// handler finishes, and all at once when the system stops.
+    /// Senders waiting for room in a full service listen here; told, while
+    /// `PoolState::senders_waiting`, when a handler finishes, and all at
+    /// once when the system stops.
     room: Event,
 }
 
@@ -34,6 +35,9 @@ struct PoolState<S: Service> {
     queue: VecDeque<ServiceEnvelope<S>>,
     workers: usize,
     in_flight: usize,
+    /// A sender found the service full since it was last empty (as
+    /// `SlotState::senders_waiting` for actors).
+    senders_waiting: bool,
     handled: u64,
     panics: u64,
     dropped: u64,
@@ -77,6 +81,7 @@ impl<S: Service> ServicePool<S> {
                 queue: VecDeque::new(),
                 workers: 0,
                 in_flight: 0,
+                senders_waiting: false,
                 handled: 0,
                 panics: 0,
                 dropped: 0,
@@ -220,7 +225,10 @@ impl<S: Service> ServicePool<S> {
             Phase::Up {
                 capacity: Some(capacity),
                 ..
-            } if bounded && envelope.is_some() && held >= *capacity => Ok(Some(Wait::Room)),
+            } if bounded && envelope.is_some() && held >= *capacity => {
+                state.senders_waiting = true;
+                Ok(Some(Wait::Room))
+            }
             _ => {
                 if let Some(envelope) = envelope.take() {
                     state.queue.push_back(envelope);
@@ -347,22 +355,23 @@ impl<S: Service> ServicePool<S> {
                     Some(_) => state.in_flight += 1,
                     None => state.workers -= 1,
                 }
+                if finished.is_some() && state.senders_waiting {
+                    // A message left, and the count shows it: room for one
+                    // waiting sender; for all of them once the service is
+                    // empty. The pool lock orders this with their checks.
+                    if state.queue.len() + state.in_flight == 0 {
+                        state.senders_waiting = false;
+                        self.room.notify_relaxed(usize::MAX);
+                    } else {
+                        self.room.notify_additional_relaxed(1);
+                    }
+                }
                 next
             };
-            if finished.is_some() {
-                // A message left, and the count shows it: room for one
-                // waiting sender, if any.
-                self.room.notify_additional(1);
-            }
             let Some(envelope) = next else {
                 return;
             };
-            let chain = envelope.chain().cloned();
-            let outcome = catch(context::run_with_chain(
-                chain,
-                envelope.handle(&service, &assistant),
-            ))
-            .await;
+            let outcome = catch(envelope.handle(&service, &assistant)).await;
             if let Err(panic) = &outcome {
                 log::error!(
                     "a handler of service {} panicked: {panic}; the service goes on",

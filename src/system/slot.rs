@@ -25,10 +25,9 @@ pub(crate) struct Slot<A: Actor> {
     /// lock with every such change, read without it by the idle sweeper and
     /// evictor scans, which visit every slot and should not take every lock.
     idle_stamp: AtomicU64,
-    /// Senders waiting for room in a full mailbox listen here; told when a
-    /// message leaves the mailbox, and all at once when the slot retires or
-    /// the system stops (they then look the slot up again). Costs one
-    /// pointer until someone first waits.
+    /// Senders waiting for room in a full mailbox listen here (see
+    /// `SlotState::senders_waiting`). One pointer until someone first waits:
+    /// it is only ever notified when someone did.
     room: Event,
 }
 
@@ -61,6 +60,11 @@ struct SlotState<A: Actor> {
     /// Panics in a row (in `activate` or handlers) while no drain task runs;
     /// the drain task keeps its own count meanwhile.
     consecutive_panics: u32,
+    /// A sender found the mailbox full since it was last empty. While set,
+    /// each message taken out tells one waiting sender, and the one that
+    /// empties the mailbox tells them all and clears it: a waiter is never
+    /// left behind, and a mailbox that never filled never touches `room`.
+    senders_waiting: bool,
 }
 
 /// What the drain task does next.
@@ -107,6 +111,7 @@ impl<A: Actor> Slot<A> {
                 keep_alive_until: 0,
                 memory: 0,
                 consecutive_panics: 0,
+                senders_waiting: false,
             }),
         }
     }
@@ -147,6 +152,7 @@ impl<A: Actor> Slot<A> {
             return Pushed::Refused;
         }
         if capacity.is_some_and(|capacity| state.queue.len() >= capacity) {
+            state.senders_waiting = true;
             return Pushed::Full(envelope);
         }
         state.queue.push_back(envelope);
@@ -158,9 +164,10 @@ impl<A: Actor> Slot<A> {
     pub(crate) fn wake_for_shutdown(&self, lifecycle: &Lifecycle) -> bool {
         let mut state = self.lock();
         let spawn = (state.live || !state.queue.is_empty()) && self.schedule(&mut state, lifecycle);
-        drop(state);
-        // Senders waiting for room now find the system stopping.
-        self.room.notify(usize::MAX);
+        if std::mem::take(&mut state.senders_waiting) {
+            // Senders waiting for room now find the system stopping.
+            self.room.notify(usize::MAX);
+        }
         spawn
     }
 
@@ -168,11 +175,6 @@ impl<A: Actor> Slot<A> {
     /// then tries once more before awaiting it, so no wake-up is missed.
     pub(crate) fn listen_for_room(&self) -> event_listener::EventListener {
         self.room.listen()
-    }
-
-    /// Tells every sender waiting for room to look again: the slot retired.
-    pub(crate) fn release_waiting_senders(&self) {
-        self.room.notify(usize::MAX);
     }
 
     /// For the idle sweeper: marks an activation idle for `timeout` or more
@@ -268,9 +270,16 @@ impl<A: Actor> Slot<A> {
         }
         if let Some(envelope) = state.queue.pop_front() {
             state.idle_expired = false;
-            drop(state);
-            // One message left: room for one waiting sender, if any.
-            self.room.notify_additional(1);
+            if state.senders_waiting {
+                // The slot lock orders this with the senders' checks, so
+                // the relaxed forms suffice.
+                if state.queue.is_empty() {
+                    state.senders_waiting = false;
+                    self.room.notify_relaxed(usize::MAX);
+                } else {
+                    self.room.notify_additional_relaxed(1);
+                }
+            }
             return Step::Handle(envelope);
         }
         if !live {

@@ -17,55 +17,17 @@
     reason = "configurations gain fields in later versions; `..Default::default()` keeps this compiling"
 )]
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicBool, AtomicIsize, AtomicU64, AtomicUsize, Ordering::Relaxed};
+mod support;
+
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use acteur::{Acteur, Actor, ActorAssistant, ActorConfiguration, Receive, Respond};
-
-/// The system allocator, counting the bytes in use and their peak.
-struct Counting;
-
-/// Signed: blocks allocated before counting began may be freed during it.
-static IN_USE: AtomicIsize = AtomicIsize::new(0);
-static PEAK: AtomicIsize = AtomicIsize::new(0);
-/// Counting makes every allocation update two shared counters, which slows
-/// the threads down; it is on only while memory is measured.
-static COUNTING: AtomicBool = AtomicBool::new(false);
-
-// SAFETY: every call is passed unchanged to `System`, which upholds the
-// `GlobalAlloc` contract; the counters only observe sizes.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: the caller's guarantees for `layout` are passed on.
-        let pointer = unsafe { System.alloc(layout) };
-        if !pointer.is_null() && COUNTING.load(Relaxed) {
-            let size = layout.size() as isize;
-            let now = IN_USE.fetch_add(size, Relaxed) + size;
-            PEAK.fetch_max(now, Relaxed);
-        }
-        pointer
-    }
-
-    unsafe fn dealloc(&self, pointer: *mut u8, layout: Layout) {
-        // SAFETY: `pointer` came from `alloc` above with this `layout`.
-        unsafe { System.dealloc(pointer, layout) };
-        if COUNTING.load(Relaxed) {
-            IN_USE.fetch_sub(layout.size() as isize, Relaxed);
-        }
-    }
-}
+use support::{Counting, count_heap, cpu_seconds, medians, peak_since, reset_peak};
 
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
-
-/// Resets the peak to what is in use now, and returns that.
-fn reset_peak() -> isize {
-    let now = IN_USE.load(Relaxed);
-    PEAK.store(now, Relaxed);
-    now
-}
 
 static HANDLED: AtomicU64 = AtomicU64::new(0);
 
@@ -131,7 +93,7 @@ fn activate_many<const LIMITED: bool>(n: u32) -> (Duration, usize, usize) {
     }
     wait_handled(u64::from(n));
     let elapsed = start.elapsed();
-    let peak = (PEAK.load(Relaxed) - before).max(0) as usize;
+    let peak = peak_since(before);
     let live = sys
         .statistics()
         .actor::<Player<LIMITED>>()
@@ -142,8 +104,7 @@ fn activate_many<const LIMITED: bool>(n: u32) -> (Duration, usize, usize) {
 }
 
 fn bounded_activations(n: u32) {
-    // `IN_USE` is only read as a difference within one run.
-    COUNTING.store(true, Relaxed);
+    count_heap(true);
     for (label, (elapsed, peak, live)) in [
         ("max_actors=n/10", activate_many::<true>(n)),
         ("no limit", activate_many::<false>(n)),
@@ -156,21 +117,7 @@ fn bounded_activations(n: u32) {
             peak as f64 / live.max(1) as f64,
         );
     }
-    COUNTING.store(false, Relaxed);
-}
-
-/// The CPU time this process has used, all threads, from `/proc/self/stat`
-/// (Linux; ticks of 1/100 s, the kernel's usual `CLK_TCK`). More stable than
-/// wall time on a busy 2-core machine, where a thread woken late distorts
-/// rates far more than the code measured.
-fn cpu_seconds() -> Option<f64> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-    // Fields after the command name, which is in parentheses: utime and
-    // stime are the 12th and 13th of them.
-    let mut fields = stat.rsplit_once(')')?.1.split_whitespace().skip(11);
-    let user: f64 = fields.next()?.parse().ok()?;
-    let system: f64 = fields.next()?.parse().ok()?;
-    Some((user + system) / 100.0)
+    count_heap(false);
 }
 
 /// `messages` fire-and-forget messages round-robin over `ids` live actors:
@@ -198,11 +145,6 @@ fn throughput<const LIMITED: bool>(ids: u32, messages: u32) -> (f64, Option<f64>
     (rate, cpu)
 }
 
-fn median(mut values: Vec<f64>) -> f64 {
-    values.sort_by(f64::total_cmp);
-    values[values.len() / 2]
-}
-
 fn policy_overhead(ids: u32, messages: u32) {
     // Alternating runs, median of each, so that drift hits both sides.
     let (mut plain, mut limited) = (Vec::new(), Vec::new());
@@ -210,12 +152,8 @@ fn policy_overhead(ids: u32, messages: u32) {
         plain.push(throughput::<false>(ids, messages));
         limited.push(throughput::<true>(ids, messages));
     }
-    let rates = |runs: &[(f64, Option<f64>)]| median(runs.iter().map(|r| r.0).collect());
-    let cpu = |runs: &[(f64, Option<f64>)]| {
-        let known: Vec<f64> = runs.iter().filter_map(|r| r.1).collect();
-        (!known.is_empty()).then(|| median(known))
-    };
-    let (plain_rate, limited_rate) = (rates(&plain), rates(&limited));
+    let ((plain_rate, plain_cpu), (limited_rate, limited_cpu)) =
+        (medians(&plain), medians(&limited));
     println!(
         "policy_overhead {messages} messages over {ids} actors (medians of 7): no policy \
          {:.2} M msg/s, max_actors+max_memory {:.2} M msg/s, difference {:+.1}%",
@@ -223,7 +161,7 @@ fn policy_overhead(ids: u32, messages: u32) {
         limited_rate / 1e6,
         (limited_rate / plain_rate - 1.0) * 100.0
     );
-    if let (Some(plain_cpu), Some(limited_cpu)) = (cpu(&plain), cpu(&limited)) {
+    if let (Some(plain_cpu), Some(limited_cpu)) = (plain_cpu, limited_cpu) {
         println!(
             "policy_overhead CPU per message: no policy {plain_cpu:.0} ns, \
              max_actors+max_memory {limited_cpu:.0} ns, difference {:+.1}%",
@@ -233,15 +171,10 @@ fn policy_overhead(ids: u32, messages: u32) {
 }
 
 fn main() {
-    // `cargo test --benches` runs this without `--bench`: nothing to do then.
-    if !std::env::args().any(|a| a == "--bench") {
+    if !support::invoked_as_bench() {
         return;
     }
-    let scale: u32 = if std::env::var_os("ACTEUR_BENCH_QUICK").is_some() {
-        10
-    } else {
-        1
-    };
+    let scale = support::scale();
     MAX_ACTORS.store(100_000 / scale as usize, Relaxed);
     bounded_activations(1_000_000 / scale);
     policy_overhead(10_000, 1_000_000 / scale);

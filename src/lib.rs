@@ -169,16 +169,92 @@
 //! methods (all `async`) or the `async` forms: a `_sync` method there returns
 //! [`Error::BlockingCallInHandler`] instead of blocking a worker thread.
 //!
-//! ## Errors
+//! ## Failure and overload
 //!
 //! Every send, call, schedule, publish and preload returns
-//! `Result<_, `[`Error`]`>`. A panic in a handler, in `activate` or in
-//! `initialize` never escapes: the caller of a call gets
-//! [`Error::Panicked`], [`Error::ActivationFailed`] or
-//! [`Error::ServiceInitFailed`]; the actor's activation is dropped (without
-//! `deactivate`: its state may be broken) and its next message activates it
-//! afresh; a service goes on serving. An actor calling its own ID gets
-//! [`Error::Deadlock`] at once. Each error's message says what to do.
+//! `Result<_, `[`Error`]`>`; nothing a handler does can panic the caller or
+//! hang the system. Each error, what causes it, and what to do:
+//!
+//! | error | cause | what to do |
+//! |---|---|---|
+//! | [`Error::Stopped`] | [`Acteur::stop`] was called | nothing: the system is shutting down |
+//! | [`Error::InvalidConfiguration`] | a zero limit, capacity, timeout or concurrency | fix the field it names |
+//! | [`Error::Panicked`] | the handler of this call panicked | fix the handler; the panic is logged |
+//! | [`Error::ActivationFailed`] | `activate` panicked, [`max_consecutive_panics`](ActorConfiguration::max_consecutive_panics) times in a row | fix `activate` (a database that is down, a bad record) |
+//! | [`Error::ServiceInitFailed`] | `Service::initialize` panicked | fix `initialize`; the next message retries |
+//! | [`Error::Deadlock`] | the call would wait for itself, see below | make one step fire-and-forget |
+//! | [`Error::Timeout`] | no answer within the call timeout | look for a slow or stuck handler |
+//! | [`Error::MailboxFull`] | a `try_send_*` found no room | drop, retry later, or use the waiting send |
+//! | [`Error::BlockingCallInHandler`] | a `_sync` method inside a handler | use the `async` form |
+//!
+//! **Panics.** A panic in a handler is caught: the caller gets
+//! [`Error::Panicked`], the message is not handled again (a handler owns its
+//! message), and the activation is dropped without `deactivate`, since its
+//! state may be half-updated; the actor's next message activates it afresh,
+//! so a poison message costs one attempt and the actor keeps serving its
+//! queue. A message whose `activate` panics is tried again, up to
+//! [`max_consecutive_panics`](ActorConfiguration::max_consecutive_panics)
+//! panics in a row (default 3), then dropped with
+//! [`Error::ActivationFailed`] to its caller and a log line; the next
+//! message is served. A service goes on serving after a panic.
+//!
+//! **Overload.** By default mailboxes are unbounded: a producer faster than
+//! its actor fills memory. Give a type a
+//! [`mailbox_capacity`](ActorConfiguration::mailbox_capacity) (and a
+//! service a [`capacity`](ServiceConfiguration::capacity)), and a send to a
+//! full mailbox waits until there is room: the producer slows to the pace
+//! of its consumer and memory stays flat. `_sync` sends block; calls and
+//! publishes wait the same way. A producer that must not wait uses
+//! [`Acteur::try_send_to_actor`] or [`Acteur::try_send_to_service`], which
+//! return [`Error::MailboxFull`] at once. An actor or service sending to
+//! itself never waits for its own room. Two actors with full mailboxes that
+//! each wait to send to the other wait forever: between actors that may form
+//! a cycle, prefer `try_send_*` or calls (which time out).
+//!
+//! **Timeouts.** Every call waits at most for the system's call timeout (30
+//! seconds; set it with [`ActeurBuilder::call_timeout`]) or the one given to
+//! [`Acteur::call_actor_with_timeout`] or
+//! [`Acteur::call_service_with_timeout`], then returns [`Error::Timeout`]. A
+//! request already queued is still handled; only its answer is dropped, so
+//! make requests that may time out safe to repeat.
+//!
+//! **Deadlocks.** An actor handles one message at a time, so if its handler
+//! calls another actor that, to answer, calls the first one back, both would
+//! wait forever. Acteur tracks the chain of calls in flight with each
+//! request: a call whose target already waits on that chain fails at once
+//! with [`Error::Deadlock`], naming the chain, however long it is and across
+//! actor types and one-at-a-time services. Fire-and-forget sends wait for
+//! nothing and never deadlock.
+//!
+//! ```
+//! use acteur::{Acteur, Actor, ActorAssistant, Error, Respond};
+//!
+//! struct Account;
+//! impl Actor for Account {
+//!     type Id = u32;
+//!     async fn activate(_: u32, _: &ActorAssistant<Self>) -> Self {
+//!         Account
+//!     }
+//! }
+//!
+//! /// Asks the other account for its balance, which asks this one back.
+//! struct Compare(u32);
+//! impl Respond<Compare> for Account {
+//!     type Response = Result<(), Error>;
+//!     async fn handle(&mut self, m: Compare, a: &ActorAssistant<Self>) -> Result<(), Error> {
+//!         a.call_actor::<Account, Compare>(m.0, Compare(*a.id())).await?
+//!     }
+//! }
+//!
+//! let sys = Acteur::new();
+//! let answer = sys.call_actor_sync::<Account, Compare>(1, Compare(2)).unwrap();
+//! let Err(Error::Deadlock { chain, .. }) = answer else { panic!("{answer:?}") };
+//! // Account(1) -> Account(2) -> Account(1), each with its module path.
+//! assert_eq!(chain.matches("Account(1)").count(), 2, "{chain}");
+//! assert!(chain.contains("Account(2) -> "), "{chain}");
+//! sys.stop();
+//! sys.wait_until_stopped();
+//! ```
 //!
 //! ## Shutdown
 //!

@@ -10,7 +10,8 @@
 //!   flood into an unbounded mailbox, with a tenth of the messages.
 //!
 //! `cargo bench --bench overload`; `ACTEUR_BENCH_QUICK=1` runs a tenth of
-//! the sizes.
+//! the sizes, `ACTEUR_BENCH_ONLY=flood_memory` (or `bounded_throughput`)
+//! only one of the two.
 
 #![allow(
     clippy::needless_update,
@@ -185,9 +186,9 @@ fn flood_memory(messages: u32) {
     ] {
         println!(
             "flood_memory {label:<13} {messages} messages to one slow actor: {:.2} M msg/s, \
-             peak heap {:.2} MB ({:.1} B per message sent)",
+             peak heap {:.1} kB ({:.2} B per message sent)",
             f64::from(messages) / elapsed.as_secs_f64() / 1e6,
-            peak as f64 / 1e6,
+            peak as f64 / 1e3,
             peak as f64 / f64::from(messages),
         );
     }
@@ -199,7 +200,13 @@ fn main() {
         return;
     }
     let scale = support::scale();
-    bounded_throughput(1, 1_000_000 / scale);
-    bounded_throughput(10_000, 1_000_000 / scale);
-    flood_memory(10_000_000 / scale);
+    let only = std::env::var("ACTEUR_BENCH_ONLY").ok();
+    let wanted = |name: &str| only.as_deref().is_none_or(|only| only == name);
+    if wanted("bounded_throughput") {
+        bounded_throughput(1, 1_000_000 / scale);
+        bounded_throughput(10_000, 1_000_000 / scale);
+    }
+    if wanted("flood_memory") {
+        flood_memory(10_000_000 / scale);
+    }
 }

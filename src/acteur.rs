@@ -262,9 +262,7 @@ impl Acteur {
             drop(outgoing);
             answer
         };
-        runtime::timeout(timeout, call)
-            .await
-            .unwrap_or(Err(Error::Timeout))
+        self.system.within(timeout, call).await
     }
 
     /// Blocking form of [`Acteur::call_actor_with_timeout`], for code
@@ -458,9 +456,7 @@ impl Acteur {
             drop(outgoing);
             answer
         };
-        runtime::timeout(timeout, call)
-            .await
-            .unwrap_or(Err(Error::Timeout))
+        self.system.within(timeout, call).await
     }
 
     /// Blocking form of [`Acteur::call_service_with_timeout`].

@@ -72,16 +72,6 @@ pub(crate) async fn sleep(duration: Duration) {
     async_io::Timer::after(duration).await;
 }
 
-/// `future`'s output, or `None` if `duration` passes first (the future is
-/// then dropped).
-pub(crate) async fn timeout<F: Future>(duration: Duration, future: F) -> Option<F::Output> {
-    futures_lite::future::or(async { Some(future.await) }, async {
-        sleep(duration).await;
-        None
-    })
-    .await
-}
-
 /// Runs `future` to completion on the calling thread.
 pub(crate) fn block_on<F: Future>(future: F) -> F::Output {
     async_io::block_on(future)

@@ -7,6 +7,7 @@ pub(crate) mod actor_type;
 pub(crate) mod budget;
 pub(crate) mod call_chain;
 pub(crate) mod context;
+pub(crate) mod deadlines;
 pub(crate) mod envelope;
 pub(crate) mod eviction;
 pub(crate) mod lifecycle;
@@ -68,9 +69,25 @@ pub(crate) struct System {
     invalid_limits: Option<Error>,
     /// How long a call waits for its answer unless it says otherwise.
     pub(crate) call_timeout: Duration,
+    /// The deadlines of calls waiting for their answers.
+    pub(crate) deadlines: deadlines::Deadlines,
 }
 
 impl System {
+    /// `call`'s output, or [`Error::Timeout`] if it takes longer than
+    /// `timeout` (the call is then dropped).
+    pub(crate) async fn within<T>(
+        self: &Arc<Self>,
+        timeout: Duration,
+        call: impl Future<Output = Result<T, Error>>,
+    ) -> Result<T, Error> {
+        futures_lite::future::or(call, async {
+            deadlines::Expiry::after(self, timeout).await;
+            Err(Error::Timeout)
+        })
+        .await
+    }
+
     pub(crate) fn new(limits: SystemLimits) -> Arc<System> {
         let lifecycle = Arc::new(Lifecycle::default());
         Arc::new(System {
@@ -84,6 +101,7 @@ impl System {
             evictor: Evictor::new(limits.max_actors),
             invalid_limits: limits.validate().err(),
             call_timeout: limits.call_timeout,
+            deadlines: deadlines::Deadlines::default(),
         })
     }
 

@@ -1,0 +1,238 @@
+//! Call timeouts without a timer per call.
+//!
+//! Every call has a deadline, and most calls are answered long before it.
+//! Arming a runtime timer per call would cost a system call and a wake-up of
+//! the reactor each time. Instead, a call that must wait writes its deadline
+//! and waker into a slot of a table (an index into a vector, under the lock
+//! of one of a few shards, chosen per thread so that threads seldom meet),
+//! and frees the slot when it ends. One sweeper task per system sleeps until
+//! the earliest deadline, scans the table and wakes the calls that are due.
+//! It is told only when a deadline earlier than the one it sleeps for
+//! arrives, which with one default timeout is almost never.
+
+use std::cell::Cell;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::SeqCst};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
+
+use event_listener::Event;
+use futures_lite::future;
+
+use crate::system::System;
+use crate::system::context::TaskContext;
+use crate::system::slot::stamp;
+
+/// Enough for the threads of a small machine to each have their own.
+const SHARDS: usize = 8;
+
+pub(crate) struct Deadlines {
+    shards: [Mutex<Shard>; SHARDS],
+    /// The [`stamp`] the sweeper sleeps until; `u64::MAX` while it scans,
+    /// sleeps until told, or runs not (a new deadline then tells it).
+    sweeper_wakes_at: AtomicU64,
+    sweeper_started: AtomicBool,
+    /// Tells the sweeper that a deadline earlier than its wake-up arrived.
+    earlier: Event,
+}
+
+#[derive(Default)]
+struct Shard {
+    /// A waiting call's deadline, and its waker until the sweeper wakes it.
+    /// A slot is freed only by its call, so a key is never reused early.
+    slots: Vec<Option<(Instant, Option<Waker>)>>,
+    free: Vec<usize>,
+}
+
+/// Where a waiting call's deadline is: shard and slot.
+type Key = (usize, usize);
+
+impl Default for Deadlines {
+    fn default() -> Self {
+        Deadlines {
+            shards: Default::default(),
+            sweeper_wakes_at: AtomicU64::new(u64::MAX),
+            sweeper_started: AtomicBool::new(false),
+            earlier: Event::new(),
+        }
+    }
+}
+
+/// The shard of the current thread, assigned round-robin on first use.
+fn own_shard() -> usize {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    thread_local! {
+        static SHARD: Cell<Option<usize>> = const { Cell::new(None) };
+    }
+    SHARD.with(|shard| match shard.get() {
+        Some(own) => own,
+        None => {
+            let own = NEXT.fetch_add(1, SeqCst) % SHARDS;
+            shard.set(Some(own));
+            own
+        }
+    })
+}
+
+impl Deadlines {
+    fn shard(&self, index: usize) -> MutexGuard<'_, Shard> {
+        self.shards[index]
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Records that the task of `waker` waits until `at`; returns the key
+    /// that [`Deadlines::forget`] takes. Starts the sweeper if none runs.
+    fn wait(&self, system: &Arc<System>, at: Instant, waker: &Waker) -> Key {
+        let shard_index = own_shard();
+        let slot = {
+            let mut shard = self.shard(shard_index);
+            let entry = Some((at, Some(waker.clone())));
+            match shard.free.pop() {
+                Some(slot) => {
+                    shard.slots[slot] = entry;
+                    slot
+                }
+                None => {
+                    shard.slots.push(entry);
+                    shard.slots.len() - 1
+                }
+            }
+        };
+        if !self.sweeper_started.load(SeqCst) && !self.sweeper_started.swap(true, SeqCst) {
+            // Once the system stops, no sweeper starts: calls still get an
+            // answer or an error from the shutdown itself.
+            if system.lifecycle.try_task_started() {
+                system.spawn_counted(TaskContext::default(), sweep(system.clone()));
+            } else {
+                self.sweeper_started.store(false, SeqCst);
+            }
+        } else if stamp(at) < self.sweeper_wakes_at.load(SeqCst) {
+            self.earlier.notify(1);
+        }
+        (shard_index, slot)
+    }
+
+    /// Replaces the waker of a waiting call.
+    fn rewake(&self, (shard, slot): Key, waker: &Waker) {
+        if let Some((_, Some(current))) = &mut self.shard(shard).slots[slot] {
+            current.clone_from(waker);
+        }
+    }
+
+    /// The call of `key` ended: it waits no more.
+    fn forget(&self, (shard, slot): Key) {
+        let mut shard = self.shard(shard);
+        let entry = shard.slots[slot].take();
+        shard.free.push(slot);
+        drop(shard);
+        // The waker is dropped outside the lock.
+        drop(entry);
+    }
+
+    /// Takes the wakers of the calls due at `now`; returns them and the
+    /// earliest deadline still ahead.
+    fn due(&self, now: Instant) -> (Vec<Waker>, Option<Instant>) {
+        let mut due = Vec::new();
+        let mut next: Option<Instant> = None;
+        for index in 0..SHARDS {
+            let mut shard = self.shard(index);
+            for (at, waker) in shard.slots.iter_mut().flatten() {
+                if *at <= now {
+                    due.extend(waker.take());
+                } else if waker.is_some() {
+                    next = Some(next.map_or(*at, |next| next.min(*at)));
+                }
+            }
+        }
+        (due, next)
+    }
+}
+
+/// Wakes due calls until the system stops. Counted by its starter.
+async fn sweep(system: Arc<System>) {
+    let deadlines = &system.deadlines;
+    loop {
+        // Listening before looking: an earlier deadline registered after the
+        // look is not missed.
+        let earlier = deadlines.earlier.listen();
+        // While it scans, every new deadline tells it: one it has passed
+        // would otherwise wait for its next wake-up.
+        deadlines.sweeper_wakes_at.store(u64::MAX, SeqCst);
+        let (due, next) = deadlines.due(Instant::now());
+        deadlines
+            .sweeper_wakes_at
+            .store(next.map_or(u64::MAX, stamp), SeqCst);
+        for waker in due {
+            waker.wake();
+        }
+        let sleep = next.map_or(Duration::MAX, |at| {
+            at.saturating_duration_since(Instant::now())
+        });
+        let still_running = future::or(system.lifecycle.sleep_unless_stopping(sleep), async {
+            earlier.await;
+            true
+        })
+        .await;
+        if !still_running {
+            deadlines.sweeper_wakes_at.store(u64::MAX, SeqCst);
+            return;
+        }
+    }
+}
+
+/// Completes at `at` (never, if `None`); the timeout side of a call.
+pub(crate) struct Expiry<'a> {
+    system: &'a Arc<System>,
+    at: Option<Instant>,
+    /// Once registered: the key, and the waker given, to notice a new one.
+    waiting: Option<(Key, Waker)>,
+}
+
+impl<'a> Expiry<'a> {
+    /// Completes `timeout` from now.
+    pub(crate) fn after(system: &'a Arc<System>, timeout: Duration) -> Self {
+        Expiry {
+            system,
+            at: Instant::now().checked_add(timeout),
+            waiting: None,
+        }
+    }
+}
+
+impl Future for Expiry<'_> {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let Some(at) = self.at else {
+            return Poll::Pending;
+        };
+        if Instant::now() >= at {
+            return Poll::Ready(());
+        }
+        let system = self.system;
+        match &mut self.waiting {
+            Some((key, waker)) => {
+                if !waker.will_wake(cx.waker()) {
+                    waker.clone_from(cx.waker());
+                    system.deadlines.rewake(*key, cx.waker());
+                }
+            }
+            None => {
+                let key = system.deadlines.wait(system, at, cx.waker());
+                self.waiting = Some((key, cx.waker().clone()));
+            }
+        }
+        Poll::Pending
+    }
+}
+
+impl Drop for Expiry<'_> {
+    fn drop(&mut self) {
+        if let Some((key, _)) = &self.waiting {
+            self.system.deadlines.forget(*key);
+        }
+    }
+}

@@ -248,13 +248,13 @@ impl Acteur {
             // Alive until the answer arrives or the call is dropped: while
             // it is, this caller waits, for deadlock detection.
             let outgoing = OutgoingCall::begin();
+            let actors = self.system.actor_type::<A>()?;
             if let Some(chain) = outgoing.chain() {
-                self.system
-                    .actor_type::<A>()?
-                    .check_deadlock(&self.system, &id, chain)?;
+                actors.check_deadlock(&self.system, &id, chain)?;
             }
             let (request, reply) = ask(message, outgoing.chain().cloned());
-            let wait_for_room = self.system.deliver_to_actor::<A>(id, Box::new(request))?;
+            let wait_for_room = actors.deliver(&self.system, id, Box::new(request))?;
+            drop(actors);
             if let Some(wait_for_room) = wait_for_room {
                 wait_for_room.await?;
             }

@@ -213,6 +213,7 @@ impl<A: Actor> ActorType<A> {
 
     /// Queues `envelope` for actor `id`, activating it if needed, unless its
     /// mailbox is full; then hands everything back.
+    #[inline]
     pub(crate) fn try_deliver(
         self: &Arc<Self>,
         system: &Arc<System>,
@@ -237,6 +238,7 @@ impl<A: Actor> ActorType<A> {
         self.deliver_to(system, &slot, id, envelope)
     }
 
+    #[inline]
     fn deliver_to(
         self: &Arc<Self>,
         system: &Arc<System>,

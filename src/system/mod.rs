@@ -160,6 +160,7 @@ impl System {
     }
 
     /// The machinery for actor type `A`, created on its first message.
+    #[inline]
     pub(crate) fn actor_type<A: Actor>(self: &Arc<Self>) -> Result<Arc<ActorType<A>>, Error> {
         if let Some(actors) = self.actors.get::<ActorType<A>>() {
             return Ok(actors);

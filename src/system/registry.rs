@@ -29,6 +29,7 @@ impl<C: ?Sized> Default for Registry<C> {
 
 impl<C: ?Sized> Registry<C> {
     /// The entry for `T`, if there is one.
+    #[inline]
     pub(crate) fn get<T: Any + Send + Sync>(&self) -> Option<Arc<T>> {
         self.read()
             .get(&TypeId::of::<T>())

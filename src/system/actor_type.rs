@@ -279,8 +279,10 @@ impl<A: Actor> ActorType<A> {
         }
         for (id, slot) in self.snapshot() {
             let mut envelope = message();
+            // Created only once the mailbox was found full (listening
+            // allocates the slot's event), then kept for the next try.
+            let mut room = None;
             loop {
-                let room = slot.listen_for_room();
                 match slot.push(envelope, true, self.mailbox_capacity, &system.lifecycle) {
                     Pushed::Queued(spawn) => {
                         if spawn {
@@ -296,7 +298,12 @@ impl<A: Actor> ActorType<A> {
                     Pushed::Refused => break,
                     Pushed::Full(back) => {
                         envelope = back;
-                        room.await;
+                        // Listen first, then look again: room made in
+                        // between is seen.
+                        match room.take() {
+                            None => room = Some(slot.listen_for_room()),
+                            Some(listener) => listener.await,
+                        }
                     }
                 }
             }

@@ -14,7 +14,7 @@ use std::cell::Cell;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::SeqCst};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
@@ -23,6 +23,7 @@ use futures_lite::future;
 
 use crate::system::System;
 use crate::system::context::TaskContext;
+use crate::system::lifecycle::Lifecycle;
 use crate::system::slot::stamp;
 
 /// Enough for the threads of a small machine to each have their own.
@@ -105,7 +106,8 @@ impl Deadlines {
             // Once the system stops, no sweeper starts: calls still get an
             // answer or an error from the shutdown itself.
             if system.lifecycle.try_task_started() {
-                system.spawn_counted(TaskContext::default(), sweep(system.clone()));
+                let sweeper = sweep(Arc::downgrade(system), system.lifecycle.clone());
+                system.spawn_counted(TaskContext::default(), sweeper);
             } else {
                 self.sweeper_started.store(false, SeqCst);
             }
@@ -151,10 +153,15 @@ impl Deadlines {
     }
 }
 
-/// Wakes due calls until the system stops. Counted by its starter.
-async fn sweep(system: Arc<System>) {
-    let deadlines = &system.deadlines;
+/// Wakes due calls until the system stops or is dropped. Counted by its
+/// starter. Holds the system only while it scans: a system whose handles
+/// are all gone is dropped, which stops it, and this ends.
+async fn sweep(system: Weak<System>, lifecycle: Arc<Lifecycle>) {
     loop {
+        let Some(system) = system.upgrade() else {
+            return;
+        };
+        let deadlines = &system.deadlines;
         // Listening before looking: an earlier deadline registered after the
         // look is not missed.
         let earlier = deadlines.earlier.listen();
@@ -165,19 +172,19 @@ async fn sweep(system: Arc<System>) {
         deadlines
             .sweeper_wakes_at
             .store(next.map_or(u64::MAX, stamp), SeqCst);
+        drop(system);
         for waker in due {
             waker.wake();
         }
         let sleep = next.map_or(Duration::MAX, |at| {
             at.saturating_duration_since(Instant::now())
         });
-        let still_running = future::or(system.lifecycle.sleep_unless_stopping(sleep), async {
+        let still_running = future::or(lifecycle.sleep_unless_stopping(sleep), async {
             earlier.await;
             true
         })
         .await;
         if !still_running {
-            deadlines.sweeper_wakes_at.store(u64::MAX, SeqCst);
             return;
         }
     }

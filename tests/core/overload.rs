@@ -134,6 +134,40 @@ fn a_call_to_a_full_mailbox_waits_like_a_send() {
     shut_down(&sys);
 }
 
+#[test]
+fn a_broadcast_waits_for_room_in_each_full_mailbox() {
+    let sys = Acteur::new();
+    // Actor 2 idle, actor 9 busy with a full mailbox.
+    sys.send_to_actor_sync::<Narrow, Note>(2, Note(0)).unwrap();
+    let (held, began, release) = hold();
+    sys.send_to_actor_sync::<Narrow, Hold>(9, held).unwrap();
+    wait_began(began);
+    sys.try_send_to_actor::<Narrow, Note>(9, Note(1)).unwrap();
+    sys.try_send_to_actor::<Narrow, Note>(9, Note(2)).unwrap();
+    let broadcaster = sys.clone();
+    let (sent, sent_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = sent.send(broadcaster.send_to_all_actors_sync::<Narrow, Note>(Note(7)));
+    });
+    release.send(()).unwrap();
+    assert_eq!(next(&sent_rx, "the broadcast"), Ok(()));
+    assert_eq!(
+        sys.call_actor_sync::<Narrow, Seen>(2, Seen).unwrap(),
+        vec![0, 7]
+    );
+    assert_eq!(
+        sys.call_actor_sync::<Narrow, Seen>(9, Seen).unwrap(),
+        vec![1, 2, 7]
+    );
+    shut_down(&sys);
+}
+
+impl Clone for Note {
+    fn clone(&self) -> Self {
+        Note(self.0)
+    }
+}
+
 /// Checks, from inside, that its mailbox never holds more than allowed.
 struct Gauge;
 const GAUGE_CAPACITY: usize = 8;

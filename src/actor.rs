@@ -295,7 +295,9 @@ pub struct ActorConfiguration {
     /// activation until this many panics in a row, then dropped (its caller
     /// gets [`Error::ActivationFailed`](crate::Error::ActivationFailed)) and
     /// the next queued message is served; once at the limit, each message
-    /// gets one attempt until one succeeds. A handler that panics has
+    /// queued meanwhile gets one attempt, until one succeeds (the count
+    /// starts afresh once the actor has nothing queued and no activation,
+    /// or after a success). A handler that panics has
     /// consumed its message, which is never handled twice: its caller gets
     /// [`Error::Panicked`](crate::Error::Panicked) and the actor goes on
     /// with the rest of its queue, on a fresh activation. Either way a

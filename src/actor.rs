@@ -102,7 +102,8 @@ pub trait Actor: Sized + Send + 'static {
     /// cheap: a sum of lengths, not a walk over every byte. The default is
     /// `size_of::<Self>()`, which ignores what the actor owns on the heap;
     /// override it for actors holding strings, vectors or maps. If it
-    /// panics, the previous estimate is kept.
+    /// panics, the previous estimate is kept. Estimates above 4 GiB count
+    /// as 4 GiB.
     ///
     /// # Examples
     ///

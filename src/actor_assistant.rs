@@ -96,8 +96,9 @@ impl<A: Actor> ActorAssistant<A> {
 
     /// Keeps this activation in RAM for at least `duration` from now, even
     /// without messages: its [idle timeout](crate::ActorConfiguration::idle_timeout)
-    /// cannot deactivate it before then. Calls extend, never shorten, the
-    /// time already granted; the grant ends with the activation.
+    /// cannot deactivate it before then (the end is rounded up to a whole
+    /// second). Calls extend, never shorten, the time already granted; the
+    /// grant ends with the activation.
     ///
     /// It does not protect against [`stop`](Self::stop), shutdown, or
     /// eviction when a count or memory limit is reached: limits keep the

@@ -215,13 +215,16 @@ pub(crate) async fn evict<A: Actor>(
     }
 }
 
-/// `actor.memory_size()`, or `previous` if it panics.
+/// `actor.memory_size()`, capped at `u32::MAX` bytes (the slot keeps it in
+/// 4 bytes), or `previous` if it panics.
 fn estimate_memory<A: Actor>(actor: &A, previous: usize) -> usize {
-    std::panic::catch_unwind(AssertUnwindSafe(|| actor.memory_size())).unwrap_or_else(|_| {
-        log::error!(
-            "memory_size of actor {} panicked; its previous estimate is kept",
-            type_name::<A>()
-        );
-        previous
-    })
+    std::panic::catch_unwind(AssertUnwindSafe(|| actor.memory_size()))
+        .map(|estimate| estimate.min(u32::MAX as usize))
+        .unwrap_or_else(|_| {
+            log::error!(
+                "memory_size of actor {} panicked; its previous estimate is kept",
+                type_name::<A>()
+            );
+            previous
+        })
 }

@@ -31,6 +31,8 @@ pub(crate) struct Slot<A: Actor> {
     room: Event,
 }
 
+const NANOS_PER_SECOND: u64 = 1_000_000_000;
+
 /// `at` as nanoseconds since a process-wide origin, plus one so that it is
 /// never 0: a total order on instants in 8 bytes instead of an `Instant`'s 16.
 pub(crate) fn stamp(at: Instant) -> u64 {
@@ -52,14 +54,17 @@ struct SlotState<A: Actor> {
     idle_expired: bool,
     /// Why the activation is being deactivated, while `deactivate` runs.
     deactivating: Option<DeactivationReason>,
-    /// `ActorAssistant::keep_alive`: no idle timeout before this [`stamp`];
-    /// 0 if none.
-    keep_alive_until: u64,
-    /// The activation's last `memory_size` estimate while it is idle here.
-    memory: usize,
-    /// Panics in a row (in `activate` or handlers) while no drain task runs;
-    /// the drain task keeps its own count meanwhile.
-    consecutive_panics: u32,
+    // The three below are narrower than the values they stand for: a slot
+    // is what every idle actor costs, and these keep it within 88 bytes.
+    /// `ActorAssistant::keep_alive`: no idle timeout before this many whole
+    /// seconds after the [`stamp`] origin (rounded up); 0 if none.
+    keep_alive_until: u32,
+    /// The activation's last `memory_size` estimate while it is idle here
+    /// (estimates are capped at `u32::MAX` bytes, see `estimate_memory`).
+    memory: u32,
+    /// Panics in a row (in `activate` or handlers) while no drain task runs,
+    /// up to 255; the drain task keeps its own count meanwhile.
+    consecutive_panics: u8,
     /// A sender found the mailbox full since it was last empty. While set,
     /// each message taken out tells one waiting sender, and the one that
     /// empties the mailbox tells them all and clears it: a waiter is never
@@ -194,7 +199,7 @@ impl<A: Actor> Slot<A> {
         let mut state = self.lock();
         if self.idle_stamp.load(Relaxed) != idle_since
             || lifecycle.is_stopping()
-            || now < state.keep_alive_until
+            || now < u64::from(state.keep_alive_until) * NANOS_PER_SECOND
         {
             return false;
         }
@@ -223,13 +228,17 @@ impl<A: Actor> Slot<A> {
         let actor = state.idle_actor.take()?;
         state.scheduled = true;
         self.idle_stamp.store(0, Relaxed);
-        Some((actor, state.memory))
+        Some((actor, state.memory as usize))
     }
 
     /// `ActorAssistant::keep_alive`: no idle timeout for `duration` from now.
     pub(crate) fn keep_alive(&self, duration: Duration) {
         // Too far to represent: as good as forever.
-        let until = Instant::now().checked_add(duration).map_or(u64::MAX, stamp);
+        let until = Instant::now()
+            .checked_add(duration)
+            .map_or(u64::MAX, stamp)
+            .div_ceil(NANOS_PER_SECOND);
+        let until = u32::try_from(until).unwrap_or(u32::MAX);
         let mut state = self.lock();
         state.keep_alive_until = state.keep_alive_until.max(until);
     }
@@ -240,8 +249,8 @@ impl<A: Actor> Slot<A> {
         let mut state = self.lock();
         Resumed {
             actor: state.idle_actor.take(),
-            memory: state.memory,
-            consecutive_panics: state.consecutive_panics,
+            memory: state.memory as usize,
+            consecutive_panics: u32::from(state.consecutive_panics),
         }
     }
 
@@ -263,7 +272,7 @@ impl<A: Actor> Slot<A> {
         stopping: bool,
     ) -> Step<A> {
         let mut state = self.lock();
-        state.consecutive_panics = consecutive_panics;
+        state.consecutive_panics = u8::try_from(consecutive_panics).unwrap_or(u8::MAX);
         let live = actor.is_some();
         if live && state.stop_requested {
             return Step::Deactivate(DeactivationReason::StoppedBySelf);
@@ -293,7 +302,7 @@ impl<A: Actor> Slot<A> {
             return Step::Deactivate(DeactivationReason::IdleTimeout);
         }
         state.idle_actor = actor.take();
-        state.memory = memory;
+        state.memory = u32::try_from(memory).unwrap_or(u32::MAX);
         state.scheduled = false;
         self.idle_stamp.store(stamp(Instant::now()), Relaxed);
         Step::Idle
@@ -339,5 +348,22 @@ impl<A: Actor> Slot<A> {
     pub(crate) fn census(&self) -> (bool, bool, usize) {
         let state = self.lock();
         (state.live, state.live && state.scheduled, state.queue.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// What every idle actor costs beyond its own state: kept small on
+    /// purpose (see the narrow fields of `SlotState`).
+    #[test]
+    fn a_slot_of_a_small_actor_fits_in_88_bytes() {
+        struct Small(#[allow(dead_code, reason = "only its size matters")] u64);
+        impl crate::Actor for Small {
+            type Id = u32;
+            async fn activate(_: u32, _: &crate::ActorAssistant<Self>) -> Self {
+                Small(0)
+            }
+        }
+        assert!(size_of::<super::Slot<Small>>() <= 88);
     }
 }

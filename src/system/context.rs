@@ -59,6 +59,12 @@ impl Drop for Enter {
     }
 }
 
+/// Runs `f` with `context` current.
+pub(crate) fn enter<T>(context: TaskContext, f: impl FnOnce() -> T) -> T {
+    let _entered = Enter::new(context);
+    f()
+}
+
 /// Runs `future`, with `context` current during each of its polls.
 pub(crate) async fn run_in<F: Future>(context: TaskContext, future: F) -> F::Output {
     let mut future = pin!(future);

@@ -16,6 +16,7 @@ pub(crate) mod registry;
 pub(crate) mod service_pool;
 pub(crate) mod slot;
 pub(crate) mod subscriptions;
+pub(crate) mod system_task;
 
 use std::any::TypeId;
 use std::future::Future;
@@ -35,6 +36,7 @@ use lifecycle::Lifecycle;
 use registry::Registry;
 use service_pool::{ServicePool, ServicePoolControl};
 use subscriptions::Subscriptions;
+use system_task::SystemTask;
 
 /// The system-wide limits set with `Acteur::builder()`.
 #[derive(Debug, Clone)]
@@ -151,12 +153,8 @@ impl System {
         task: impl Future<Output = ()> + Send + 'static,
     ) {
         let lifecycle = self.lifecycle.clone();
-        self.runtime.spawn(async move {
-            if let Err(panic) = panics::catch(context::run_in(context, task)).await {
-                log::error!("an acteur task panicked outside user code: {panic}");
-            }
-            lifecycle.task_finished();
-        });
+        self.runtime
+            .spawn(SystemTask::new(task, context, lifecycle));
     }
 
     /// The machinery for actor type `A`, created on its first message.

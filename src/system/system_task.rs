@@ -1,0 +1,73 @@
+//! The future the executor runs for every task the system spawns: the task
+//! itself, with its context current while it is polled, a panic caught at
+//! each poll, and the task uncounted when it ends.
+//!
+//! One flat struct instead of nested `async fn` wrappers: an `async fn`
+//! keeps its future argument and the pinned copy it awaits side by side, so
+//! each wrapper doubled the size of every spawned task (a drain task went
+//! from 200 bytes to more than a kilobyte), which every spawn allocates and
+//! copies.
+
+use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use pin_project_lite::pin_project;
+
+use crate::system::context::{self, TaskContext};
+use crate::system::lifecycle::Lifecycle;
+use crate::system::panics::panic_message;
+
+// `lifecycle` is taken when the task ends, to uncount it exactly once.
+pin_project! {
+    /// A spawned task; see the module documentation.
+    pub(crate) struct SystemTask<F> {
+        #[pin]
+        task: F,
+        context: TaskContext,
+        lifecycle: Option<Arc<Lifecycle>>,
+    }
+}
+
+impl<F: Future<Output = ()>> SystemTask<F> {
+    /// `task`, already counted with `Lifecycle::task_started`, to run with
+    /// `context` current.
+    pub(crate) fn new(task: F, context: TaskContext, lifecycle: Arc<Lifecycle>) -> Self {
+        SystemTask {
+            task,
+            context,
+            lifecycle: Some(lifecycle),
+        }
+    }
+}
+
+impl<F: Future<Output = ()>> Future for SystemTask<F> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.project();
+        let Some(lifecycle) = this.lifecycle.as_ref() else {
+            // Ended already; polled again only by mistake.
+            return Poll::Ready(());
+        };
+        let task = this.task;
+        // Our tasks contain user code in `catch` already; this catches a
+        // panic of our own, which must not take the worker thread down.
+        let polled = context::enter(*this.context, || {
+            catch_unwind(AssertUnwindSafe(|| task.poll(cx)))
+        });
+        match polled {
+            Ok(Poll::Pending) => return Poll::Pending,
+            Ok(Poll::Ready(())) => {}
+            Err(payload) => log::error!(
+                "an acteur task panicked outside user code: {}",
+                panic_message(&*payload)
+            ),
+        }
+        lifecycle.task_finished();
+        *this.lifecycle = None;
+        Poll::Ready(())
+    }
+}

@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 
 use acteur::{Acteur, Actor, ActorAssistant, ActorConfiguration, Receive, Respond};
 use futures_lite::future::block_on;
-use support::{Counting, count_heap, cpu_seconds, medians, peak_since, reset_peak};
+use support::{Counting, count_heap, peak_since, reset_peak};
 
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
@@ -84,48 +84,27 @@ fn throughput<const BOUNDED: bool>(ids: u32, messages: u32) -> (f64, Option<f64>
             .unwrap();
     }
     HANDLED.store(0, Relaxed);
-    let cpu_before = cpu_seconds();
-    let start = Instant::now();
-    block_on(async {
-        for i in 0..messages {
-            sys.send_to_actor::<Sink<BOUNDED>, Work>(i % ids, Work(u64::from(i)))
-                .await
-                .unwrap();
-        }
+    let measured = support::rate(messages, || {
+        block_on(async {
+            for i in 0..messages {
+                sys.send_to_actor::<Sink<BOUNDED>, Work>(i % ids, Work(u64::from(i)))
+                    .await
+                    .unwrap();
+            }
+        });
+        wait_handled(u64::from(messages));
     });
-    wait_handled(u64::from(messages));
-    let rate = f64::from(messages) / start.elapsed().as_secs_f64();
-    let cpu = cpu_before
-        .zip(cpu_seconds())
-        .map(|(before, after)| (after - before) * 1e9 / f64::from(messages));
     sys.stop();
     sys.wait_until_stopped();
-    (rate, cpu)
+    measured
 }
 
 fn bounded_throughput(ids: u32, messages: u32) {
-    // Alternating runs, median of each, so that drift hits both sides.
-    let (mut unbounded, mut bounded) = (Vec::new(), Vec::new());
-    for _ in 0..7 {
-        unbounded.push(throughput::<false>(ids, messages));
-        bounded.push(throughput::<true>(ids, messages));
-    }
-    let ((plain_rate, plain_cpu), (bounded_rate, bounded_cpu)) =
-        (medians(&unbounded), medians(&bounded));
-    println!(
-        "bounded_throughput {messages} messages over {ids} actor(s) (medians of 7): unbounded \
-         {:.2} M msg/s, capacity {CAPACITY} {:.2} M msg/s, difference {:+.1}%",
-        plain_rate / 1e6,
-        bounded_rate / 1e6,
-        (bounded_rate / plain_rate - 1.0) * 100.0
+    support::compare(
+        &format!("bounded_throughput {messages} messages over {ids} actor(s)"),
+        ("unbounded", || throughput::<false>(ids, messages)),
+        ("capacity 1024", || throughput::<true>(ids, messages)),
     );
-    if let (Some(plain_cpu), Some(bounded_cpu)) = (plain_cpu, bounded_cpu) {
-        println!(
-            "bounded_throughput {ids} actor(s), CPU per message: unbounded {plain_cpu:.0} ns, \
-             capacity {CAPACITY} {bounded_cpu:.0} ns, difference {:+.1}%",
-            (bounded_cpu / plain_cpu - 1.0) * 100.0
-        );
-    }
 }
 
 /// Takes about a microsecond per message.

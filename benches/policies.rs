@@ -24,7 +24,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use acteur::{Acteur, Actor, ActorAssistant, ActorConfiguration, Receive, Respond};
-use support::{Counting, count_heap, cpu_seconds, medians, peak_since, reset_peak};
+use support::{Counting, count_heap, peak_since, reset_peak};
 
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
@@ -129,45 +129,26 @@ fn throughput<const LIMITED: bool>(ids: u32, messages: u32) -> (f64, Option<f64>
             .unwrap();
     }
     HANDLED.store(0, Relaxed);
-    let cpu_before = cpu_seconds();
-    let start = Instant::now();
-    for i in 0..messages {
-        sys.send_to_actor_sync::<Player<LIMITED>, Move>(i % ids, Move)
-            .unwrap();
-    }
-    wait_handled(u64::from(messages));
-    let rate = f64::from(messages) / start.elapsed().as_secs_f64();
-    let cpu = cpu_before
-        .zip(cpu_seconds())
-        .map(|(before, after)| (after - before) * 1e9 / f64::from(messages));
+    let measured = support::rate(messages, || {
+        for i in 0..messages {
+            sys.send_to_actor_sync::<Player<LIMITED>, Move>(i % ids, Move)
+                .unwrap();
+        }
+        wait_handled(u64::from(messages));
+    });
     sys.stop();
     sys.wait_until_stopped();
-    (rate, cpu)
+    measured
 }
 
 fn policy_overhead(ids: u32, messages: u32) {
-    // Alternating runs, median of each, so that drift hits both sides.
-    let (mut plain, mut limited) = (Vec::new(), Vec::new());
-    for _ in 0..7 {
-        plain.push(throughput::<false>(ids, messages));
-        limited.push(throughput::<true>(ids, messages));
-    }
-    let ((plain_rate, plain_cpu), (limited_rate, limited_cpu)) =
-        (medians(&plain), medians(&limited));
-    println!(
-        "policy_overhead {messages} messages over {ids} actors (medians of 7): no policy \
-         {:.2} M msg/s, max_actors+max_memory {:.2} M msg/s, difference {:+.1}%",
-        plain_rate / 1e6,
-        limited_rate / 1e6,
-        (limited_rate / plain_rate - 1.0) * 100.0
+    support::compare(
+        &format!("policy_overhead {messages} messages over {ids} actors"),
+        ("no policy", || throughput::<false>(ids, messages)),
+        ("max_actors+max_memory", || {
+            throughput::<true>(ids, messages)
+        }),
     );
-    if let (Some(plain_cpu), Some(limited_cpu)) = (plain_cpu, limited_cpu) {
-        println!(
-            "policy_overhead CPU per message: no policy {plain_cpu:.0} ns, \
-             max_actors+max_memory {limited_cpu:.0} ns, difference {:+.1}%",
-            (limited_cpu / plain_cpu - 1.0) * 100.0
-        );
-    }
 }
 
 fn main() {

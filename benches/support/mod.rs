@@ -87,6 +87,48 @@ pub fn medians(runs: &[(f64, Option<f64>)]) -> (f64, Option<f64>) {
     )
 }
 
+/// Runs `work`, which handles `items` items, and returns the items per
+/// second (wall) and, if known, the CPU nanoseconds per item.
+pub fn rate(items: u32, work: impl FnOnce()) -> (f64, Option<f64>) {
+    let cpu_before = cpu_seconds();
+    let start = std::time::Instant::now();
+    work();
+    let rate = f64::from(items) / start.elapsed().as_secs_f64();
+    let cpu = cpu_before
+        .zip(cpu_seconds())
+        .map(|(before, after)| (after - before) * 1e9 / f64::from(items));
+    (rate, cpu)
+}
+
+/// Runs `a` and `b` 7 times each, alternating so that drift hits both
+/// sides, and prints the medians of their rates and CPU costs per item and
+/// how `b` differs from `a`, on lines starting with `what`.
+pub fn compare(
+    what: &str,
+    (a_name, mut a): (&str, impl FnMut() -> (f64, Option<f64>)),
+    (b_name, mut b): (&str, impl FnMut() -> (f64, Option<f64>)),
+) {
+    let (mut a_runs, mut b_runs) = (Vec::new(), Vec::new());
+    for _ in 0..7 {
+        a_runs.push(a());
+        b_runs.push(b());
+    }
+    let ((a_rate, a_cpu), (b_rate, b_cpu)) = (medians(&a_runs), medians(&b_runs));
+    println!(
+        "{what} (medians of 7): {a_name} {:.2} M/s, {b_name} {:.2} M/s, difference {:+.1}%",
+        a_rate / 1e6,
+        b_rate / 1e6,
+        (b_rate / a_rate - 1.0) * 100.0
+    );
+    if let (Some(a_cpu), Some(b_cpu)) = (a_cpu, b_cpu) {
+        println!(
+            "{what}, CPU per item: {a_name} {a_cpu:.0} ns, {b_name} {b_cpu:.0} ns, \
+             difference {:+.1}%",
+            (b_cpu / a_cpu - 1.0) * 100.0
+        );
+    }
+}
+
 /// Whether to run at all: `cargo test --benches` runs benches without
 /// `--bench`, and there is nothing to do then.
 pub fn invoked_as_bench() -> bool {

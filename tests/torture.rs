@@ -1,6 +1,7 @@
 //! The torture suite: random workloads from several threads at once
 //! (sends, calls, `try_send`s, scheduled sends, publishes, service calls,
-//! panicking messages, actors that stop themselves or call themselves),
+//! panicking messages, actors that stop themselves, call themselves or call
+//! another actor with a short timeout),
 //! under random settings (tiny idle timeouts, small mailboxes and service
 //! capacities, tiny `max_actors`). After `stop` and `wait_until_stopped`:
 //!
@@ -62,7 +63,15 @@ enum Action {
     Panic,
     StopSelf,
     CallSelf,
+    /// Calls this actor, with `NESTED_TIMEOUT`: answered, a deadlock if it
+    /// is itself, or a timeout if it waits, through another request, for
+    /// the caller.
+    CallOther(u32),
 }
+
+const NESTED_TIMEOUT: Duration = Duration::from_millis(20);
+/// Senders above this are actors (calls between them), by ID.
+const ACTOR_SENDERS: usize = 1_000;
 
 /// Every message's identity: a key unique in the case, increasing along
 /// each sender's sends, and who sent it.
@@ -91,6 +100,8 @@ struct Seen {
     deactivations: u64,
     abandons: u64,
     service_handled: u64,
+    /// What calls between actors learnt of their messages.
+    nested: HashMap<u64, Fate>,
 }
 
 static SEEN: Mutex<Option<Seen>> = Mutex::new(None);
@@ -201,6 +212,36 @@ impl Subject {
                 assistant.call_actor::<Subject, Probe>(id, Probe).await,
                 Err(Error::Deadlock { .. })
             ),
+            Action::CallOther(other) => {
+                let inner = Stamp {
+                    key: NEXT_KEY.fetch_add(1, SeqCst),
+                    from: ACTOR_SENDERS + id as usize,
+                };
+                let answer = assistant
+                    .call_actor_with_timeout::<Subject, Ask>(
+                        other,
+                        Ask(inner, Action::Nothing),
+                        NESTED_TIMEOUT,
+                    )
+                    .await;
+                let (fate, expected) = match &answer {
+                    Ok(true) => (Fate::Handled, true),
+                    // Only a call to itself waits for itself: each request
+                    // here makes at most this one call.
+                    Err(Error::Deadlock { .. }) => (Fate::Refused, other == id),
+                    Err(Error::Timeout) => (Fate::Maybe, other != id),
+                    Err(Error::Stopped) => (Fate::Refused, true),
+                    _ => (Fate::Refused, false),
+                };
+                record(|seen| {
+                    seen.nested.insert(inner.key, fate);
+                    if !expected {
+                        let problem = format!("id {id} calling {other} got {answer:?}");
+                        seen.violations.push(problem);
+                    }
+                });
+                expected
+            }
         }
     }
 }
@@ -272,6 +313,8 @@ enum Fate {
     Refused,
     /// Scheduled: handled once, or cancelled by the shutdown.
     Scheduled,
+    /// Its call timed out: handled once, or never if it was not queued yet.
+    Maybe,
 }
 
 /// What the producers learnt, for the checks.
@@ -408,9 +451,23 @@ fn check(sys: &Acteur, sent: &Sent, seen: &Seen) -> Result<(), String> {
                 scheduled_handled += u64::from(handled);
                 handled <= 1
             }
+            Fate::Maybe => handled <= 1,
         };
         if !fine {
             problems.push(format!("{op:?} ({fate:?}) was handled {handled} time(s)"));
+        }
+    }
+    for (key, fate) in &seen.nested {
+        let handled = seen.handled.get(key).copied().unwrap_or(0);
+        let fine = match fate {
+            Fate::Handled => handled == 1,
+            Fate::Refused => handled == 0,
+            Fate::Scheduled | Fate::Maybe => handled <= 1,
+        };
+        if !fine {
+            problems.push(format!(
+                "a call between actors ({fate:?}) was handled {handled} time(s)"
+            ));
         }
     }
     for (id, events) in &seen.lifecycle {
@@ -497,6 +554,7 @@ fn actions() -> impl Strategy<Value = Action> {
         1 => Just(Action::Panic),
         1 => Just(Action::StopSelf),
         1 => Just(Action::CallSelf),
+        2 => (0..IDS).prop_map(Action::CallOther),
     ]
 }
 

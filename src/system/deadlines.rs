@@ -21,8 +21,9 @@ use std::time::{Duration, Instant};
 use event_listener::Event;
 use futures_lite::future;
 
+use crate::runtime;
 use crate::system::System;
-use crate::system::context::TaskContext;
+use crate::system::context::{self, TaskContext};
 use crate::system::lifecycle::Lifecycle;
 use crate::system::slot::stamp;
 
@@ -102,10 +103,22 @@ impl Deadlines {
                 }
             }
         };
+        // Read after the insert: a sweeper that ends clears the flag before
+        // its last look, so either it sees this deadline or this sees the
+        // flag cleared (the shard lock and sequential consistency order the
+        // two).
         if !self.sweeper_started.load(SeqCst) && !self.sweeper_started.swap(true, SeqCst) {
-            // Once the system stops, no sweeper starts: calls still get an
-            // answer or an error from the shutdown itself.
-            if system.lifecycle.try_task_started() {
+            // Inside a system task the count is above zero, so a sweeper may
+            // start even while the system stops: the calls of handlers still
+            // running keep their timeouts. From outside, not once stopping:
+            // the system may have stopped already.
+            let counted = if context::current().is_some() {
+                system.lifecycle.task_started();
+                true
+            } else {
+                system.lifecycle.try_task_started()
+            };
+            if counted {
                 let sweeper = sweep(Arc::downgrade(system), system.lifecycle.clone());
                 system.spawn_counted(TaskContext::default(), sweeper);
             } else {
@@ -124,14 +137,18 @@ impl Deadlines {
         }
     }
 
-    /// The call of `key` ended: it waits no more.
-    fn forget(&self, (shard, slot): Key) {
+    /// The call of `key` ended: it waits no more. During shutdown the
+    /// sweeper is told, so that it can end once no call waits.
+    fn forget(&self, (shard, slot): Key, stopping: bool) {
         let mut shard = self.shard(shard);
         let entry = shard.slots[slot].take();
         shard.free.push(slot);
         drop(shard);
         // The waker is dropped outside the lock.
         drop(entry);
+        if stopping {
+            self.earlier.notify(1);
+        }
     }
 
     /// Takes the wakers of the calls due at `now`; returns them and the
@@ -153,12 +170,15 @@ impl Deadlines {
     }
 }
 
-/// Wakes due calls until the system stops or is dropped. Counted by its
-/// starter. Holds the system only while it scans: a system whose handles
-/// are all gone is dropped, which stops it, and this ends.
-async fn sweep(system: Weak<System>, lifecycle: Arc<Lifecycle>) {
+/// Wakes due calls until the system has stopped and no call waits any
+/// more, or the system is dropped. Counted by its starter, so shutdown
+/// waits for it: calls still waiting then (on a handler that waits, through
+/// another request, for them) keep their timeouts, which end them. Holds
+/// the system only while it scans: a system whose handles are all gone is
+/// dropped, which stops it.
+async fn sweep(weak: Weak<System>, lifecycle: Arc<Lifecycle>) {
     loop {
-        let Some(system) = system.upgrade() else {
+        let Some(system) = weak.upgrade() else {
             return;
         };
         let deadlines = &system.deadlines;
@@ -176,16 +196,34 @@ async fn sweep(system: Weak<System>, lifecycle: Arc<Lifecycle>) {
         for waker in due {
             waker.wake();
         }
+        let stopping = lifecycle.is_stopping();
+        if stopping && next.is_none() {
+            // Nothing waits: end, unless a call registered meanwhile (see
+            // `Deadlines::wait` for the order of the flag and the look).
+            let Some(system) = weak.upgrade() else {
+                return;
+            };
+            system.deadlines.sweeper_started.store(false, SeqCst);
+            let (due, next) = system.deadlines.due(Instant::now());
+            for waker in due {
+                waker.wake();
+            }
+            if next.is_none() || system.deadlines.sweeper_started.swap(true, SeqCst) {
+                return;
+            }
+            continue;
+        }
         let sleep = next.map_or(Duration::MAX, |at| {
             at.saturating_duration_since(Instant::now())
         });
-        let still_running = future::or(lifecycle.sleep_unless_stopping(sleep), async {
-            earlier.await;
-            true
-        })
-        .await;
-        if !still_running {
-            return;
+        if stopping {
+            // Each call that ends now tells it (see `forget`).
+            future::or(runtime::sleep(sleep), earlier).await;
+        } else {
+            let sleeping = async {
+                lifecycle.sleep_unless_stopping(sleep).await;
+            };
+            future::or(sleeping, earlier).await;
         }
     }
 }
@@ -239,7 +277,8 @@ impl Future for Expiry<'_> {
 impl Drop for Expiry<'_> {
     fn drop(&mut self) {
         if let Some((key, _)) = &self.waiting {
-            self.system.deadlines.forget(*key);
+            let stopping = self.system.lifecycle.is_stopping();
+            self.system.deadlines.forget(*key, stopping);
         }
     }
 }

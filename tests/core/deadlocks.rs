@@ -9,7 +9,7 @@ use acteur::{
 };
 use futures_channel::oneshot;
 
-use crate::helpers::{Reports, next, shut_down};
+use crate::helpers::{Reports, eventually, next, shut_down};
 
 /// What a step of a chain does next.
 #[derive(Clone, Copy, Debug)]
@@ -300,4 +300,80 @@ fn a_caller_that_timed_out_no_longer_waits_on_the_chain() {
     go.send(()).unwrap();
     assert_eq!(next(&tortoise, "the tortoise's call back"), Ok(()));
     shut_down(&sys);
+}
+
+/// Calls its partner, which calls it at the same time: a cycle across two
+/// requests, which no chain shows, so only the timeout ends it.
+struct Twin;
+static TWINS_BEGAN: Reports<u32> = Reports::new();
+impl Actor for Twin {
+    type Id = u32;
+    async fn activate(_: u32, _: &ActorAssistant<Self>) -> Self {
+        Twin
+    }
+}
+struct Cross {
+    partner: u32,
+    go: oneshot::Receiver<()>,
+}
+impl Respond<Cross> for Twin {
+    type Response = Outcome;
+    async fn handle(&mut self, m: Cross, assistant: &ActorAssistant<Self>) -> Outcome {
+        TWINS_BEGAN.report(*assistant.id());
+        let _ = m.go.await;
+        // Its gate's sender is dropped at once: it never waits there.
+        let (_, go) = oneshot::channel();
+        let cross = Cross {
+            partner: *assistant.id(),
+            go,
+        };
+        assistant
+            .call_actor_with_timeout::<Twin, Cross>(m.partner, cross, Duration::from_millis(200))
+            .await?
+    }
+}
+
+#[test]
+fn a_cycle_across_requests_ends_by_timeout_even_during_shutdown() {
+    let began = TWINS_BEGAN.listen();
+    let sys = Acteur::new();
+    let mut gates = Vec::new();
+    let mut answers = Vec::new();
+    for (id, partner) in [(1, 2), (2, 1)] {
+        let (open, go) = oneshot::channel();
+        gates.push(open);
+        let caller = sys.clone();
+        let (answer, answered) = std::sync::mpsc::channel();
+        answers.push(answered);
+        std::thread::spawn(move || {
+            let _ = answer.send(caller.call_actor_sync::<Twin, Cross>(id, Cross { partner, go }));
+        });
+    }
+    next(&began, "the first twin");
+    next(&began, "the second twin");
+    for gate in gates {
+        gate.send(()).unwrap();
+    }
+    // Both calls between the twins wait in the partner's mailbox.
+    eventually("both calls queued", || {
+        sys.statistics()
+            .actor::<Twin>()
+            .is_some_and(|twins| twins.queued_messages == 2)
+    });
+    // Stopping does not end their timeouts: shutdown waits for them.
+    shut_down(&sys);
+    let answers: Vec<_> = answers
+        .iter()
+        .map(|answered| next(answered, "a twin's answer").unwrap())
+        .collect();
+    // The first call to time out frees its twin, which then takes the other
+    // twin's call and, calling back, finds the one still waiting for it: a
+    // deadlock, if that call has not timed out too by then.
+    assert!(answers.contains(&Err(Error::Timeout)), "{answers:?}");
+    assert!(
+        answers
+            .iter()
+            .all(|answer| matches!(answer, Err(Error::Timeout | Error::Deadlock { .. }))),
+        "{answers:?}"
+    );
 }

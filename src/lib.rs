@@ -224,7 +224,9 @@
 //! request: a call whose target already waits on that chain fails at once
 //! with [`Error::Deadlock`], naming the chain, however long it is and across
 //! actor types and one-at-a-time services. Fire-and-forget sends wait for
-//! nothing and never deadlock.
+//! nothing and never deadlock. A cycle made of separate requests (A calls B
+//! while, independently, B calls A) shows in no single chain: the call
+//! timeout ends it, during shutdown too.
 //!
 //! ```
 //! use acteur::{Acteur, Actor, ActorAssistant, Error, Respond};

@@ -450,6 +450,9 @@ impl Acteur {
         let call = async {
             let outgoing = OutgoingCall::begin();
             let pool = self.system.service_pool::<S>()?;
+            if let Some(chain) = outgoing.chain() {
+                pool.check_deadlock(&self.system, chain)?;
+            }
             let (request, reply) = ask(message, outgoing.chain().cloned());
             pool.deliver(&self.system, Some(Box::new(request))).await?;
             let answer = reply.receive::<M>(type_name::<S>()).await;

@@ -7,9 +7,9 @@ use std::sync::{Arc, Weak};
 
 use crate::system::System;
 use crate::system::activation::evict;
-use crate::system::actor_type::{ActorType, describe_slot, slot_address};
+use crate::system::actor_type::{ActorType, slot_waiter};
 use crate::system::budget::Budget;
-use crate::system::call_chain::{self, Waiter};
+use crate::system::call_chain;
 use crate::system::context::{self, TaskContext};
 use crate::system::eviction::{Candidate, Evictable, Eviction, Oldest};
 use crate::system::slot::Slot;
@@ -81,21 +81,19 @@ impl<A: Actor> ActorType<A> {
             })
         };
         // An activation or a grown actor waits for its evictions; a drain
-        // task that just went idle leaves nobody waiting.
-        let waiting_actor = match just_idle {
-            Some(_) => 0,
-            None => context::current().map_or(0, |c| c.actor()),
-        };
+        // task that just went idle leaves nobody waiting (its actor is
+        // already back in its slot, free to take messages).
+        let caller_waits = just_idle.is_none();
         let mut evictions = Vec::new();
         if self.budget.is_limited() {
             let scan = |batch| self.clone().oldest_idle(batch);
             evictions = self
                 .evictor
-                .choose(system, &self.budget, scan, candidate, waiting_actor);
+                .choose(system, &self.budget, scan, candidate, caller_waits);
         }
         // Chosen after this type's, which are charged to both budgets as
         // leaving, so the system does not evict again for the same excess.
-        evictions.extend(system.choose_evictions(candidate, waiting_actor));
+        evictions.extend(system.choose_evictions(candidate, caller_waits));
         if evictions.is_empty() {
             return None;
         }
@@ -149,7 +147,7 @@ impl<A: Actor> Evictable for IdleActivation<A> {
         system: &Arc<System>,
         idle_stamp: u64,
         reason: DeactivationReason,
-        waiting_actor: usize,
+        caller_waits: bool,
     ) -> Option<Eviction> {
         let actors = self.actors.upgrade()?;
         let (actor, memory) = self.slot.claim_idle(idle_stamp, &system.lifecycle)?;
@@ -160,7 +158,7 @@ impl<A: Actor> Evictable for IdleActivation<A> {
         // The victim's code runs as the victim. The actor waiting for it, if
         // any, is the one running now: it joins the call chain, so that a
         // call to it from the victim's `deactivate` is a deadlock.
-        let waiting = (waiting_actor != 0)
+        let waiting = caller_waits
             .then(|| context::current().and_then(|current| current.waiter))
             .flatten()
             .map(|waiter| call_chain::waiting(waiter, context::current_chain()));
@@ -168,11 +166,7 @@ impl<A: Actor> Evictable for IdleActivation<A> {
             .as_ref()
             .and_then(|waiting| waiting.chain().cloned());
         let context = TaskContext {
-            waiter: Some(Waiter {
-                address: slot_address(&slot),
-                blocks: true,
-                describe: describe_slot::<A>,
-            }),
+            waiter: Some(slot_waiter(&slot)),
             ..TaskContext::default()
         };
         let eviction = evict(system.clone(), actors, id, slot, actor, memory, reason);

@@ -176,7 +176,7 @@ impl<A: Actor> ActorType<A> {
         // guard is dropped before the check, which may scan the map.
         let target = self.slots.get(id).map(|slot| slot_address(&slot));
         match target {
-            Some(target) => call_chain::check(system, Some(chain), target, || describe::<A>(id)),
+            Some(target) => call_chain::check(system, chain, target, || describe::<A>(id)),
             None => Ok(()),
         }
     }
@@ -318,11 +318,7 @@ impl<A: Actor> ActorType<A> {
         slot: Arc<Slot<A>>,
     ) {
         let context = TaskContext {
-            waiter: Some(Waiter {
-                address: slot_address(&slot),
-                blocks: true,
-                describe: describe_slot::<A>,
-            }),
+            waiter: Some(slot_waiter(&slot)),
             ..TaskContext::default()
         };
         system.spawn_counted(context, drain(system.clone(), self.clone(), id, slot));
@@ -451,9 +447,19 @@ fn describe<A: Actor>(id: &A::Id) -> String {
     format!("{}({id:?})", type_name::<A>())
 }
 
+/// The actor of `slot` as a member of call chains: an actor waits while its
+/// code awaits a call.
+pub(super) fn slot_waiter<A: Actor>(slot: &Arc<Slot<A>>) -> Waiter {
+    Waiter {
+        address: slot_address(slot),
+        blocks: true,
+        describe: describe_slot::<A>,
+    }
+}
+
 /// Names the actor whose slot is at `address`, for a deadlock report; its
 /// ID is found by a scan, which only a deadlock pays for.
-pub(super) fn describe_slot<A: Actor>(system: &System, address: usize) -> String {
+fn describe_slot<A: Actor>(system: &System, address: usize) -> String {
     system
         .actors
         .get::<ActorType<A>>()

@@ -97,12 +97,12 @@ impl Drop for OutgoingCall {
 /// (named by `target`), if the target waits on that chain.
 pub(crate) fn check(
     system: &System,
-    chain: Option<&Arc<Link>>,
+    chain: &Arc<Link>,
     address: usize,
     target: impl FnOnce() -> String,
 ) -> Result<(), Error> {
     let mut waiters = Vec::new();
-    let mut next = chain;
+    let mut next = Some(chain);
     while let Some(link) = next {
         if link.done.load(Relaxed) {
             // That call is over: nothing before it waits any more.

@@ -49,11 +49,6 @@ pub(crate) trait ServiceMessage<S: Service>: Send {
 
     /// As [`ActorMessage::refuse`].
     fn refuse(self: Box<Self>, error: Error) -> bool;
-
-    /// As [`ActorMessage::chain`].
-    fn chain(&self) -> Option<&Arc<Link>> {
-        None
-    }
 }
 
 pub(crate) type ServiceEnvelope<S> = Box<dyn ServiceMessage<S>>;
@@ -176,9 +171,5 @@ impl<S: Serve<M>, M: Send + 'static> ServiceMessage<S> for Ask<M, <S as Serve<M>
     fn refuse(self: Box<Self>, error: Error) -> bool {
         let _ = self.reply.send(Err(error));
         true
-    }
-
-    fn chain(&self) -> Option<&Arc<Link>> {
-        self.chain.as_ref()
     }
 }

@@ -32,14 +32,14 @@ pub(crate) type Eviction = Pin<Box<dyn Future<Output = ()> + Send>>;
 pub(crate) trait Evictable: Send {
     /// Claims it for eviction with `reason` if it is still idle since
     /// `idle_stamp`, charging it to the budgets as leaving; the caller then
-    /// awaits the returned deactivation. `waiting_actor` is the slot address
-    /// of the actor whose drain task waits for it, or 0.
+    /// awaits the returned deactivation. `caller_waits` if the code running
+    /// now (an actor's drain task) cannot take messages until then.
     fn claim(
         self: Box<Self>,
         system: &Arc<System>,
         idle_stamp: u64,
         reason: DeactivationReason,
-        waiting_actor: usize,
+        caller_waits: bool,
     ) -> Option<Eviction>;
 }
 
@@ -144,7 +144,7 @@ impl Evictor {
 
     /// Claims least recently used idle activations until `budget` is within
     /// its limits, counting them as leaving; the caller awaits the returned
-    /// deactivations (see [`Evictable::claim`] for `waiting_actor`).
+    /// deactivations (see [`Evictable::claim`] for `caller_waits`).
     /// `scan(batch)` returns the `batch` least recently used
     /// idle activations under this budget, newest first.
     ///
@@ -161,7 +161,7 @@ impl Evictor {
         budget: &Budget,
         scan: impl Fn(usize) -> Vec<Candidate>,
         just_idle: impl FnOnce() -> Option<Candidate>,
-        waiting_actor: usize,
+        caller_waits: bool,
     ) -> Vec<Eviction> {
         let mut evictions = Vec::new();
         if budget.excess().is_none() {
@@ -191,7 +191,7 @@ impl Evictor {
             let claimed =
                 candidate
                     .victim
-                    .claim(system, candidate.idle_stamp, reason, waiting_actor);
+                    .claim(system, candidate.idle_stamp, reason, caller_waits);
             evictions.extend(claimed);
         }
         evictions

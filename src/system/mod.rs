@@ -118,7 +118,7 @@ impl System {
     pub(crate) fn choose_evictions(
         self: &Arc<Self>,
         just_idle: impl FnOnce() -> Option<Candidate>,
-        waiting_actor: usize,
+        caller_waits: bool,
     ) -> Vec<Eviction> {
         let Some(budget) = self.limited_budget() else {
             return Vec::new();
@@ -137,7 +137,7 @@ impl System {
                 .collect()
         };
         self.evictor
-            .choose(self, budget, scan, just_idle, waiting_actor)
+            .choose(self, budget, scan, just_idle, caller_waits)
     }
 
     /// A handle on this system.

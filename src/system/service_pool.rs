@@ -16,7 +16,7 @@ use futures_channel::oneshot;
 use crate::runtime::worker_count;
 use crate::statistics::ServiceStatistics;
 use crate::system::System;
-use crate::system::call_chain::{self, Waiter};
+use crate::system::call_chain::{self, Link, Waiter};
 use crate::system::context::{self, TaskContext};
 use crate::system::envelope::ServiceEnvelope;
 use crate::system::panics::{catch, catch_sync};
@@ -117,9 +117,6 @@ impl<S: Service> ServicePool<S> {
         mut envelope: Option<ServiceEnvelope<S>>,
     ) -> Result<(), Error> {
         let own = self.own_sender();
-        if let Some(chain) = envelope.as_ref().and_then(|envelope| envelope.chain()) {
-            call_chain::check(system, Some(chain), self.address(), describe::<S>)?;
-        }
         let mut room = None;
         loop {
             match self.enqueue(system, &mut envelope, own.inside_start, own.bounded)? {
@@ -138,6 +135,16 @@ impl<S: Service> ServicePool<S> {
                 },
             }
         }
+    }
+
+    /// The error if a request carrying `chain` to this service would wait
+    /// for itself (see `call_chain.rs`); checked before it is queued.
+    pub(crate) fn check_deadlock(
+        self: &Arc<Self>,
+        system: &System,
+        chain: &Arc<Link>,
+    ) -> Result<(), Error> {
+        call_chain::check(system, chain, self.address(), describe::<S>)
     }
 
     /// Queues `envelope` now, or returns [`Error::MailboxFull`] if the

@@ -59,6 +59,7 @@ impl Respond<Hold> for Narrow {
         let _ = m.release.await;
     }
 }
+#[derive(Clone)]
 struct Note(u32);
 impl Receive<Note> for Narrow {
     async fn handle(&mut self, m: Note, _: &ActorAssistant<Self>) {
@@ -160,12 +161,6 @@ fn a_broadcast_waits_for_room_in_each_full_mailbox() {
         vec![1, 2, 7]
     );
     shut_down(&sys);
-}
-
-impl Clone for Note {
-    fn clone(&self) -> Self {
-        Note(self.0)
-    }
 }
 
 /// Checks, from inside, that its mailbox never holds more than allowed.

@@ -139,14 +139,16 @@ impl Deadlines {
 
     /// The call of `key` ended: it waits no more. During shutdown the
     /// sweeper is told, so that it can end once no call waits.
-    fn forget(&self, (shard, slot): Key, stopping: bool) {
+    fn forget(&self, (shard, slot): Key, lifecycle: &Lifecycle) {
         let mut shard = self.shard(shard);
         let entry = shard.slots[slot].take();
         shard.free.push(slot);
         drop(shard);
         // The waker is dropped outside the lock.
         drop(entry);
-        if stopping {
+        // Read after the removal: a sweeper that saw this call waiting had
+        // read `stopping` before its look, so if it saw it set, so does this.
+        if lifecycle.is_stopping() {
             self.earlier.notify(1);
         }
     }
@@ -185,6 +187,11 @@ async fn sweep(weak: Weak<System>, lifecycle: Arc<Lifecycle>) {
         // Listening before looking: an earlier deadline registered after the
         // look is not missed.
         let earlier = deadlines.earlier.listen();
+        // Read before looking: if the system was stopping by then, a call
+        // that ends after the look sees it too and tells this sweeper (see
+        // `forget`), so a deadline seen here never keeps it asleep for a
+        // call that is over.
+        let stopping = lifecycle.is_stopping();
         // While it scans, every new deadline tells it: one it has passed
         // would otherwise wait for its next wake-up.
         deadlines.sweeper_wakes_at.store(u64::MAX, SeqCst);
@@ -196,7 +203,6 @@ async fn sweep(weak: Weak<System>, lifecycle: Arc<Lifecycle>) {
         for waker in due {
             waker.wake();
         }
-        let stopping = lifecycle.is_stopping();
         if stopping && next.is_none() {
             // Nothing waits: end, unless a call registered meanwhile (see
             // `Deadlines::wait` for the order of the flag and the look).
@@ -277,8 +283,8 @@ impl Future for Expiry<'_> {
 impl Drop for Expiry<'_> {
     fn drop(&mut self) {
         if let Some((key, _)) = &self.waiting {
-            let stopping = self.system.lifecycle.is_stopping();
-            self.system.deadlines.forget(*key, stopping);
+            let system = self.system;
+            system.deadlines.forget(*key, &system.lifecycle);
         }
     }
 }

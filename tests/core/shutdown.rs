@@ -133,6 +133,33 @@ fn stop_returns_in_every_state() {
 }
 
 #[test]
+fn stopping_right_after_calls_does_not_wait_for_their_deadlines() {
+    // Each call here has a 60 s deadline, past the 20 s patience of
+    // `shut_down`: a shutdown that waited for a deadline of a call already
+    // answered would fail. The race it guards against (a call ending just
+    // as the system stops, while the timeout sweeper looks) is narrow, hence
+    // many systems, from several threads at once so that they preempt one
+    // another.
+    let rounds: Vec<_> = (0..4)
+        .map(|_| {
+            thread::spawn(|| {
+                for round in 0..100 {
+                    let sys = Acteur::builder()
+                        .call_timeout(Duration::from_secs(60))
+                        .build();
+                    sys.call_actor_sync::<Idle, Job>(round, Job).unwrap();
+                    sys.call_service_sync::<Desk, Note>(Note).unwrap();
+                    shut_down(&sys);
+                }
+            })
+        })
+        .collect();
+    for round in rounds {
+        round.join().unwrap();
+    }
+}
+
+#[test]
 fn several_threads_stop_and_wait_at_once() {
     let sys = Acteur::new();
     for id in 0..100 {

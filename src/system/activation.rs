@@ -13,7 +13,7 @@ use crate::system::actor_type::ActorType;
 use crate::system::context;
 use crate::system::envelope::ActorEnvelope;
 use crate::system::panics::{catch, catch_sync};
-use crate::system::slot::{Resumed, Slot, Step};
+use crate::system::slot::{Inbox, Resumed, Slot, Step};
 use crate::{Actor, ActorAssistant, DeactivationReason, Error};
 
 /// Runs until the slot is idle or retired. The caller counted this task.
@@ -30,10 +30,11 @@ pub(crate) async fn drain<A: Actor>(
         mut actor,
         mut memory,
         mut consecutive_panics,
+        mut inbox,
     } = slot.resume();
     loop {
         let stopping = system.lifecycle.is_stopping();
-        match slot.next_step(&mut actor, memory, consecutive_panics, stopping) {
+        match slot.next_step(&mut inbox, &mut actor, memory, consecutive_panics, stopping) {
             Step::Handle(envelope) => {
                 if actor.is_none() {
                     // The calls waiting for this message wait for `activate`
@@ -43,7 +44,7 @@ pub(crate) async fn drain<A: Actor>(
                     actor = Box::pin(context::run_with_chain(chain, activation)).await;
                     let Some(fresh) = actor.as_ref() else {
                         consecutive_panics = consecutive_panics.saturating_add(1);
-                        activation_failed(&actors, &id, &slot, envelope, consecutive_panics);
+                        activation_failed(&actors, &id, &mut inbox, envelope, consecutive_panics);
                         continue;
                     };
                     memory = estimate_memory(fresh, 0);
@@ -116,12 +117,13 @@ pub(crate) async fn drain<A: Actor>(
 fn activation_failed<A: Actor>(
     actors: &ActorType<A>,
     id: &A::Id,
-    slot: &Slot<A>,
+    inbox: &mut Inbox<A>,
     envelope: ActorEnvelope<A>,
     consecutive_panics: u32,
 ) {
     if consecutive_panics < actors.max_consecutive_panics {
-        slot.retry_first(envelope);
+        // First in line again; it still counts as in hand.
+        inbox.push_front(envelope);
         return;
     }
     log::error!(

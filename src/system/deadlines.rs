@@ -25,13 +25,15 @@ use crate::runtime;
 use crate::system::System;
 use crate::system::context::{self, TaskContext};
 use crate::system::lifecycle::Lifecycle;
+use crate::system::padded::Padded;
 use crate::system::slot::stamp;
 
 /// Enough for the threads of a small machine to each have their own.
 const SHARDS: usize = 8;
 
 pub(crate) struct Deadlines {
-    shards: [Mutex<Shard>; SHARDS],
+    /// Each on lines of its own: threads write their shards at once.
+    shards: [Padded<Mutex<Shard>>; SHARDS],
     /// The [`stamp`] the sweeper sleeps until; `u64::MAX` while it scans,
     /// sleeps until told, or runs not (a new deadline then tells it).
     sweeper_wakes_at: AtomicU64,

@@ -8,14 +8,18 @@ use event_listener::{Event, Listener};
 use futures_lite::future;
 
 use crate::runtime;
+use crate::system::padded::Padded;
 
 /// Shutdown is the moment `stopping` turns true; the system has stopped once,
 /// after that, no task is left. Every spawned task is counted from before it
 /// is spawned until it ends.
 #[derive(Default)]
 pub(crate) struct Lifecycle {
+    /// Read by every send.
     stopping: AtomicBool,
-    tasks: AtomicUsize,
+    /// Written by every task spawn and end: on lines of its own, so that
+    /// these writes do not make the senders' reads of `stopping` miss.
+    tasks: Padded<AtomicUsize>,
     changed: Event,
 }
 

@@ -11,6 +11,7 @@ pub(crate) mod deadlines;
 pub(crate) mod envelope;
 pub(crate) mod eviction;
 pub(crate) mod lifecycle;
+pub(crate) mod padded;
 pub(crate) mod panics;
 pub(crate) mod registry;
 pub(crate) mod service_pool;
@@ -33,6 +34,7 @@ use context::TaskContext;
 use envelope::{ActorEnvelope, Tell};
 use eviction::{Candidate, Eviction, Evictor, Oldest};
 use lifecycle::Lifecycle;
+use padded::Padded;
 use registry::Registry;
 use service_pool::{ServicePool, ServicePoolControl};
 use subscriptions::Subscriptions;
@@ -60,8 +62,10 @@ impl Default for SystemLimits {
 pub(crate) struct System {
     pub(crate) lifecycle: Arc<Lifecycle>,
     runtime: Runtime,
-    actors: Registry<dyn ActorTypeControl>,
-    services: Registry<dyn ServicePoolControl>,
+    // Read by every send, so away from the reference count at the start
+    // of the allocation, which every task spawn writes.
+    actors: Padded<Registry<dyn ActorTypeControl>>,
+    services: Padded<Registry<dyn ServicePoolControl>>,
     subscriptions: Subscriptions,
     scheduled_cancelled: AtomicU64,
     /// The system-wide limits and figures; counted only when limited.
@@ -95,8 +99,8 @@ impl System {
         Arc::new(System {
             runtime: Runtime::new(lifecycle.clone()),
             lifecycle,
-            actors: Registry::default(),
-            services: Registry::default(),
+            actors: Padded::default(),
+            services: Padded::default(),
             subscriptions: Subscriptions::default(),
             scheduled_cancelled: AtomicU64::new(0),
             budget: Budget::new(limits.max_actors, limits.max_memory),

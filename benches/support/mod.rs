@@ -4,6 +4,10 @@
 
 #![allow(dead_code, reason = "each bench uses a different part")]
 
+pub mod baseline;
+pub mod driver;
+pub mod report;
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicBool, AtomicIsize, Ordering::Relaxed};
 

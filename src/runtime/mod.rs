@@ -1,24 +1,25 @@
 //! The one module that names an executor: spawning tasks, sleeping and
 //! blocking on a future all go through here, so that another executor (such
-//! as tokio) can be added by changing this file alone.
+//! as tokio) can be added by changing this module alone.
 //!
 //! The default executor is owned by each system: a pool of worker threads,
 //! one per core, started lazily on the first spawn and ended once the system
-//! has stopped.
+//! has stopped (see `executor.rs`). Timers and `block_on` come from
+//! async-io, whose reactor thread drives the timers.
+
+mod executor;
 
 use std::future::Future;
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, Once};
 use std::thread;
 use std::time::Duration;
 
-use async_executor::Executor;
-
 use crate::system::lifecycle::Lifecycle;
+use executor::Executor;
 
 /// The executor of one system.
 pub(crate) struct Runtime {
-    executor: Arc<Executor<'static>>,
+    executor: Executor,
     workers_started: Once,
     lifecycle: Arc<Lifecycle>,
 }
@@ -28,7 +29,7 @@ impl Runtime {
     /// system has stopped.
     pub(crate) fn new(lifecycle: Arc<Lifecycle>) -> Self {
         Runtime {
-            executor: Arc::new(Executor::new()),
+            executor: Executor::new(worker_count()),
             workers_started: Once::new(),
             lifecycle,
         }
@@ -37,28 +38,16 @@ impl Runtime {
     /// Runs `task` on the worker threads.
     pub(crate) fn spawn(&self, task: impl Future<Output = ()> + Send + 'static) {
         self.workers_started.call_once(|| self.start_workers());
-        self.executor.spawn(task).detach();
+        self.executor.spawn(task);
     }
 
     fn start_workers(&self) {
-        for index in 0..worker_count() {
-            let executor = self.executor.clone();
-            let lifecycle = self.lifecycle.clone();
-            let started = thread::Builder::new()
-                .name(format!("acteur-worker-{index}"))
-                .spawn(move || {
-                    // Our tasks catch every panic, so this loop only restarts
-                    // the thread's share of the work if that ever fails.
-                    while catch_unwind(AssertUnwindSafe(|| {
-                        async_io::block_on(executor.run(lifecycle.stopped()))
-                    }))
-                    .is_err()
-                    {}
-                });
-            if let Err(error) = started {
-                log::error!("acteur could not start a worker thread: {error}");
-            }
-        }
+        let lifecycle = self.lifecycle.clone();
+        self.executor.start(move || lifecycle.is_stopped());
+        // Sleeping workers learn that the system stopped from this task.
+        let lifecycle = self.lifecycle.clone();
+        self.executor
+            .wake_all_after(async move { lifecycle.stopped().await });
     }
 }
 

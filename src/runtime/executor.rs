@@ -1,0 +1,360 @@
+//! The worker pool each system owns: one thread per core running tasks.
+//!
+//! Built for what actors do: a message to an idle actor spawns its drain
+//! task, and an answer wakes the caller's task. Both usually come from a
+//! task running on a worker, and the best next task for that worker is the
+//! one just spawned or woken: its data is in this core's cache, and running
+//! it here needs no other thread woken, which costs a system call and
+//! several microseconds. So, as tokio's scheduler does, a task spawned or
+//! woken by a worker goes into that worker's *next* slot and runs as soon as
+//! the current one yields; the task it displaces goes to the worker's
+//! queue, which idle workers steal from, and only then is a sleeping worker
+//! woken. A request and its answer between two actors thus stay on one
+//! core, while a flood of spawns spreads over all of them.
+//!
+//! Fairness: a worker runs its next slot at most [`MAX_NEXT_IN_A_ROW`]
+//! times in a row, so two tasks waking each other cannot starve its queue,
+//! and looks at the shared queue (tasks from outside the pool: timers,
+//! `_sync` callers) first every [`SHARED_QUEUE_INTERVAL`] tasks.
+
+use std::cell::{Cell, RefCell};
+use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst, fence};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::thread;
+
+use async_task::{Runnable, ScheduleInfo, WithInfo};
+use concurrent_queue::ConcurrentQueue;
+
+use crate::system::padded::Padded;
+
+/// Runs of the next slot in a row before the worker's queue gets a turn.
+const MAX_NEXT_IN_A_ROW: u32 = 3;
+/// Every this many tasks, a worker looks at the shared queue first.
+const SHARED_QUEUE_INTERVAL: u32 = 31;
+/// A worker's own queue; beyond it, tasks go to the shared queue.
+const LOCAL_QUEUE_CAPACITY: usize = 256;
+
+/// A pool of worker threads and its queues.
+pub(crate) struct Executor {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    /// Tasks spawned or woken outside the workers, and overflow.
+    injected: Padded<ConcurrentQueue<Runnable>>,
+    workers: Box<[Padded<WorkerShared>]>,
+    /// Indices of the workers asleep or about to be, for waking one.
+    sleepers: Mutex<Vec<usize>>,
+    /// `sleepers.len()`, read without the lock on every push of work.
+    sleeping: Padded<AtomicUsize>,
+    /// Set once the workers have ended: later tasks are dropped, not queued.
+    ended: AtomicBool,
+}
+
+/// What other threads see of one worker.
+struct WorkerShared {
+    /// Tasks others may steal.
+    queue: ConcurrentQueue<Runnable>,
+    parker: Parker,
+}
+
+thread_local! {
+    /// On a worker thread: its pool (by address) and its index.
+    static WORKER: Cell<Option<(usize, usize)>> = const { Cell::new(None) };
+    /// The worker's next slot.
+    static NEXT: RefCell<Option<Runnable>> = const { RefCell::new(None) };
+}
+
+impl Executor {
+    /// A pool of `workers` threads, not started yet.
+    pub(crate) fn new(workers: usize) -> Executor {
+        let workers = (0..workers.max(1))
+            .map(|_| {
+                Padded(WorkerShared {
+                    queue: ConcurrentQueue::bounded(LOCAL_QUEUE_CAPACITY),
+                    parker: Parker::default(),
+                })
+            })
+            .collect();
+        Executor {
+            shared: Arc::new(Shared {
+                injected: Padded(ConcurrentQueue::unbounded()),
+                workers,
+                sleepers: Mutex::new(Vec::new()),
+                sleeping: Padded::default(),
+                ended: AtomicBool::new(false),
+            }),
+        }
+    }
+
+    /// Starts the worker threads; each runs tasks until `done` returns true
+    /// when checked (after [`Executor::wake_all`], or whenever it idles).
+    pub(crate) fn start(&self, done: impl Fn() -> bool + Clone + Send + 'static) {
+        for index in 0..self.shared.workers.len() {
+            let shared = self.shared.clone();
+            let done = done.clone();
+            let started = thread::Builder::new()
+                .name(format!("acteur-worker-{index}"))
+                .spawn(move || shared.work(index, done));
+            if let Err(error) = started {
+                log::error!("acteur could not start a worker thread: {error}");
+            }
+        }
+    }
+
+    /// Runs `task` on the workers.
+    pub(crate) fn spawn(&self, task: impl Future<Output = ()> + Send + 'static) {
+        let shared = self.shared.clone();
+        let schedule = move |runnable: Runnable, info: ScheduleInfo| {
+            shared.schedule(runnable, info.woken_while_running);
+        };
+        let (runnable, task) = async_task::spawn(task, WithInfo(schedule));
+        task.detach();
+        runnable.schedule();
+    }
+
+    /// Spawns a task that wakes every worker once `event` completes, so
+    /// that each checks whether it is done.
+    pub(crate) fn wake_all_after(&self, event: impl Future<Output = ()> + Send + 'static) {
+        let shared = self.shared.clone();
+        self.spawn(async move {
+            event.await;
+            for worker in shared.workers.iter() {
+                worker.parker.unpark();
+            }
+        });
+    }
+}
+
+impl Drop for Executor {
+    fn drop(&mut self) {
+        // Tasks woken after the workers ended (see `Shared::schedule`).
+        while let Ok(runnable) = self.shared.injected.pop() {
+            drop(runnable);
+        }
+    }
+}
+
+impl Shared {
+    fn address(self: &Arc<Self>) -> usize {
+        Arc::as_ptr(self) as usize
+    }
+
+    /// Where a spawned or woken task goes; see the module documentation.
+    fn schedule(self: &Arc<Self>, runnable: Runnable, yielded: bool) {
+        if self.ended.load(SeqCst) {
+            // Nothing will run it any more; it is dropped with the pool.
+            // Not here: a waker may be called under the lock of what the
+            // task's future holds (an event's listener list), and dropping
+            // the future would take that lock again.
+            self.injected.push(runnable).ok();
+            return;
+        }
+        let here = WORKER.with(Cell::get);
+        let Some((_, index)) = here.filter(|(pool, _)| *pool == self.address()) else {
+            // From outside the pool (or from another system's).
+            self.push_shared(runnable);
+            return;
+        };
+        let displaced = if yielded {
+            // A task that yields wants the others to run first.
+            Some(runnable)
+        } else {
+            NEXT.with(|next| next.borrow_mut().replace(runnable))
+        };
+        if let Some(displaced) = displaced {
+            if let Err(full) = self.workers[index].queue.push(displaced) {
+                self.injected.push(full.into_inner()).ok();
+            }
+            self.wake_one();
+        }
+    }
+
+    fn push_shared(&self, runnable: Runnable) {
+        // Unbounded, and closed never: a push cannot fail.
+        self.injected.push(runnable).ok();
+        self.wake_one();
+    }
+
+    /// Wakes a sleeping worker, if any, to take work just queued.
+    fn wake_one(&self) {
+        // Orders the push before this read, as `sleep` orders its count
+        // before its last look at the queues: one of them sees the other.
+        fence(SeqCst);
+        if self.sleeping.load(SeqCst) == 0 {
+            return;
+        }
+        let woken = {
+            let mut sleepers = self.sleepers.lock().unwrap_or_else(PoisonError::into_inner);
+            let woken = sleepers.pop();
+            self.sleeping.store(sleepers.len(), SeqCst);
+            woken
+        };
+        if let Some(index) = woken {
+            self.workers[index].parker.unpark();
+        }
+    }
+
+    /// A worker thread's life: runs tasks until `done`.
+    fn work(self: Arc<Self>, index: usize, done: impl Fn() -> bool) {
+        WORKER.with(|worker| worker.set(Some((self.address(), index))));
+        // Our tasks catch their own panics (see `system_task.rs`); this
+        // only keeps the worker alive should one escape anyway.
+        while catch_unwind(AssertUnwindSafe(|| self.run(index, &done))).is_err() {}
+        WORKER.with(|worker| worker.set(None));
+        self.end();
+    }
+
+    fn run(&self, index: usize, done: &impl Fn() -> bool) {
+        let mut ticks: u32 = 0;
+        let mut next_in_a_row = 0;
+        loop {
+            ticks = ticks.wrapping_add(1);
+            let next = if next_in_a_row < MAX_NEXT_IN_A_ROW {
+                NEXT.with(|next| next.borrow_mut().take())
+            } else {
+                // Its turn is over: the next task waits in the queue.
+                if let Some(next) = NEXT.with(|next| next.borrow_mut().take()) {
+                    if let Err(full) = self.workers[index].queue.push(next) {
+                        self.injected.push(full.into_inner()).ok();
+                    }
+                }
+                None
+            };
+            let runnable = match next {
+                Some(runnable) => {
+                    next_in_a_row += 1;
+                    Some(runnable)
+                }
+                None => {
+                    next_in_a_row = 0;
+                    self.find(index, ticks % SHARED_QUEUE_INTERVAL == 0)
+                }
+            };
+            match runnable {
+                Some(runnable) => {
+                    runnable.run();
+                }
+                None => {
+                    if done() {
+                        return;
+                    }
+                    self.sleep(index, done);
+                }
+            }
+        }
+    }
+
+    /// A task from this worker's queue, the shared queue (first if
+    /// `shared_first`), or another worker's queue.
+    fn find(&self, index: usize, shared_first: bool) -> Option<Runnable> {
+        let own = &self.workers[index].queue;
+        if shared_first {
+            if let Ok(runnable) = self.injected.pop() {
+                return Some(runnable);
+            }
+        }
+        if let Ok(runnable) = own.pop() {
+            return Some(runnable);
+        }
+        if let Ok(runnable) = self.injected.pop() {
+            return Some(runnable);
+        }
+        self.steal(index)
+    }
+
+    /// Takes half of another worker's queue: one task to run, the rest
+    /// into this worker's queue.
+    fn steal(&self, index: usize) -> Option<Runnable> {
+        let count = self.workers.len();
+        for offset in 1..count {
+            let victim = &self.workers[(index + offset) % count].queue;
+            let Ok(first) = victim.pop() else {
+                continue;
+            };
+            let own = &self.workers[index].queue;
+            for _ in 0..victim.len() / 2 {
+                match victim.pop() {
+                    Ok(runnable) => {
+                        if let Err(full) = own.push(runnable) {
+                            self.injected.push(full.into_inner()).ok();
+                        }
+                    }
+                    Err(_) => break,
+                }
+            }
+            return Some(first);
+        }
+        None
+    }
+
+    fn has_work(&self) -> bool {
+        !self.injected.is_empty() || self.workers.iter().any(|worker| !worker.queue.is_empty())
+    }
+
+    /// Sleeps until woken, unless work or the end arrived meanwhile.
+    fn sleep(&self, index: usize, done: &impl Fn() -> bool) {
+        {
+            let mut sleepers = self.sleepers.lock().unwrap_or_else(PoisonError::into_inner);
+            sleepers.push(index);
+            self.sleeping.store(sleepers.len(), SeqCst);
+        }
+        fence(SeqCst);
+        if self.has_work() || done() {
+            let mut sleepers = self.sleepers.lock().unwrap_or_else(PoisonError::into_inner);
+            sleepers.retain(|&sleeper| sleeper != index);
+            self.sleeping.store(sleepers.len(), SeqCst);
+            return;
+        }
+        self.workers[index].parker.park();
+        // Whoever woke this worker took it off the list, unless it was
+        // `wake_all`: make sure it is off.
+        let mut sleepers = self.sleepers.lock().unwrap_or_else(PoisonError::into_inner);
+        sleepers.retain(|&sleeper| sleeper != index);
+        self.sleeping.store(sleepers.len(), SeqCst);
+    }
+
+    /// A worker ended, so the system has stopped: what is still queued
+    /// (sweepers' wake-ups, no counted task) is dropped, since those tasks
+    /// hold this pool, which would otherwise never be freed. What is woken
+    /// later is dropped with the [`Executor`].
+    fn end(&self) {
+        self.ended.store(true, SeqCst);
+        while let Ok(runnable) = self.injected.pop() {
+            drop(runnable);
+        }
+        for worker in self.workers.iter() {
+            while let Ok(runnable) = worker.queue.pop() {
+                drop(runnable);
+            }
+        }
+        NEXT.with(|next| next.borrow_mut().take());
+    }
+}
+
+/// Puts one worker thread to sleep until another wakes it.
+#[derive(Default)]
+struct Parker {
+    woken: Mutex<bool>,
+    wake: Condvar,
+}
+
+impl Parker {
+    fn park(&self) {
+        let mut woken = self.woken.lock().unwrap_or_else(PoisonError::into_inner);
+        while !*woken {
+            woken = self
+                .wake
+                .wait(woken)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+        *woken = false;
+    }
+
+    fn unpark(&self) {
+        *self.woken.lock().unwrap_or_else(PoisonError::into_inner) = true;
+        self.wake.notify_one();
+    }
+}

@@ -16,13 +16,23 @@
 //! times in a row, so two tasks waking each other cannot starve its queue,
 //! and looks at the shared queue (tasks from outside the pool: timers,
 //! `_sync` callers) first every [`SHARED_QUEUE_INTERVAL`] tasks.
+//!
+//! A handler that blocks its thread (a long computation, blocking I/O)
+//! would keep the task in its worker's next slot waiting, while the other
+//! cores sleep; worse, if it blocks until that very task has run, forever.
+//! So a worker going to sleep while another's next slot is taken sleeps
+//! only [`STUCK_AFTER`], and if that worker has not run a task meanwhile,
+//! takes the task over.
 
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst, fence};
-use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::sync::atomic::{
+    AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed, Ordering::SeqCst, fence,
+};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread;
+use std::time::Duration;
 
 use async_task::{Runnable, ScheduleInfo, WithInfo};
 use concurrent_queue::ConcurrentQueue;
@@ -35,6 +45,12 @@ const MAX_NEXT_IN_A_ROW: u32 = 3;
 const SHARED_QUEUE_INTERVAL: u32 = 31;
 /// A worker's own queue; beyond it, tasks go to the shared queue.
 const LOCAL_QUEUE_CAPACITY: usize = 256;
+/// A worker that has run no task for this long while a task waits in its
+/// next slot is taken to be stuck in its current one.
+const STUCK_AFTER: Duration = Duration::from_millis(1);
+/// Naps of [`STUCK_AFTER`] without a next slot taken, after which an idle
+/// worker stops watching and sleeps until woken.
+const WATCH_ROUNDS: u32 = 50;
 
 /// A pool of worker threads and its queues.
 pub(crate) struct Executor {
@@ -49,22 +65,34 @@ struct Shared {
     sleepers: Mutex<Vec<usize>>,
     /// `sleepers.len()`, read without the lock on every push of work.
     sleeping: Padded<AtomicUsize>,
+    /// Sleeping workers that watch the next slots (see `Shared::sleep`).
+    watchers: Padded<AtomicUsize>,
     /// Set once the workers have ended: later tasks are dropped, not queued.
     ended: AtomicBool,
 }
 
 /// What other threads see of one worker.
 struct WorkerShared {
+    /// The task to run as soon as the current one yields. Others take it
+    /// only if this worker is stuck (see the module documentation); the
+    /// lock is almost always this worker's alone.
+    next: Mutex<Option<Runnable>>,
     /// Tasks others may steal.
     queue: ConcurrentQueue<Runnable>,
+    /// Tasks run so far: a worker whose count does not move is stuck.
+    ticks: AtomicU64,
     parker: Parker,
+}
+
+impl WorkerShared {
+    fn next(&self) -> MutexGuard<'_, Option<Runnable>> {
+        self.next.lock().unwrap_or_else(PoisonError::into_inner)
+    }
 }
 
 thread_local! {
     /// On a worker thread: its pool (by address) and its index.
     static WORKER: Cell<Option<(usize, usize)>> = const { Cell::new(None) };
-    /// The worker's next slot.
-    static NEXT: RefCell<Option<Runnable>> = const { RefCell::new(None) };
 }
 
 impl Executor {
@@ -73,7 +101,9 @@ impl Executor {
         let workers = (0..workers.max(1))
             .map(|_| {
                 Padded(WorkerShared {
+                    next: Mutex::new(None),
                     queue: ConcurrentQueue::bounded(LOCAL_QUEUE_CAPACITY),
+                    ticks: AtomicU64::new(0),
                     parker: Parker::default(),
                 })
             })
@@ -84,6 +114,7 @@ impl Executor {
                 workers,
                 sleepers: Mutex::new(Vec::new()),
                 sleeping: Padded::default(),
+                watchers: Padded::default(),
                 ended: AtomicBool::new(false),
             }),
         }
@@ -131,8 +162,12 @@ impl Executor {
 impl Drop for Executor {
     fn drop(&mut self) {
         // Tasks woken after the workers ended (see `Shared::schedule`).
-        while let Ok(runnable) = self.shared.injected.pop() {
-            drop(runnable);
+        // While workers run, they run what is queued: a dropped system's
+        // tasks still have to see that it is gone and end.
+        if self.shared.ended.load(SeqCst) {
+            while let Ok(runnable) = self.shared.injected.pop() {
+                drop(runnable);
+            }
         }
     }
 }
@@ -162,12 +197,20 @@ impl Shared {
             // A task that yields wants the others to run first.
             Some(runnable)
         } else {
-            NEXT.with(|next| next.borrow_mut().replace(runnable))
+            self.workers[index].next().replace(runnable)
         };
         if let Some(displaced) = displaced {
             if let Err(full) = self.workers[index].queue.push(displaced) {
                 self.injected.push(full.into_inner()).ok();
             }
+            self.wake_one();
+            return;
+        }
+        // A task in the next slot wakes nobody, unless every sleeping
+        // worker sleeps without watching the next slots: one must, in case
+        // this worker's current task never yields (see `sleep`).
+        fence(SeqCst);
+        if self.watchers.load(SeqCst) == 0 {
             self.wake_one();
         }
     }
@@ -208,15 +251,17 @@ impl Shared {
     }
 
     fn run(&self, index: usize, done: &impl Fn() -> bool) {
+        let worker = &self.workers[index];
         let mut ticks: u32 = 0;
         let mut next_in_a_row = 0;
+        let mut quiet_naps = 0;
         loop {
             ticks = ticks.wrapping_add(1);
             let next = if next_in_a_row < MAX_NEXT_IN_A_ROW {
-                NEXT.with(|next| next.borrow_mut().take())
+                worker.next().take()
             } else {
                 // Its turn is over: the next task waits in the queue.
-                if let Some(next) = NEXT.with(|next| next.borrow_mut().take()) {
+                if let Some(next) = worker.next().take() {
                     if let Err(full) = self.workers[index].queue.push(next) {
                         self.injected.push(full.into_inner()).ok();
                     }
@@ -235,13 +280,15 @@ impl Shared {
             };
             match runnable {
                 Some(runnable) => {
+                    worker.ticks.store(u64::from(ticks), Relaxed);
+                    quiet_naps = 0;
                     runnable.run();
                 }
                 None => {
                     if done() {
                         return;
                     }
-                    self.sleep(index, done);
+                    self.sleep(index, done, &mut quiet_naps);
                 }
             }
         }
@@ -295,7 +342,15 @@ impl Shared {
     }
 
     /// Sleeps until woken, unless work or the end arrived meanwhile.
-    fn sleep(&self, index: usize, done: &impl Fn() -> bool) {
+    ///
+    /// While another worker has a task in its next slot, or did within the
+    /// last [`WATCH_ROUNDS`] naps (`quiet_naps` counts them; the caller
+    /// resets it when this worker runs a task), this worker watches: it
+    /// naps for [`STUCK_AFTER`] only, then takes over the next task of a
+    /// worker that has run nothing since. A watcher spares the others a
+    /// wake-up each time a next slot fills; a worker idle for longer
+    /// sleeps until woken.
+    fn sleep(&self, index: usize, done: &impl Fn() -> bool, quiet_naps: &mut u32) {
         {
             let mut sleepers = self.sleepers.lock().unwrap_or_else(PoisonError::into_inner);
             sleepers.push(index);
@@ -308,9 +363,38 @@ impl Shared {
             self.sleeping.store(sleepers.len(), SeqCst);
             return;
         }
-        self.workers[index].parker.park();
+        // The workers with a task waiting in their next slot, and how far
+        // they had got: if one is no further after a while, it is stuck.
+        let watched: Vec<(usize, u64)> = (0..self.workers.len())
+            .filter(|&other| other != index && self.workers[other].next().is_some())
+            .map(|other| (other, self.workers[other].ticks.load(Relaxed)))
+            .collect();
+        *quiet_naps = if watched.is_empty() {
+            quiet_naps.saturating_add(1)
+        } else {
+            0
+        };
+        if *quiet_naps > WATCH_ROUNDS {
+            // Not a watcher (the count was never raised): a next slot that
+            // fills from now on wakes this worker.
+            self.workers[index].parker.park();
+        } else {
+            self.watchers.fetch_add(1, SeqCst);
+            self.workers[index].parker.park_timeout(STUCK_AFTER);
+            self.watchers.fetch_sub(1, SeqCst);
+            for (other, seen) in watched {
+                if self.workers[other].ticks.load(Relaxed) != seen {
+                    continue;
+                }
+                if let Some(stuck) = self.workers[other].next().take() {
+                    if let Err(full) = self.workers[index].queue.push(stuck) {
+                        self.injected.push(full.into_inner()).ok();
+                    }
+                }
+            }
+        }
         // Whoever woke this worker took it off the list, unless it was
-        // `wake_all`: make sure it is off.
+        // `wake_all` or the timeout: make sure it is off.
         let mut sleepers = self.sleepers.lock().unwrap_or_else(PoisonError::into_inner);
         sleepers.retain(|&sleeper| sleeper != index);
         self.sleeping.store(sleepers.len(), SeqCst);
@@ -330,7 +414,9 @@ impl Shared {
                 drop(runnable);
             }
         }
-        NEXT.with(|next| next.borrow_mut().take());
+        for worker in self.workers.iter() {
+            worker.next().take();
+        }
     }
 }
 
@@ -350,6 +436,16 @@ impl Parker {
                 .wait(woken)
                 .unwrap_or_else(PoisonError::into_inner);
         }
+        *woken = false;
+    }
+
+    /// As [`Parker::park`], but returns after `timeout` at the latest.
+    fn park_timeout(&self, timeout: Duration) {
+        let woken = self.woken.lock().unwrap_or_else(PoisonError::into_inner);
+        let (mut woken, _) = self
+            .wake
+            .wait_timeout_while(woken, timeout, |woken| !*woken)
+            .unwrap_or_else(PoisonError::into_inner);
         *woken = false;
     }
 

@@ -29,6 +29,15 @@ pin_project! {
         context: TaskContext,
         lifecycle: Option<Arc<Lifecycle>>,
     }
+    // A task dropped before it ended (its executor went away with tasks
+    // still queued) is uncounted too, or shutdown would wait for it forever.
+    impl<F> PinnedDrop for SystemTask<F> {
+        fn drop(this: Pin<&mut Self>) {
+            if let Some(lifecycle) = this.project().lifecycle.take() {
+                lifecycle.task_finished();
+            }
+        }
+    }
 }
 
 impl<F: Future<Output = ()>> SystemTask<F> {

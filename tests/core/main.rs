@@ -18,5 +18,6 @@ mod overload;
 mod poison;
 mod policies;
 mod pubsub;
+mod scheduling;
 mod services;
 mod shutdown;

@@ -48,6 +48,10 @@ const LOCAL_QUEUE_CAPACITY: usize = 256;
 /// A worker that has run no task for this long while a task waits in its
 /// next slot is taken to be stuck in its current one.
 const STUCK_AFTER: Duration = Duration::from_millis(1);
+/// Looks for work a worker takes before it sleeps: a worker that sleeps
+/// as soon as it runs out has to be woken, a system call, for the next task
+/// pushed a microsecond later.
+const SEARCH_ROUNDS: u32 = 64;
 /// Naps of [`STUCK_AFTER`] without a next slot taken, after which an idle
 /// worker stops watching and sleeps until woken.
 const WATCH_ROUNDS: u32 = 50;
@@ -67,6 +71,9 @@ struct Shared {
     sleeping: Padded<AtomicUsize>,
     /// Sleeping workers that watch the next slots (see `Shared::sleep`).
     watchers: Padded<AtomicUsize>,
+    /// Workers looking for work before they sleep: while one does, work
+    /// pushed wakes nobody.
+    searching: Padded<AtomicUsize>,
     /// Set once the workers have ended: later tasks are dropped, not queued.
     ended: AtomicBool,
 }
@@ -115,6 +122,7 @@ impl Executor {
                 sleepers: Mutex::new(Vec::new()),
                 sleeping: Padded::default(),
                 watchers: Padded::default(),
+                searching: Padded::default(),
                 ended: AtomicBool::new(false),
             }),
         }
@@ -226,7 +234,7 @@ impl Shared {
         // Orders the push before this read, as `sleep` orders its count
         // before its last look at the queues: one of them sees the other.
         fence(SeqCst);
-        if self.sleeping.load(SeqCst) == 0 {
+        if self.sleeping.load(SeqCst) == 0 || self.searching.load(SeqCst) > 0 {
             return;
         }
         let woken = {
@@ -276,6 +284,7 @@ impl Shared {
                 None => {
                     next_in_a_row = 0;
                     self.find(index, ticks % SHARED_QUEUE_INTERVAL == 0)
+                        .or_else(|| self.search(index))
                 }
             };
             match runnable {
@@ -335,6 +344,24 @@ impl Shared {
             return Some(first);
         }
         None
+    }
+
+    /// Looks for work for a while before the worker sleeps; see
+    /// [`SEARCH_ROUNDS`]. A worker that finds none registers as a sleeper
+    /// and looks once more (`sleep`), so work pushed meanwhile, which woke
+    /// nobody, is not missed.
+    fn search(&self, index: usize) -> Option<Runnable> {
+        self.searching.fetch_add(1, SeqCst);
+        let mut found = None;
+        for _ in 0..SEARCH_ROUNDS {
+            std::hint::spin_loop();
+            found = self.find(index, true);
+            if found.is_some() {
+                break;
+            }
+        }
+        self.searching.fetch_sub(1, SeqCst);
+        found
     }
 
     fn has_work(&self) -> bool {

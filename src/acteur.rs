@@ -116,6 +116,10 @@ impl Acteur {
         Acteur { system }
     }
 
+    pub(crate) fn system(&self) -> &Arc<System> {
+        &self.system
+    }
+
     /// Sends `message` to the actor of type `A` with `id`, activating it if
     /// needed, without waiting for it to be handled.
     ///

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::system::System;
 use crate::system::slot::Slot;
 use crate::{Acteur, Actor, DeactivationReason, Error, Listen, Receive, Respond, Serve};
 
@@ -79,8 +80,13 @@ impl<A: Actor> ActorAssistant<A> {
     }
 
     /// The slot of the actor this assistant serves.
-    pub(crate) fn slot(&self) -> &Slot<A> {
+    pub(crate) fn slot(&self) -> &Arc<Slot<A>> {
         &self.slot
+    }
+
+    /// The system the actor runs in.
+    pub(crate) fn system(&self) -> &Arc<System> {
+        self.acteur.system()
     }
 
     /// The ID of the actor this assistant serves.

@@ -13,7 +13,8 @@
 //! core, while a flood of spawns spreads over all of them.
 //!
 //! Fairness: a worker runs its next slot at most [`MAX_NEXT_IN_A_ROW`]
-//! times in a row, so two tasks waking each other cannot starve its queue,
+//! times in a row while other tasks wait, so two tasks waking each other
+//! cannot starve its queue,
 //! and looks at the shared queue (tasks from outside the pool: timers,
 //! `_sync` callers) first every [`SHARED_QUEUE_INTERVAL`] tasks.
 //!
@@ -265,7 +266,11 @@ impl Shared {
         let mut quiet_naps = 0;
         loop {
             ticks = ticks.wrapping_add(1);
-            let next = if next_in_a_row < MAX_NEXT_IN_A_ROW {
+            let others_wait = || !worker.queue.is_empty() || !self.injected.is_empty();
+            let next = if next_in_a_row < MAX_NEXT_IN_A_ROW || !others_wait() {
+                // Within its turn, or nothing else waits: handing the task
+                // to the queue would only invite another worker to steal
+                // it, and its data, across cores.
                 worker.next().take()
             } else {
                 // Its turn is over: the next task waits in the queue.

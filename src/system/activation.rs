@@ -14,7 +14,7 @@ use crate::system::context;
 use crate::system::envelope::ActorEnvelope;
 use crate::system::panics::{catch, catch_sync};
 use crate::system::slot::{Inbox, Resumed, Slot, Step};
-use crate::{Actor, ActorAssistant, DeactivationReason, Error};
+use crate::{Acteur, Actor, ActorAssistant, DeactivationReason, Error};
 
 /// Runs until the slot is idle or retired. The caller counted this task.
 pub(crate) async fn drain<A: Actor>(
@@ -23,7 +23,11 @@ pub(crate) async fn drain<A: Actor>(
     id: A::Id,
     slot: Arc<Slot<A>>,
 ) {
-    let assistant = ActorAssistant::new(system.handle(), id.clone(), slot.clone());
+    // The assistant holds the system, ID and slot for the whole task; they
+    // are borrowed from it rather than cloned (each clone of an `Arc` is an
+    // atomic write, and this runs for every actor that wakes up).
+    let assistant = ActorAssistant::new(Acteur::from_system(system), id, slot);
+    let (system, id, slot) = (assistant.system(), assistant.id(), assistant.slot());
     // The activation this task holds, its last memory estimate, and the
     // panics in a row so far.
     let Resumed {
@@ -40,15 +44,15 @@ pub(crate) async fn drain<A: Actor>(
                     // The calls waiting for this message wait for `activate`
                     // too (the handler gets them from its envelope).
                     let chain = envelope.chain().cloned();
-                    let activation = activate(&system, &actors, &id, &slot, &assistant);
+                    let activation = activate(system, &actors, id, slot, &assistant);
                     actor = Box::pin(context::run_with_chain(chain, activation)).await;
                     let Some(fresh) = actor.as_ref() else {
                         consecutive_panics = consecutive_panics.saturating_add(1);
-                        activation_failed(&actors, &id, &mut inbox, envelope, consecutive_panics);
+                        activation_failed(&actors, id, &mut inbox, envelope, consecutive_panics);
                         continue;
                     };
                     memory = estimate_memory(fresh, 0);
-                    if let Some(evictions) = actors.resized(&system, 0, memory) {
+                    if let Some(evictions) = actors.resized(system, 0, memory) {
                         evictions.await;
                     }
                 }
@@ -68,13 +72,13 @@ pub(crate) async fn drain<A: Actor>(
                     if let Some(broken) = actor.take() {
                         catch_sync("dropping an abandoned actor", || drop(broken));
                     }
-                    actors.activation_ended(&system, memory, false);
+                    actors.activation_ended(system, memory, false);
                     memory = 0;
                     slot.activation_ended();
                 } else {
                     consecutive_panics = 0;
                     let estimate = estimate_memory(current, memory);
-                    let evictions = actors.resized(&system, memory, estimate);
+                    let evictions = actors.resized(system, memory, estimate);
                     memory = estimate;
                     if let Some(evictions) = evictions {
                         evictions.await;
@@ -87,14 +91,14 @@ pub(crate) async fn drain<A: Actor>(
                     // the user's own `deactivate` future, of any size, which
                     // every drain task would otherwise carry.
                     Box::pin(deactivate(
-                        &system, &actors, &assistant, current, memory, reason,
+                        system, &actors, &assistant, current, memory, reason,
                     ))
                     .await;
                     memory = 0;
                 }
             }
             Step::Retire => {
-                if actors.retire(&id, &slot) {
+                if actors.retire(id, slot) {
                     break;
                 }
             }
@@ -102,7 +106,7 @@ pub(crate) async fn drain<A: Actor>(
                 // Within limits this is a few loads. Over them (every
                 // activation was busy, or this one grew), this actor being
                 // idle now may let the budget be enforced.
-                if let Some(evictions) = actors.enforce_limits(&system, Some((&id, &slot))) {
+                if let Some(evictions) = actors.enforce_limits(system, Some((id, slot))) {
                     evictions.await;
                 }
                 break;

@@ -35,7 +35,7 @@ use envelope::{ActorEnvelope, Tell};
 use eviction::{Candidate, Eviction, Evictor, Oldest};
 use lifecycle::Lifecycle;
 use padded::Padded;
-use registry::Registry;
+use registry::{Found, Registry};
 use service_pool::{ServicePool, ServicePoolControl};
 use subscriptions::Subscriptions;
 use system_task::SystemTask;
@@ -163,7 +163,7 @@ impl System {
 
     /// The machinery for actor type `A`, created on its first message.
     #[inline]
-    pub(crate) fn actor_type<A: Actor>(self: &Arc<Self>) -> Result<Arc<ActorType<A>>, Error> {
+    pub(crate) fn actor_type<A: Actor>(self: &Arc<Self>) -> Result<Found<'_, ActorType<A>>, Error> {
         if let Some(actors) = self.actors.get::<ActorType<A>>() {
             return Ok(actors);
         }
@@ -187,7 +187,9 @@ impl System {
     }
 
     /// The pool of service `S`, created (not started) on first use.
-    pub(crate) fn service_pool<S: Service>(self: &Arc<Self>) -> Result<Arc<ServicePool<S>>, Error> {
+    pub(crate) fn service_pool<S: Service>(
+        self: &Arc<Self>,
+    ) -> Result<Found<'_, ServicePool<S>>, Error> {
         if let Some(pool) = self.services.get::<ServicePool<S>>() {
             return Ok(pool);
         }
@@ -265,7 +267,7 @@ impl System {
     pub(crate) fn subscribe<S: Listen<M>, M: Clone + Send + 'static>(
         self: &Arc<Self>,
     ) -> Result<(), Error> {
-        let pool = self.service_pool::<S>()?;
+        let pool = Arc::clone(&*self.service_pool::<S>()?);
         let deliver = move |system: &Arc<System>, message: M| {
             pool.enqueue_published(system, Box::new(Tell(message)))
                 .unwrap_or_else(|error| {

@@ -69,6 +69,10 @@ impl<A: Actor> ActorType<A> {
         system: &Arc<System>,
         just_idle: Option<(&A::Id, &Arc<Slot<A>>)>,
     ) -> Option<Eviction> {
+        // The common case, no limit anywhere: two loads, nothing built.
+        if !self.budget.is_limited() && system.limited_budget().is_none() {
+            return None;
+        }
         let candidate = || {
             let (id, slot) = just_idle?;
             Some(Candidate {

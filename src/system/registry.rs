@@ -9,9 +9,9 @@
 //! every message. Registration, rare, happens under a lock.
 
 use std::any::{Any, TypeId};
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::{BuildHasherDefault, Hash, Hasher};
 use std::ops::Deref;
 use std::sync::{Arc, LazyLock, OnceLock, PoisonError, RwLock};
 
@@ -165,10 +165,25 @@ fn downcast<T: Any>(typed: &Typed) -> &Arc<T> {
 fn type_index<T: Any>() -> usize {
     static INDICES: LazyLock<RwLock<TypeMap<usize>>> = LazyLock::new(RwLock::default);
     thread_local! {
+        /// The types this thread looked up lately, by the low bits of
+        /// their id: a few instructions where the map below takes dozens.
+        static RECENT: [Cell<Option<(TypeId, usize)>>; WAYS] =
+            const { [const { Cell::new(None) }; WAYS] };
         static KNOWN: RefCell<TypeMap<usize>> = RefCell::default();
     }
+    const WAYS: usize = 16;
     let key = TypeId::of::<T>();
-    if let Some(index) = KNOWN.with(|known| known.borrow().get(&key).copied()) {
+    let mut hasher = TypeIdHasher::default();
+    key.hash(&mut hasher);
+    let way = hasher.finish() as usize % WAYS;
+    if let Some((recent, index)) = RECENT.with(|recent| recent[way].get()) {
+        if recent == key {
+            return index;
+        }
+    }
+    let known = KNOWN.with(|known| known.borrow().get(&key).copied());
+    if let Some(index) = known {
+        RECENT.with(|recent| recent[way].set(Some((key, index))));
         return index;
     }
     let index = {

@@ -25,7 +25,7 @@
 //! only [`STUCK_AFTER`], and if that worker has not run a task meanwhile,
 //! takes the task over.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{
@@ -101,6 +101,42 @@ impl WorkerShared {
 thread_local! {
     /// On a worker thread: its pool (by address) and its index.
     static WORKER: Cell<Option<(usize, usize)>> = const { Cell::new(None) };
+    /// On a worker thread: its pool, for [`others_waiting`].
+    static POOL: RefCell<Option<Arc<Shared>>> = const { RefCell::new(None) };
+    /// Set by [`linger`] for the reschedule its wake-up causes.
+    static LINGERING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Whether other tasks wait for the current worker: in its next slot or
+/// its queue. False off the workers.
+pub(crate) fn others_waiting() -> bool {
+    let Some((_, index)) = WORKER.with(Cell::get) else {
+        return false;
+    };
+    POOL.with(|pool| {
+        pool.borrow().as_ref().is_some_and(|pool| {
+            let worker = &pool.workers[index];
+            !worker.queue.is_empty() || worker.next.try_lock().map_or(true, |next| next.is_some())
+        })
+    })
+}
+
+/// Lets the tasks waiting for this worker run first, then continues: the
+/// task goes to the back of this worker's queue, waking no other worker
+/// (it is this worker's own business; a stuck worker's queue is stolen
+/// anyway).
+pub(crate) async fn linger() {
+    let mut yielded = false;
+    std::future::poll_fn(|cx| {
+        if yielded {
+            return std::task::Poll::Ready(());
+        }
+        yielded = true;
+        LINGERING.with(|lingering| lingering.set(true));
+        cx.waker().wake_by_ref();
+        std::task::Poll::Pending
+    })
+    .await;
 }
 
 impl Executor {
@@ -202,6 +238,12 @@ impl Shared {
             self.push_shared(runnable);
             return;
         };
+        if yielded && LINGERING.with(|lingering| lingering.replace(false)) {
+            if let Err(full) = self.workers[index].queue.push(runnable) {
+                self.push_shared(full.into_inner());
+            }
+            return;
+        }
         let displaced = if yielded {
             // A task that yields wants the others to run first.
             Some(runnable)
@@ -252,10 +294,12 @@ impl Shared {
     /// A worker thread's life: runs tasks until `done`.
     fn work(self: Arc<Self>, index: usize, done: impl Fn() -> bool) {
         WORKER.with(|worker| worker.set(Some((self.address(), index))));
+        POOL.with(|pool| *pool.borrow_mut() = Some(self.clone()));
         // Our tasks catch their own panics (see `system_task.rs`); this
         // only keeps the worker alive should one escape anyway.
         while catch_unwind(AssertUnwindSafe(|| self.run(index, &done))).is_err() {}
         WORKER.with(|worker| worker.set(None));
+        POOL.with(|pool| pool.borrow_mut().take());
         self.end();
     }
 

@@ -8,6 +8,7 @@ use std::any::type_name;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
+use crate::runtime;
 use crate::system::System;
 use crate::system::actor_type::ActorType;
 use crate::system::context;
@@ -36,10 +37,29 @@ pub(crate) async fn drain<A: Actor>(
         mut consecutive_panics,
         mut inbox,
     } = slot.resume();
+    // Whether the task already let the others run since it last handled a
+    // message (see below).
+    let mut lingered = false;
     loop {
         let stopping = system.lifecycle.is_stopping();
+        if inbox.is_empty()
+            && actor.is_some()
+            && !lingered
+            && !stopping
+            && runtime::others_waiting()
+        {
+            // About to go idle while this worker has other tasks to run,
+            // most likely the actor just sent a message to: let them run
+            // first. If one answers, the answer finds this task still
+            // running instead of spawning a new one, which in a request
+            // and reply between two actors saves a task per message.
+            lingered = true;
+            runtime::linger().await;
+            continue;
+        }
         match slot.next_step(&mut inbox, &mut actor, memory, consecutive_panics, stopping) {
             Step::Handle(envelope) => {
+                lingered = false;
                 if actor.is_none() {
                     // The calls waiting for this message wait for `activate`
                     // too (the handler gets them from its envelope).

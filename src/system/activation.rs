@@ -57,7 +57,13 @@ pub(crate) async fn drain<A: Actor>(
             runtime::linger().await;
             continue;
         }
-        match slot.next_step(&mut inbox, &mut actor, memory, consecutive_panics, stopping) {
+        match slot.next_step(
+            &mut inbox,
+            &mut actor,
+            memory,
+            consecutive_panics,
+            &system.lifecycle,
+        ) {
             Step::Handle(envelope) => {
                 lingered = false;
                 if actor.is_none() {

@@ -301,7 +301,7 @@ impl<A: Actor> Slot<A> {
         actor: &mut Option<A>,
         memory: usize,
         consecutive_panics: u32,
-        stopping: bool,
+        lifecycle: &Lifecycle,
     ) -> Step<A> {
         let live = actor.is_some();
         if live && self.stop_requested.load(Relaxed) {
@@ -319,7 +319,10 @@ impl<A: Actor> Slot<A> {
         if !live {
             return Step::Retire;
         }
-        if stopping {
+        // Read under the lock, which shutdown takes after it began: either
+        // this sees the system stopping, or shutdown finds the activation
+        // idle here and wakes it (`wake_for_shutdown`).
+        if lifecycle.is_stopping() {
             return Step::Deactivate(DeactivationReason::SystemShutdown);
         }
         if state.idle_expired {

@@ -26,6 +26,7 @@
 //! takes the task over.
 
 use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{
@@ -43,7 +44,7 @@ use crate::system::padded::Padded;
 /// Runs of the next slot in a row before the worker's queue gets a turn.
 const MAX_NEXT_IN_A_ROW: u32 = 3;
 /// Every this many tasks, a worker looks at the shared queue first.
-const SHARED_QUEUE_INTERVAL: u32 = 31;
+const SHARED_QUEUE_INTERVAL: u64 = 31;
 /// A worker's own queue; beyond it, tasks go to the shared queue.
 const LOCAL_QUEUE_CAPACITY: usize = 256;
 /// A worker that has run no task for this long while a task waits in its
@@ -53,6 +54,14 @@ const STUCK_AFTER: Duration = Duration::from_millis(1);
 /// as soon as it runs out has to be woken, a system call, for the next task
 /// pushed a microsecond later.
 const SEARCH_ROUNDS: u32 = 64;
+/// Tasks lingering on one worker at most. A lingering task keeps its
+/// allocation (a few hundred bytes) a little longer; under a flood to many
+/// actors, every one of them would linger at once.
+const MAX_LINGERING: usize = 1024;
+/// A task lingers at most this many of its worker's tasks: a worker that
+/// always has other work would otherwise never get back to it, and the
+/// messages its actor received meanwhile would wait.
+const MAX_LINGER_TICKS: u64 = 256;
 /// Naps of [`STUCK_AFTER`] without a next slot taken, after which an idle
 /// worker stops watching and sleeps until woken.
 const WATCH_ROUNDS: u32 = 50;
@@ -81,10 +90,9 @@ struct Shared {
 
 /// What other threads see of one worker.
 struct WorkerShared {
-    /// The task to run as soon as the current one yields. Others take it
-    /// only if this worker is stuck (see the module documentation); the
-    /// lock is almost always this worker's alone.
-    next: Mutex<Option<Runnable>>,
+    /// The tasks only this worker runs, unless it is stuck (see the module
+    /// documentation); the lock is almost always this worker's alone.
+    held: Mutex<Held>,
     /// Tasks others may steal.
     queue: ConcurrentQueue<Runnable>,
     /// Tasks run so far: a worker whose count does not move is stuck.
@@ -92,9 +100,35 @@ struct WorkerShared {
     parker: Parker,
 }
 
+/// What [`Shared::held_task`] found.
+enum HeldTask {
+    Next(Runnable),
+    Overdue(Runnable),
+    None,
+}
+
+/// See [`WorkerShared::held`].
+#[derive(Default)]
+struct Held {
+    /// The task to run as soon as the current one yields.
+    next: Option<Runnable>,
+    /// Tasks that [`linger`]ed: they run once the worker's queue is empty.
+    /// Not stealable: another worker would take the task, and its data,
+    /// away from the core where its counterpart runs.
+    /// Each with the worker's tick count when it lingered (see
+    /// [`MAX_LINGER_TICKS`]).
+    lingering: VecDeque<(u64, Runnable)>,
+}
+
+impl Held {
+    fn is_empty(&self) -> bool {
+        self.next.is_none() && self.lingering.is_empty()
+    }
+}
+
 impl WorkerShared {
-    fn next(&self) -> MutexGuard<'_, Option<Runnable>> {
-        self.next.lock().unwrap_or_else(PoisonError::into_inner)
+    fn held(&self) -> MutexGuard<'_, Held> {
+        self.held.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -107,24 +141,27 @@ thread_local! {
     static LINGERING: Cell<bool> = const { Cell::new(false) };
 }
 
-/// Whether other tasks wait for the current worker: in its next slot or
-/// its queue. False off the workers.
-pub(crate) fn others_waiting() -> bool {
+/// Whether the current task may [`linger`]: it runs on a worker that has
+/// other tasks waiting (in its next slot, its queue, or lingering), and
+/// fewer than [`MAX_LINGERING`] tasks linger there already. False off the
+/// workers.
+pub(crate) fn may_linger() -> bool {
     let Some((_, index)) = WORKER.with(Cell::get) else {
         return false;
     };
     POOL.with(|pool| {
         pool.borrow().as_ref().is_some_and(|pool| {
             let worker = &pool.workers[index];
-            !worker.queue.is_empty() || worker.next.try_lock().map_or(true, |next| next.is_some())
+            let Ok(held) = worker.held.try_lock() else {
+                return false;
+            };
+            held.lingering.len() < MAX_LINGERING && (!held.is_empty() || !worker.queue.is_empty())
         })
     })
 }
 
-/// Lets the tasks waiting for this worker run first, then continues: the
-/// task goes to the back of this worker's queue, waking no other worker
-/// (it is this worker's own business; a stuck worker's queue is stolen
-/// anyway).
+/// Lets the tasks waiting for this worker run first, then continues on the
+/// same worker (see [`Held::lingering`]), waking no other worker.
 pub(crate) async fn linger() {
     let mut yielded = false;
     std::future::poll_fn(|cx| {
@@ -145,7 +182,7 @@ impl Executor {
         let workers = (0..workers.max(1))
             .map(|_| {
                 Padded(WorkerShared {
-                    next: Mutex::new(None),
+                    held: Mutex::default(),
                     queue: ConcurrentQueue::bounded(LOCAL_QUEUE_CAPACITY),
                     ticks: AtomicU64::new(0),
                     parker: Parker::default(),
@@ -238,17 +275,16 @@ impl Shared {
             self.push_shared(runnable);
             return;
         };
-        if yielded && LINGERING.with(|lingering| lingering.replace(false)) {
-            if let Err(full) = self.workers[index].queue.push(runnable) {
-                self.push_shared(full.into_inner());
-            }
-            return;
-        }
-        let displaced = if yielded {
+        let displaced = if yielded && LINGERING.with(|lingering| lingering.replace(false)) {
+            let worker = &self.workers[index];
+            let now = worker.ticks.load(Relaxed);
+            worker.held().lingering.push_back((now, runnable));
+            None
+        } else if yielded {
             // A task that yields wants the others to run first.
             Some(runnable)
         } else {
-            self.workers[index].next().replace(runnable)
+            self.workers[index].held().next.replace(runnable)
         };
         if let Some(displaced) = displaced {
             if let Err(full) = self.workers[index].queue.push(displaced) {
@@ -257,9 +293,9 @@ impl Shared {
             self.wake_one();
             return;
         }
-        // A task in the next slot wakes nobody, unless every sleeping
-        // worker sleeps without watching the next slots: one must, in case
-        // this worker's current task never yields (see `sleep`).
+        // A held task wakes nobody, unless every sleeping worker sleeps
+        // without watching the held tasks: one must, in case this worker's
+        // current task never yields (see `sleep`).
         fence(SeqCst);
         if self.watchers.load(SeqCst) == 0 {
             self.wake_one();
@@ -305,32 +341,18 @@ impl Shared {
 
     fn run(&self, index: usize, done: &impl Fn() -> bool) {
         let worker = &self.workers[index];
-        let mut ticks: u32 = 0;
+        let mut ticks: u64 = 0;
         let mut next_in_a_row = 0;
         let mut quiet_naps = 0;
         loop {
             ticks = ticks.wrapping_add(1);
-            let others_wait = || !worker.queue.is_empty() || !self.injected.is_empty();
-            let next = if next_in_a_row < MAX_NEXT_IN_A_ROW || !others_wait() {
-                // Within its turn, or nothing else waits: handing the task
-                // to the queue would only invite another worker to steal
-                // it, and its data, across cores.
-                worker.next().take()
-            } else {
-                // Its turn is over: the next task waits in the queue.
-                if let Some(next) = worker.next().take() {
-                    if let Err(full) = self.workers[index].queue.push(next) {
-                        self.injected.push(full.into_inner()).ok();
-                    }
-                }
-                None
-            };
-            let runnable = match next {
-                Some(runnable) => {
+            let runnable = match self.held_task(index, ticks, next_in_a_row) {
+                HeldTask::Next(runnable) => {
                     next_in_a_row += 1;
                     Some(runnable)
                 }
-                None => {
+                HeldTask::Overdue(runnable) => Some(runnable),
+                HeldTask::None => {
                     next_in_a_row = 0;
                     self.find(index, ticks % SHARED_QUEUE_INTERVAL == 0)
                         .or_else(|| self.search(index))
@@ -338,7 +360,7 @@ impl Shared {
             };
             match runnable {
                 Some(runnable) => {
-                    worker.ticks.store(u64::from(ticks), Relaxed);
+                    worker.ticks.store(ticks, Relaxed);
                     quiet_naps = 0;
                     runnable.run();
                 }
@@ -350,6 +372,36 @@ impl Shared {
                 }
             }
         }
+    }
+
+    /// The held task to run now, if any: a lingering task that waited
+    /// [`MAX_LINGER_TICKS`], or the next slot's, unless it had its turn
+    /// ([`MAX_NEXT_IN_A_ROW`]) and other tasks wait; it then goes to the
+    /// back of the queue.
+    fn held_task(&self, index: usize, ticks: u64, next_in_a_row: u32) -> HeldTask {
+        let worker = &self.workers[index];
+        let mut held = worker.held();
+        if let Some(&(at, _)) = held.lingering.front() {
+            if ticks.wrapping_sub(at) > MAX_LINGER_TICKS {
+                if let Some((_, overdue)) = held.lingering.pop_front() {
+                    return HeldTask::Overdue(overdue);
+                }
+            }
+        }
+        let others_wait = !worker.queue.is_empty() || !self.injected.is_empty();
+        if next_in_a_row < MAX_NEXT_IN_A_ROW || !others_wait {
+            // Within its turn, or nothing else waits: handing the task to
+            // the queue would only invite another worker to steal it, and
+            // its data, across cores.
+            return held.next.take().map_or(HeldTask::None, HeldTask::Next);
+        }
+        if let Some(next) = held.next.take() {
+            drop(held);
+            if let Err(full) = worker.queue.push(next) {
+                self.injected.push(full.into_inner()).ok();
+            }
+        }
+        HeldTask::None
     }
 
     /// A task from this worker's queue, the shared queue (first if
@@ -365,6 +417,9 @@ impl Shared {
             return Some(runnable);
         }
         if let Ok(runnable) = self.injected.pop() {
+            return Some(runnable);
+        }
+        if let Some((_, runnable)) = self.workers[index].held().lingering.pop_front() {
             return Some(runnable);
         }
         self.steal(index)
@@ -442,7 +497,7 @@ impl Shared {
         // The workers with a task waiting in their next slot, and how far
         // they had got: if one is no further after a while, it is stuck.
         let watched: Vec<(usize, u64)> = (0..self.workers.len())
-            .filter(|&other| other != index && self.workers[other].next().is_some())
+            .filter(|&other| other != index && !self.workers[other].held().is_empty())
             .map(|other| (other, self.workers[other].ticks.load(Relaxed)))
             .collect();
         *quiet_naps = if watched.is_empty() {
@@ -462,7 +517,15 @@ impl Shared {
                 if self.workers[other].ticks.load(Relaxed) != seen {
                     continue;
                 }
-                if let Some(stuck) = self.workers[other].next().take() {
+                let mut held = self.workers[other].held();
+                let stuck: Vec<Runnable> = held
+                    .next
+                    .take()
+                    .into_iter()
+                    .chain(held.lingering.drain(..).map(|(_, runnable)| runnable))
+                    .collect();
+                drop(held);
+                for stuck in stuck {
                     if let Err(full) = self.workers[index].queue.push(stuck) {
                         self.injected.push(full.into_inner()).ok();
                     }
@@ -491,7 +554,8 @@ impl Shared {
             }
         }
         for worker in self.workers.iter() {
-            worker.next().take();
+            let held = std::mem::take(&mut *worker.held());
+            drop(held);
         }
     }
 }

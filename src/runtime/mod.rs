@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use crate::system::lifecycle::Lifecycle;
 use executor::Executor;
-pub(crate) use executor::{linger, others_waiting};
+pub(crate) use executor::{linger, may_linger};
 
 /// The executor of one system.
 pub(crate) struct Runtime {

@@ -42,12 +42,7 @@ pub(crate) async fn drain<A: Actor>(
     let mut lingered = false;
     loop {
         let stopping = system.lifecycle.is_stopping();
-        if inbox.is_empty()
-            && actor.is_some()
-            && !lingered
-            && !stopping
-            && runtime::others_waiting()
-        {
+        if inbox.is_empty() && actor.is_some() && !lingered && !stopping && runtime::may_linger() {
             // About to go idle while this worker has other tasks to run,
             // most likely the actor just sent a message to: let them run
             // first. If one answers, the answer finds this task still

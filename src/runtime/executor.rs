@@ -18,12 +18,19 @@
 //! and looks at the shared queue (tasks from outside the pool: timers,
 //! `_sync` callers) first every [`SHARED_QUEUE_INTERVAL`] tasks.
 //!
+//! An actor whose mailbox runs empty while its worker has other tasks
+//! waiting lets them run first ([`linger`]) before it goes idle: in a
+//! request and its answer between two actors, the answer then finds the
+//! actor's task still there, instead of spawning a new one. A lingering
+//! task stays on its worker (moving it would move its data to another
+//! core), and runs at the latest [`MAX_LINGER_TICKS`] tasks later.
+//!
 //! A handler that blocks its thread (a long computation, blocking I/O)
-//! would keep the task in its worker's next slot waiting, while the other
-//! cores sleep; worse, if it blocks until that very task has run, forever.
-//! So a worker going to sleep while another's next slot is taken sleeps
-//! only [`STUCK_AFTER`], and if that worker has not run a task meanwhile,
-//! takes the task over.
+//! would keep the tasks held by its worker (next slot, lingering) waiting,
+//! while the other cores sleep; worse, if it blocks until one of them has
+//! run, forever. So a worker going to sleep while another holds tasks
+//! sleeps only [`STUCK_AFTER`], and if that worker has not run a task
+//! meanwhile, takes them over.
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;

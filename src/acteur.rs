@@ -253,11 +253,9 @@ impl Acteur {
             // it is, this caller waits, for deadlock detection.
             let outgoing = OutgoingCall::begin();
             let actors = self.system.actor_type::<A>()?;
-            if let Some(chain) = outgoing.chain() {
-                actors.check_deadlock(&self.system, &id, chain)?;
-            }
             let (request, reply) = ask(message, outgoing.chain().cloned());
-            let wait_for_room = actors.deliver(&self.system, id, Box::new(request))?;
+            let wait_for_room =
+                actors.deliver(&self.system, id, Box::new(request), outgoing.chain())?;
             drop(actors);
             if let Some(wait_for_room) = wait_for_room {
                 wait_for_room.await?;

@@ -133,14 +133,18 @@ impl<A: Actor> ActorType<A> {
     /// mailbox is full, returns the wait for room, which queues the message
     /// once there is some: a boxed future, so that the common path (and
     /// every sender's future) stays small.
+    /// A request made from code others wait for carries its `chain`: it
+    /// fails with [`Error::Deadlock`] instead if the actor waits on it
+    /// (see `call_chain.rs`).
     #[inline]
     pub(crate) fn deliver(
         self: &Arc<Self>,
         system: &Arc<System>,
         id: A::Id,
         envelope: ActorEnvelope<A>,
+        chain: Option<&Arc<Link>>,
     ) -> Result<Option<RoomWait>, Error> {
-        match self.try_deliver(system, id, envelope)? {
+        match self.try_deliver(system, id, envelope, chain)? {
             Delivery::Queued => Ok(None),
             Delivery::Full { id, envelope, slot } => {
                 Ok(Some(self.wait_for_room_boxed(system, id, envelope, slot)))
@@ -163,24 +167,6 @@ impl<A: Actor> ActorType<A> {
         )
     }
 
-    /// The error if a request carrying `chain` to actor `id` would wait
-    /// for itself (see `call_chain.rs`). Checked before the request is
-    /// queued, and only for calls made from code others wait for.
-    pub(crate) fn check_deadlock(
-        &self,
-        system: &System,
-        id: &A::Id,
-        chain: &Arc<Link>,
-    ) -> Result<(), Error> {
-        // A waiting actor's slot exists (its drain task holds it). The map
-        // guard is dropped before the check, which may scan the map.
-        let target = self.slots.get(id).map(|slot| slot_address(&slot));
-        match target {
-            Some(target) => call_chain::check(system, chain, target, || describe::<A>(id)),
-            None => Ok(()),
-        }
-    }
-
     /// Queues `envelope`, refused by the full mailbox of `slot`, as soon as
     /// the mailbox of `id` has room.
     async fn wait_for_room(
@@ -193,7 +179,8 @@ impl<A: Actor> ActorType<A> {
         loop {
             // Listen first, then look again: room made in between is seen.
             let room = slot.listen_for_room();
-            match self.try_deliver(&system, id, envelope)? {
+            // Checked for deadlocks already, before the first try.
+            match self.try_deliver(&system, id, envelope, None)? {
                 Delivery::Queued => return Ok(()),
                 Delivery::Full {
                     id: same_id,
@@ -213,22 +200,36 @@ impl<A: Actor> ActorType<A> {
 
     /// Queues `envelope` for actor `id`, activating it if needed, unless its
     /// mailbox is full; then hands everything back.
+    /// With a `chain`, as [`ActorType::deliver`].
     #[inline]
     pub(crate) fn try_deliver(
         self: &Arc<Self>,
         system: &Arc<System>,
         id: A::Id,
         envelope: ActorEnvelope<A>,
+        chain: Option<&Arc<Link>>,
     ) -> Result<Delivery<A>, Error> {
+        // The map's read guard is held while pushing, so the slot cannot
+        // retire in between.
+        if let Some(slot) = self.slots.get(&id) {
+            // A waiting actor's slot exists (its drain task holds it), so
+            // an actor without one waits on no chain.
+            if let Some(chain) = chain {
+                let address = slot_address(&slot);
+                if call_chain::waits_on(chain, address) {
+                    // Named after the guard is dropped: naming scans the map.
+                    drop(slot);
+                    return Err(call_chain::deadlock(system, chain, address, || {
+                        describe::<A>(&id)
+                    }));
+                }
+            }
+            return self.deliver_to(system, &slot, id, envelope);
+        }
         // The check that counts is `Slot::push`'s, under the slot lock; this
         // one only avoids creating a slot for an ID after the system stopped.
         if system.lifecycle.is_stopping() {
             return Err(Error::Stopped);
-        }
-        // The map's read guard is held while pushing, so the slot cannot
-        // retire in between.
-        if let Some(slot) = self.slots.get(&id) {
-            return self.deliver_to(system, &slot, id, envelope);
         }
         let slot = self
             .slots

@@ -93,6 +93,24 @@ impl Drop for OutgoingCall {
     }
 }
 
+/// Whether the target at `address` waits on `chain`, so that a request
+/// carrying it there would wait for itself. Allocates nothing: every call
+/// made from a handler asks.
+pub(crate) fn waits_on(chain: &Arc<Link>, address: usize) -> bool {
+    let mut next = Some(chain);
+    while let Some(link) = next {
+        if link.done.load(Relaxed) {
+            // That call is over: nothing before it waits any more.
+            return false;
+        }
+        if link.waiter.blocks && link.waiter.address == address {
+            return true;
+        }
+        next = link.caller.as_ref();
+    }
+    false
+}
+
 /// The error for a request carrying `chain` to the target at `address`
 /// (named by `target`), if the target waits on that chain.
 pub(crate) fn check(
@@ -101,29 +119,39 @@ pub(crate) fn check(
     address: usize,
     target: impl FnOnce() -> String,
 ) -> Result<(), Error> {
+    if !waits_on(chain, address) {
+        return Ok(());
+    }
+    Err(deadlock(system, chain, address, target))
+}
+
+/// The [`Error::Deadlock`] of a request carrying `chain` to the target at
+/// `address`, which waits on it ([`waits_on`]), naming every hop.
+pub(crate) fn deadlock(
+    system: &System,
+    chain: &Arc<Link>,
+    address: usize,
+    target: impl FnOnce() -> String,
+) -> Error {
     let mut waiters = Vec::new();
     let mut next = Some(chain);
     while let Some(link) = next {
-        if link.done.load(Relaxed) {
-            // That call is over: nothing before it waits any more.
-            return Ok(());
-        }
         waiters.push(link.waiter);
         if link.waiter.blocks && link.waiter.address == address {
-            let target = target();
-            let chain = waiters
-                .iter()
-                .rev()
-                .skip(1)
-                .map(|waiter| (waiter.describe)(system, waiter.address))
-                .fold(target.clone(), |chain, waiter| chain + " -> " + &waiter);
-            return Err(Error::Deadlock {
-                chain: chain + " -> " + &target,
-            });
+            break;
         }
         next = link.caller.as_ref();
     }
-    Ok(())
+    let target = target();
+    let chain = waiters
+        .iter()
+        .rev()
+        .skip(1)
+        .map(|waiter| (waiter.describe)(system, waiter.address))
+        .fold(target.clone(), |chain, waiter| chain + " -> " + &waiter);
+    Error::Deadlock {
+        chain: chain + " -> " + &target,
+    }
 }
 
 /// A link for `waiter`, which waits for code that runs with the chain

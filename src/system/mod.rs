@@ -216,7 +216,7 @@ impl System {
         id: A::Id,
         envelope: ActorEnvelope<A>,
     ) -> Result<Option<RoomWait>, Error> {
-        self.actor_type::<A>()?.deliver(self, id, envelope)
+        self.actor_type::<A>()?.deliver(self, id, envelope, None)
     }
 
     /// Queues `envelope` for actor `id` of type `A`, or returns
@@ -226,7 +226,10 @@ impl System {
         id: A::Id,
         envelope: ActorEnvelope<A>,
     ) -> Result<(), Error> {
-        match self.actor_type::<A>()?.try_deliver(self, id, envelope)? {
+        match self
+            .actor_type::<A>()?
+            .try_deliver(self, id, envelope, None)?
+        {
             Delivery::Queued => Ok(()),
             Delivery::Full { envelope, .. } => {
                 // Dropped outside every lock: its `Drop` is user code.

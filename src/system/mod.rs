@@ -11,6 +11,7 @@ pub(crate) mod deadlines;
 pub(crate) mod envelope;
 pub(crate) mod eviction;
 pub(crate) mod lifecycle;
+pub(crate) mod mailbox;
 pub(crate) mod padded;
 pub(crate) mod panics;
 pub(crate) mod registry;

@@ -287,6 +287,11 @@ pub struct ActorConfiguration {
     /// slows a producer down to the actor's pace, and `try_send_to_actor`
     /// returns [`Error::MailboxFull`](crate::Error::MailboxFull) at once.
     ///
+    /// The actor takes its messages out in batches, everything waiting at
+    /// once, and the room they held is free again when it comes back for
+    /// the next batch: the count never exceeds the capacity, but a sender
+    /// may wait until the current batch has been handled.
+    ///
     /// A message an actor sends to its own ID is queued even into a full
     /// mailbox: waiting for room there would wait for itself.
     /// Default: `None`, unbounded. `Some(0)` is invalid.

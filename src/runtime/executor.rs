@@ -14,9 +14,9 @@
 //!
 //! Fairness: a worker runs its next slot at most [`MAX_NEXT_IN_A_ROW`]
 //! times in a row while other tasks wait, so two tasks waking each other
-//! cannot starve its queue,
-//! and looks at the shared queue (tasks from outside the pool: timers,
-//! `_sync` callers) first every [`SHARED_QUEUE_INTERVAL`] tasks.
+//! cannot starve its queue, and looks at the shared queue (tasks from
+//! outside the pool: timers, `_sync` callers) first every
+//! [`SHARED_QUEUE_INTERVAL`] tasks.
 //!
 //! An actor whose mailbox runs empty while its worker has other tasks
 //! waiting lets them run first ([`linger`]) before it goes idle: in a
@@ -54,8 +54,8 @@ const MAX_NEXT_IN_A_ROW: u32 = 3;
 const SHARED_QUEUE_INTERVAL: u64 = 31;
 /// A worker's own queue; beyond it, tasks go to the shared queue.
 const LOCAL_QUEUE_CAPACITY: usize = 256;
-/// A worker that has run no task for this long while a task waits in its
-/// next slot is taken to be stuck in its current one.
+/// A worker that has run no task for this long while it holds tasks (next
+/// slot, lingering) is taken to be stuck in its current one.
 const STUCK_AFTER: Duration = Duration::from_millis(1);
 /// Looks for work a worker takes before it sleeps: a worker that sleeps
 /// as soon as it runs out has to be woken, a system call, for the next task
@@ -69,8 +69,8 @@ const MAX_LINGERING: usize = 1024;
 /// always has other work would otherwise never get back to it, and the
 /// messages its actor received meanwhile would wait.
 const MAX_LINGER_TICKS: u64 = 256;
-/// Naps of [`STUCK_AFTER`] without a next slot taken, after which an idle
-/// worker stops watching and sleeps until woken.
+/// Naps of [`STUCK_AFTER`] without another worker holding tasks, after
+/// which an idle worker stops watching and sleeps until woken.
 const WATCH_ROUNDS: u32 = 50;
 
 /// A pool of worker threads and its queues.
@@ -91,7 +91,8 @@ struct Shared {
     /// Workers looking for work before they sleep: while one does, work
     /// pushed wakes nobody.
     searching: Padded<AtomicUsize>,
-    /// Set once the workers have ended: later tasks are dropped, not queued.
+    /// Set once the workers have ended: what is woken later waits in
+    /// `injected` for the [`Executor`] to drop it.
     ended: AtomicBool,
 }
 
@@ -119,11 +120,10 @@ enum HeldTask {
 struct Held {
     /// The task to run as soon as the current one yields.
     next: Option<Runnable>,
-    /// Tasks that [`linger`]ed: they run once the worker's queue is empty.
-    /// Not stealable: another worker would take the task, and its data,
-    /// away from the core where its counterpart runs.
-    /// Each with the worker's tick count when it lingered (see
-    /// [`MAX_LINGER_TICKS`]).
+    /// Tasks that [`linger`]ed, each with the worker's tick count when it
+    /// did: they run once the worker's queue is empty, or when overdue
+    /// ([`MAX_LINGER_TICKS`]). Not stealable: another worker would take the
+    /// task, and its data, away from the core where its counterpart runs.
     lingering: VecDeque<(u64, Runnable)>,
 }
 
@@ -142,7 +142,7 @@ impl WorkerShared {
 thread_local! {
     /// On a worker thread: its pool (by address) and its index.
     static WORKER: Cell<Option<(usize, usize)>> = const { Cell::new(None) };
-    /// On a worker thread: its pool, for [`others_waiting`].
+    /// On a worker thread: its pool, for [`may_linger`].
     static POOL: RefCell<Option<Arc<Shared>>> = const { RefCell::new(None) };
     /// Set by [`linger`] for the reschedule its wake-up causes.
     static LINGERING: Cell<bool> = const { Cell::new(false) };
@@ -210,7 +210,8 @@ impl Executor {
     }
 
     /// Starts the worker threads; each runs tasks until `done` returns true
-    /// when checked (after [`Executor::wake_all`], or whenever it idles).
+    /// when checked (whenever it runs out of tasks, and when woken by
+    /// [`Executor::wake_all_after`]).
     pub(crate) fn start(&self, done: impl Fn() -> bool + Clone + Send + 'static) {
         for index in 0..self.shared.workers.len() {
             let shared = self.shared.clone();

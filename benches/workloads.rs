@@ -223,6 +223,28 @@ fn acteur_ask_one(n: u64) -> Duration {
     })
 }
 
+/// `calls` sequential calls round robin over `actors` counters, activated
+/// untimed: each call finds its actor idle (its task ended long before),
+/// so each answer includes waking the actor up.
+fn acteur_ask_round_robin(actors: u64, calls: u64) -> Duration {
+    let sys = Acteur::new();
+    for id in 0..actors as u32 {
+        activate(&sys, id);
+    }
+    let handle = sys.clone();
+    drive(sys, async move {
+        let start = Instant::now();
+        for i in 0..calls {
+            let id = (i % actors) as u32;
+            handle
+                .call_actor::<Counter, IncAndGet>(id, IncAndGet)
+                .await
+                .unwrap();
+        }
+        start.elapsed()
+    })
+}
+
 fn acteur_tell_many_ids(actors: u64, total: u64) -> Duration {
     let sys = Acteur::new();
     let (countdown, zero) = Countdown::new(actors);
@@ -539,6 +561,37 @@ fn main() {
         || acteur_ping_pong(s.ping_pong),
         || baseline_ping_pong(s.ping_pong),
     );
+    first_reply(&mut c, &report, &s);
     c.final_summary();
     report.print();
+    report.print_ratio(
+        "first reply",
+        ("idle actor", "idle"),
+        ("busy actor", "busy"),
+        "latency of an idle actor's first reply / a busy actor's (issue target: at most 2)",
+    );
+}
+
+/// The target "a send to an idle actor and its first reply within twice
+/// the latency of a send to a busy one": sequential calls to actors that
+/// are idle each time (round robin over 10,000), beside sequential calls to
+/// one actor, whose task is still running when the next call arrives.
+fn first_reply(c: &mut Criterion, report: &Report, s: &Sizes) {
+    let mut group = c.benchmark_group("first_reply");
+    group.throughput(Throughput::Elements(s.ask_one));
+    support::report::configure(&mut group);
+    let (actors, calls) = (s.tell_many_actors, s.ask_one);
+    group.bench_function("idle_actor", |b| {
+        b.iter_custom(|runs| {
+            report.timed("first reply", "idle", calls, runs, || {
+                acteur_ask_round_robin(actors, calls)
+            })
+        })
+    });
+    group.bench_function("busy_actor", |b| {
+        b.iter_custom(|runs| {
+            report.timed("first reply", "busy", calls, runs, || acteur_ask_one(calls))
+        })
+    });
+    group.finish();
 }

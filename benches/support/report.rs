@@ -29,7 +29,7 @@ pub fn configure(group: &mut BenchmarkGroup<'_, WallTime>) {
 /// The runs of every (workload, side), for the summary.
 #[derive(Default)]
 pub struct Report {
-    runs: Mutex<BTreeMap<(String, &'static str), Vec<f64>>>,
+    runs: Mutex<BTreeMap<(String, String), Vec<f64>>>,
 }
 
 impl Report {
@@ -39,7 +39,7 @@ impl Report {
     pub fn timed(
         &self,
         workload: &str,
-        side: &'static str,
+        side: &str,
         items: u64,
         runs: u64,
         work: impl Fn() -> Duration,
@@ -51,7 +51,7 @@ impl Report {
             let rate = items as f64 / elapsed.as_secs_f64();
             let mut recorded = self.runs.lock().unwrap();
             recorded
-                .entry((workload.to_owned(), side))
+                .entry((workload.to_owned(), side.to_owned()))
                 .or_default()
                 .push(rate);
         }
@@ -63,7 +63,7 @@ impl Report {
     pub fn print(&self) {
         let runs = self.runs.lock().unwrap();
         let median = |workload: &str, side| {
-            runs.get(&(workload.to_owned(), side))
+            runs.get(&(workload.to_owned(), String::from(side)))
                 .map(|rates| super::median(rates.clone()))
         };
         let mut workloads: Vec<&String> = runs.keys().map(|(workload, _)| workload).collect();
@@ -82,6 +82,27 @@ impl Report {
                 human(acteur),
                 human(baseline),
                 acteur / baseline
+            );
+        }
+    }
+}
+
+impl Report {
+    /// Prints the median time per item of `workload`'s sides `a` and `b`
+    /// (each a label and the side it was recorded under), and `a / b`.
+    pub fn print_ratio(&self, workload: &str, a: (&str, &str), b: (&str, &str), meaning: &str) {
+        let runs = self.runs.lock().unwrap();
+        let micros = |side: &str| {
+            runs.get(&(workload.to_owned(), side.to_owned()))
+                .map(|rates| 1e6 / super::median(rates.clone()))
+        };
+        if let (Some(a_micros), Some(b_micros)) = (micros(a.1), micros(b.1)) {
+            println!();
+            println!(
+                "{workload}: {} {a_micros:.2} µs, {} {b_micros:.2} µs; {meaning}: {:.2}",
+                a.0,
+                b.0,
+                a_micros / b_micros
             );
         }
     }

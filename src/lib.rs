@@ -169,6 +169,14 @@
 //! methods (all `async`) or the `async` forms: a `_sync` method there returns
 //! [`Error::BlockingCallInHandler`] instead of blocking a worker thread.
 //!
+//! Handlers share a few worker threads, one per core. An actor that a
+//! handler wakes up (by a message or an answer) runs next on the same
+//! thread, where its data is warm, once the handler awaits or returns. So
+//! a handler that blocks its thread (a long computation, blocking I/O, a
+//! `std` lock held long) delays the actors it woke, until another worker
+//! takes them over, about a millisecond later. Await instead, or move such
+//! work to a service with a handler limit that suits it.
+//!
 //! ## Failure and overload
 //!
 //! Every send, call, schedule, publish and preload returns

@@ -174,8 +174,10 @@
 //! thread, where its data is warm, once the handler awaits or returns. So
 //! a handler that blocks its thread (a long computation, blocking I/O, a
 //! `std` lock held long) delays the actors it woke, until another worker
-//! takes them over, about a millisecond later. Await instead, or move such
-//! work to a service with a handler limit that suits it.
+//! takes them over, about a millisecond later, and holds one of the few
+//! threads meanwhile (services' handlers run on the same threads). Await
+//! instead; run blocking work on a thread of its own and await its result
+//! through a channel.
 //!
 //! ## Failure and overload
 //!

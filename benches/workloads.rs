@@ -1,7 +1,8 @@
 //! The six workloads of the side-by-side peers benchmark
 //! (`../shared/peers/run`), on Acteur and on a plain baseline each: tasks and
 //! channels on an executor with one thread per core, no framework. The
-//! summary at the end prints every Acteur figure as a ratio to its baseline.
+//! summary at the end prints every Acteur figure as a ratio to its baseline,
+//! and the latency of an idle actor's first reply against a busy one's.
 //!
 //! `cargo bench --bench workloads` runs the peers' sizes;
 //! `ACTEUR_BENCH_QUICK=1` runs a tenth of them with shorter measurements.

@@ -41,8 +41,12 @@ pub(crate) async fn drain<A: Actor>(
     // message (see below).
     let mut lingered = false;
     loop {
-        let stopping = system.lifecycle.is_stopping();
-        if inbox.is_empty() && actor.is_some() && !lingered && !stopping && runtime::may_linger() {
+        if inbox.is_empty()
+            && actor.is_some()
+            && !lingered
+            && !system.lifecycle.is_stopping()
+            && runtime::may_linger()
+        {
             // About to go idle while this worker has other tasks to run,
             // most likely the actor just sent a message to: let them run
             // first. If one answers, the answer finds this task still

@@ -86,7 +86,8 @@ struct Shared {
     sleepers: Mutex<Vec<usize>>,
     /// `sleepers.len()`, read without the lock on every push of work.
     sleeping: Padded<AtomicUsize>,
-    /// Sleeping workers that watch the next slots (see `Shared::sleep`).
+    /// Sleeping workers that watch the others' held tasks (see
+    /// `Shared::sleep`).
     watchers: Padded<AtomicUsize>,
     /// Workers looking for work before they sleep: while one does, work
     /// pushed wakes nobody.
@@ -140,10 +141,8 @@ impl WorkerShared {
 }
 
 thread_local! {
-    /// On a worker thread: its pool (by address) and its index.
-    static WORKER: Cell<Option<(usize, usize)>> = const { Cell::new(None) };
-    /// On a worker thread: its pool, for [`may_linger`].
-    static POOL: RefCell<Option<Arc<Shared>>> = const { RefCell::new(None) };
+    /// On a worker thread: its pool and its index.
+    static WORKER: RefCell<Option<(Arc<Shared>, usize)>> = const { RefCell::new(None) };
     /// Set by [`linger`] for the reschedule its wake-up causes.
     static LINGERING: Cell<bool> = const { Cell::new(false) };
 }
@@ -153,12 +152,9 @@ thread_local! {
 /// fewer than [`MAX_LINGERING`] tasks linger there already. False off the
 /// workers.
 pub(crate) fn may_linger() -> bool {
-    let Some((_, index)) = WORKER.with(Cell::get) else {
-        return false;
-    };
-    POOL.with(|pool| {
-        pool.borrow().as_ref().is_some_and(|pool| {
-            let worker = &pool.workers[index];
+    WORKER.with(|here| {
+        here.borrow().as_ref().is_some_and(|(pool, index)| {
+            let worker = &pool.workers[*index];
             let Ok(held) = worker.held.try_lock() else {
                 return false;
             };
@@ -263,10 +259,6 @@ impl Drop for Executor {
 }
 
 impl Shared {
-    fn address(self: &Arc<Self>) -> usize {
-        Arc::as_ptr(self) as usize
-    }
-
     /// Where a spawned or woken task goes; see the module documentation.
     fn schedule(self: &Arc<Self>, runnable: Runnable, yielded: bool) {
         if self.ended.load(SeqCst) {
@@ -277,8 +269,13 @@ impl Shared {
             self.injected.push(runnable).ok();
             return;
         }
-        let here = WORKER.with(Cell::get);
-        let Some((_, index)) = here.filter(|(pool, _)| *pool == self.address()) else {
+        let here = WORKER.with(|here| {
+            here.borrow()
+                .as_ref()
+                .filter(|(pool, _)| Arc::ptr_eq(pool, self))
+                .map(|(_, index)| *index)
+        });
+        let Some(index) = here else {
             // From outside the pool (or from another system's).
             self.push_shared(runnable);
             return;
@@ -295,9 +292,7 @@ impl Shared {
             self.workers[index].held().next.replace(runnable)
         };
         if let Some(displaced) = displaced {
-            if let Err(full) = self.workers[index].queue.push(displaced) {
-                self.injected.push(full.into_inner()).ok();
-            }
+            self.push_local(index, displaced);
             self.wake_one();
             return;
         }
@@ -307,6 +302,15 @@ impl Shared {
         fence(SeqCst);
         if self.watchers.load(SeqCst) == 0 {
             self.wake_one();
+        }
+    }
+
+    /// Queues `runnable` on worker `index`'s stealable queue, or on the
+    /// shared one if that is full; wakes nobody.
+    fn push_local(&self, index: usize, runnable: Runnable) {
+        if let Err(full) = self.workers[index].queue.push(runnable) {
+            // Unbounded, and closed never: a push cannot fail.
+            self.injected.push(full.into_inner()).ok();
         }
     }
 
@@ -324,26 +328,18 @@ impl Shared {
         if self.sleeping.load(SeqCst) == 0 || self.searching.load(SeqCst) > 0 {
             return;
         }
-        let woken = {
-            let mut sleepers = self.sleepers.lock().unwrap_or_else(PoisonError::into_inner);
-            let woken = sleepers.pop();
-            self.sleeping.store(sleepers.len(), SeqCst);
-            woken
-        };
-        if let Some(index) = woken {
+        if let Some(index) = self.update_sleepers(Vec::pop) {
             self.workers[index].parker.unpark();
         }
     }
 
     /// A worker thread's life: runs tasks until `done`.
     fn work(self: Arc<Self>, index: usize, done: impl Fn() -> bool) {
-        WORKER.with(|worker| worker.set(Some((self.address(), index))));
-        POOL.with(|pool| *pool.borrow_mut() = Some(self.clone()));
+        WORKER.with(|here| *here.borrow_mut() = Some((self.clone(), index)));
         // Our tasks catch their own panics (see `system_task.rs`); this
         // only keeps the worker alive should one escape anyway.
         while catch_unwind(AssertUnwindSafe(|| self.run(index, &done))).is_err() {}
-        WORKER.with(|worker| worker.set(None));
-        POOL.with(|pool| pool.borrow_mut().take());
+        WORKER.with(|here| here.borrow_mut().take());
         self.end();
     }
 
@@ -405,9 +401,7 @@ impl Shared {
         }
         if let Some(next) = held.next.take() {
             drop(held);
-            if let Err(full) = worker.queue.push(next) {
-                self.injected.push(full.into_inner()).ok();
-            }
+            self.push_local(index, next);
         }
         HeldTask::None
     }
@@ -442,14 +436,9 @@ impl Shared {
             let Ok(first) = victim.pop() else {
                 continue;
             };
-            let own = &self.workers[index].queue;
             for _ in 0..victim.len() / 2 {
                 match victim.pop() {
-                    Ok(runnable) => {
-                        if let Err(full) = own.push(runnable) {
-                            self.injected.push(full.into_inner()).ok();
-                        }
-                    }
+                    Ok(runnable) => self.push_local(index, runnable),
                     Err(_) => break,
                 }
             }
@@ -482,28 +471,22 @@ impl Shared {
 
     /// Sleeps until woken, unless work or the end arrived meanwhile.
     ///
-    /// While another worker has a task in its next slot, or did within the
-    /// last [`WATCH_ROUNDS`] naps (`quiet_naps` counts them; the caller
+    /// While another worker holds tasks (next slot, lingering), or did
+    /// within the last [`WATCH_ROUNDS`] naps (`quiet_naps` counts them; the caller
     /// resets it when this worker runs a task), this worker watches: it
-    /// naps for [`STUCK_AFTER`] only, then takes over the next task of a
+    /// naps for [`STUCK_AFTER`] only, then takes over the held tasks of a
     /// worker that has run nothing since. A watcher spares the others a
-    /// wake-up each time a next slot fills; a worker idle for longer
-    /// sleeps until woken.
+    /// wake-up each time a task is held; a worker idle for longer sleeps
+    /// until woken.
     fn sleep(&self, index: usize, done: &impl Fn() -> bool, quiet_naps: &mut u32) {
-        {
-            let mut sleepers = self.sleepers.lock().unwrap_or_else(PoisonError::into_inner);
-            sleepers.push(index);
-            self.sleeping.store(sleepers.len(), SeqCst);
-        }
+        self.update_sleepers(|sleepers| sleepers.push(index));
         fence(SeqCst);
         if self.has_work() || done() {
-            let mut sleepers = self.sleepers.lock().unwrap_or_else(PoisonError::into_inner);
-            sleepers.retain(|&sleeper| sleeper != index);
-            self.sleeping.store(sleepers.len(), SeqCst);
+            self.update_sleepers(|sleepers| sleepers.retain(|&sleeper| sleeper != index));
             return;
         }
-        // The workers with a task waiting in their next slot, and how far
-        // they had got: if one is no further after a while, it is stuck.
+        // The workers holding tasks, and how far they had got: if one is no
+        // further after a while, it is stuck.
         let watched: Vec<(usize, u64)> = (0..self.workers.len())
             .filter(|&other| other != index && !self.workers[other].held().is_empty())
             .map(|other| (other, self.workers[other].ticks.load(Relaxed)))
@@ -514,8 +497,8 @@ impl Shared {
             0
         };
         if *quiet_naps > WATCH_ROUNDS {
-            // Not a watcher (the count was never raised): a next slot that
-            // fills from now on wakes this worker.
+            // Not a watcher (the count was never raised): a task held from
+            // now on wakes this worker.
             self.workers[index].parker.park();
         } else {
             self.watchers.fetch_add(1, SeqCst);
@@ -534,17 +517,21 @@ impl Shared {
                     .collect();
                 drop(held);
                 for stuck in stuck {
-                    if let Err(full) = self.workers[index].queue.push(stuck) {
-                        self.injected.push(full.into_inner()).ok();
-                    }
+                    self.push_local(index, stuck);
                 }
             }
         }
         // Whoever woke this worker took it off the list, unless it was
-        // `wake_all` or the timeout: make sure it is off.
+        // `wake_all_after` or the timeout: make sure it is off.
+        self.update_sleepers(|sleepers| sleepers.retain(|&sleeper| sleeper != index));
+    }
+
+    /// Changes the list of sleeping workers, and `sleeping` with it.
+    fn update_sleepers<T>(&self, change: impl FnOnce(&mut Vec<usize>) -> T) -> T {
         let mut sleepers = self.sleepers.lock().unwrap_or_else(PoisonError::into_inner);
-        sleepers.retain(|&sleeper| sleeper != index);
+        let result = change(&mut sleepers);
         self.sleeping.store(sleepers.len(), SeqCst);
+        result
     }
 
     /// A worker ended, so the system has stopped: what is still queued

@@ -133,6 +133,7 @@ impl<A: Actor> ActorType<A> {
     /// mailbox is full, returns the wait for room, which queues the message
     /// once there is some: a boxed future, so that the common path (and
     /// every sender's future) stays small.
+    ///
     /// A request made from code others wait for carries its `chain`: it
     /// fails with [`Error::Deadlock`] instead if the actor waits on it
     /// (see `call_chain.rs`).
@@ -199,8 +200,8 @@ impl<A: Actor> ActorType<A> {
     }
 
     /// Queues `envelope` for actor `id`, activating it if needed, unless its
-    /// mailbox is full; then hands everything back.
-    /// With a `chain`, as [`ActorType::deliver`].
+    /// mailbox is full; then hands everything back. With a `chain`, as
+    /// [`ActorType::deliver`].
     #[inline]
     pub(crate) fn try_deliver(
         self: &Arc<Self>,

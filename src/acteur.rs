@@ -6,7 +6,7 @@ use std::future::Future;
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
-use crate::runtime;
+use crate::runtime::{self, Home};
 use crate::statistics::Statistics;
 use crate::system::call_chain::OutgoingCall;
 use crate::system::context;
@@ -71,7 +71,10 @@ pub struct Acteur {
     system: Arc<System>,
 }
 
-static GLOBAL: LazyLock<Acteur> = LazyLock::new(Acteur::new);
+// The global system outlives any tokio runtime it may first be used in
+// (a `#[tokio::test]`'s, say), so it never borrows one.
+static GLOBAL: LazyLock<Acteur> =
+    LazyLock::new(|| Acteur::from_system(System::new(SystemLimits::default(), Home::Own)));
 
 impl Acteur {
     /// Creates a new, independent actor system. Two systems share nothing:
@@ -80,7 +83,7 @@ impl Acteur {
     /// Worker threads start with the first message, one per core.
     pub fn new() -> Acteur {
         Acteur {
-            system: System::new(SystemLimits::default()),
+            system: System::new(SystemLimits::default(), Home::Ambient),
         }
     }
 
@@ -118,6 +121,23 @@ impl Acteur {
 
     pub(crate) fn system(&self) -> &Arc<System> {
         &self.system
+    }
+
+    /// Runs an `async` method to completion on the calling thread, unless
+    /// that would stall the system: inside one of its handlers, or on the
+    /// one thread of the current-thread tokio runtime it runs on.
+    fn blocking<T>(
+        &self,
+        method: &'static str,
+        future: impl Future<Output = Result<T, Error>>,
+    ) -> Result<T, Error> {
+        if context::current().is_some() {
+            return Err(Error::BlockingCallInHandler { method });
+        }
+        if self.system.blocking_here_would_hang() {
+            return Err(Error::BlockingCallOnRuntimeThread { method });
+        }
+        runtime::block_on(future)
     }
 
     /// Sends `message` to the actor of type `A` with `id`, activating it if
@@ -203,7 +223,7 @@ impl Acteur {
         id: A::Id,
         message: M,
     ) -> Result<(), Error> {
-        blocking(
+        self.blocking(
             "send_to_actor_sync",
             self.send_to_actor::<A, M>(id, message),
         )
@@ -280,7 +300,7 @@ impl Acteur {
         message: M,
         timeout: Duration,
     ) -> Result<<A as Respond<M>>::Response, Error> {
-        blocking(
+        self.blocking(
             "call_actor_with_timeout_sync",
             self.call_actor_with_timeout::<A, M>(id, message, timeout),
         )
@@ -297,7 +317,7 @@ impl Acteur {
         id: A::Id,
         message: M,
     ) -> Result<<A as Respond<M>>::Response, Error> {
-        blocking("call_actor_sync", self.call_actor::<A, M>(id, message))
+        self.blocking("call_actor_sync", self.call_actor::<A, M>(id, message))
     }
 
     /// Sends a clone of `message` to every actor of type `A` that is active
@@ -326,7 +346,7 @@ impl Acteur {
         &self,
         message: M,
     ) -> Result<(), Error> {
-        blocking(
+        self.blocking(
             "send_to_all_actors_sync",
             self.send_to_all_actors::<A, M>(message),
         )
@@ -361,7 +381,7 @@ impl Acteur {
         delay: Duration,
         message: M,
     ) -> Result<(), Error> {
-        blocking(
+        self.blocking(
             "schedule_send_to_actor_sync",
             self.schedule_send_to_actor::<A, M>(id, delay, message),
         )
@@ -413,7 +433,7 @@ impl Acteur {
         &self,
         message: M,
     ) -> Result<(), Error> {
-        blocking(
+        self.blocking(
             "send_to_service_sync",
             self.send_to_service::<S, M>(message),
         )
@@ -475,7 +495,7 @@ impl Acteur {
         message: M,
         timeout: Duration,
     ) -> Result<<S as Serve<M>>::Response, Error> {
-        blocking(
+        self.blocking(
             "call_service_with_timeout_sync",
             self.call_service_with_timeout::<S, M>(message, timeout),
         )
@@ -491,7 +511,7 @@ impl Acteur {
         &self,
         message: M,
     ) -> Result<<S as Serve<M>>::Response, Error> {
-        blocking("call_service_sync", self.call_service::<S, M>(message))
+        self.blocking("call_service_sync", self.call_service::<S, M>(message))
     }
 
     /// Gives a clone of `message` to every service subscribed to `M` (see
@@ -518,7 +538,7 @@ impl Acteur {
     /// As [`Acteur::publish`], and [`Error::BlockingCallInHandler`] inside a
     /// handler.
     pub fn publish_sync<M: Clone + Send + 'static>(&self, message: M) -> Result<(), Error> {
-        blocking("publish_sync", self.publish::<M>(message))
+        self.blocking("publish_sync", self.publish::<M>(message))
     }
 
     /// Starts service `S` now instead of on its first message, and returns
@@ -541,7 +561,7 @@ impl Acteur {
     /// As [`Acteur::preload_service`], and [`Error::BlockingCallInHandler`]
     /// inside a handler.
     pub fn preload_service_sync<S: Service>(&self) -> Result<(), Error> {
-        blocking("preload_service_sync", self.preload_service::<S>())
+        self.blocking("preload_service_sync", self.preload_service::<S>())
     }
 
     /// Begins a graceful shutdown and returns at once.
@@ -568,6 +588,14 @@ impl Acteur {
             log::error!(
                 "wait_until_stopped was called inside a handler, where it would wait for \
                  itself; it returns at once. Call it from outside the actor system"
+            );
+            return;
+        }
+        if self.system.blocking_here_would_hang() {
+            log::error!(
+                "wait_until_stopped was called on the one thread of the current-thread tokio \
+                 runtime the system runs on, where it would wait forever; it returns at once. \
+                 Await `Acteur::stopped` instead"
             );
             return;
         }
@@ -607,16 +635,4 @@ impl fmt::Debug for Acteur {
             .field("service_types", &service_types)
             .finish()
     }
-}
-
-/// Runs an `async` method to completion on the calling thread, unless that
-/// thread is running one of the system's tasks.
-fn blocking<T>(
-    method: &'static str,
-    future: impl Future<Output = Result<T, Error>>,
-) -> Result<T, Error> {
-    if context::current().is_some() {
-        return Err(Error::BlockingCallInHandler { method });
-    }
-    runtime::block_on(future)
 }

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use crate::runtime::Home;
 use crate::system::{System, SystemLimits};
 use crate::{Acteur, Error};
 
@@ -93,7 +94,7 @@ impl ActeurBuilder {
         if let Err(error) = self.limits.validate() {
             log::error!("{error}");
         }
-        Acteur::from_system(System::new(self.limits))
+        Acteur::from_system(System::new(self.limits, Home::Ambient))
     }
 }
 

@@ -111,6 +111,16 @@ pub enum Error {
         /// The blocking method that was called, e.g. `call_actor_sync`.
         method: &'static str,
     },
+    /// A blocking method (one whose name ends in `_sync`) was called on the
+    /// thread of a current-thread tokio runtime (such as `#[tokio::test]`'s)
+    /// that the system runs on (the `tokio` feature). That thread would wait
+    /// for tasks only it can run, forever: use the `async` form and `.await`
+    /// it, or a multi-thread runtime.
+    #[non_exhaustive]
+    BlockingCallOnRuntimeThread {
+        /// The blocking method that was called, e.g. `call_actor_sync`.
+        method: &'static str,
+    },
 }
 
 impl fmt::Display for Error {
@@ -172,6 +182,13 @@ impl fmt::Display for Error {
                 "`{method}` blocks the calling thread and was called inside a handler \
                  (or activate/deactivate/initialize), where it could stall the system; \
                  use the async form `{}` and `.await` it",
+                method.trim_end_matches("_sync")
+            ),
+            Error::BlockingCallOnRuntimeThread { method } => write!(
+                f,
+                "`{method}` blocks the calling thread, which runs the current-thread tokio \
+                 runtime the actor system runs on, so it would wait forever; use the async \
+                 form `{}` and `.await` it, or a multi-thread runtime",
                 method.trim_end_matches("_sync")
             ),
         }

@@ -1,55 +1,41 @@
 //! The one module that names an executor: spawning tasks, sleeping and
-//! blocking on a future all go through here, so that another executor (such
-//! as tokio) can be added by changing this module alone.
+//! blocking on a future all go through here, so that the rest of the crate
+//! runs unchanged on either runtime:
 //!
-//! The default executor is owned by each system: a pool of worker threads,
-//! one per core, started lazily on the first spawn and ended once the system
-//! has stopped (see `executor.rs`). Timers and `block_on` come from
-//! async-io, whose reactor thread drives the timers.
+//! - by default, each system owns a pool of worker threads (`own_pool.rs`
+//!   over `executor.rs`);
+//! - with the `tokio` feature, tasks run on tokio (`on_tokio.rs`): the
+//!   runtime the system was created in, or one the system starts itself.
+//!
+//! Timers and `block_on` come from async-io under both: its timers fire
+//! whichever executor polls them, so the crate's deadlines do not depend on
+//! whether a caller's tokio runtime has its time driver enabled.
 
+#[cfg(not(feature = "tokio"))]
 mod executor;
+#[cfg(feature = "tokio")]
+mod on_tokio;
+#[cfg(not(feature = "tokio"))]
+mod own_pool;
 
 use std::future::Future;
-use std::sync::{Arc, Once};
 use std::thread;
 use std::time::Duration;
 
-use crate::system::lifecycle::Lifecycle;
-use executor::Executor;
-pub(crate) use executor::{linger, may_linger};
+#[cfg(feature = "tokio")]
+pub(crate) use on_tokio::{Runtime, linger, may_linger};
+#[cfg(not(feature = "tokio"))]
+pub(crate) use own_pool::{Runtime, linger, may_linger};
 
-/// The executor of one system.
-pub(crate) struct Runtime {
-    executor: Executor,
-    workers_started: Once,
-    lifecycle: Arc<Lifecycle>,
-}
-
-impl Runtime {
-    /// An executor whose worker threads run until `lifecycle` says the
-    /// system has stopped.
-    pub(crate) fn new(lifecycle: Arc<Lifecycle>) -> Self {
-        Runtime {
-            executor: Executor::new(worker_count()),
-            workers_started: Once::new(),
-            lifecycle,
-        }
-    }
-
-    /// Runs `task` on the worker threads.
-    pub(crate) fn spawn(&self, task: impl Future<Output = ()> + Send + 'static) {
-        self.workers_started.call_once(|| self.start_workers());
-        self.executor.spawn(task);
-    }
-
-    fn start_workers(&self) {
-        let lifecycle = self.lifecycle.clone();
-        self.executor.start(move || lifecycle.is_stopped());
-        // Sleeping workers learn that the system stopped from this task.
-        let lifecycle = self.lifecycle.clone();
-        self.executor
-            .wake_all_after(async move { lifecycle.stopped().await });
-    }
+/// Which runtime a system's tasks run on, where there is a choice (under
+/// the `tokio` feature; the default pool is always the system's own).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Home {
+    /// The tokio runtime the system is created in, if any; else its own.
+    Ambient,
+    /// A runtime of the system's own, wherever it is created: for the
+    /// global system, which outlives any runtime it may be first used in.
+    Own,
 }
 
 /// The number of worker threads: the machine's available parallelism.

@@ -26,7 +26,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
-use crate::runtime::Runtime;
+use crate::runtime::{Home, Runtime};
 use crate::statistics::Statistics;
 use crate::{Acteur, Actor, Error, Listen, Service};
 use actor_type::{ActorType, ActorTypeControl, Delivery, RoomWait};
@@ -95,10 +95,11 @@ impl System {
         .await
     }
 
-    pub(crate) fn new(limits: SystemLimits) -> Arc<System> {
+    /// A system whose tasks run on the runtime `home` picks.
+    pub(crate) fn new(limits: SystemLimits, home: Home) -> Arc<System> {
         let lifecycle = Arc::new(Lifecycle::default());
         Arc::new(System {
-            runtime: Runtime::new(lifecycle.clone()),
+            runtime: Runtime::new(lifecycle.clone(), home),
             lifecycle,
             actors: Padded::default(),
             services: Padded::default(),
@@ -143,6 +144,12 @@ impl System {
         };
         self.evictor
             .choose(self, budget, scan, just_idle, caller_waits)
+    }
+
+    /// Whether blocking the calling thread until one of this system's
+    /// futures completes would wait forever (see `Runtime`).
+    pub(crate) fn blocking_here_would_hang(&self) -> bool {
+        self.runtime.blocking_here_would_hang()
     }
 
     /// A handle on this system.

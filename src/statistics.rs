@@ -7,6 +7,11 @@ use std::time::Duration;
 /// A snapshot: counts change as the system runs. The structs are
 /// `#[non_exhaustive]` so that later versions can add figures.
 ///
+/// With the `serde` feature, `Statistics` and its parts implement
+/// `serde::Serialize`, to serve them as JSON from a metrics endpoint, say.
+/// Field names are kept; type names are strings, durations are serde's
+/// `{"secs", "nanos"}` and absent limits are `null`.
+///
 /// # Examples
 ///
 /// ```
@@ -38,6 +43,7 @@ use std::time::Duration;
 /// sys.wait_until_stopped();
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct Statistics {
     /// One entry per actor type that has received a message.
@@ -73,6 +79,7 @@ impl Statistics {
 
 /// Figures of one actor type.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct ActorStatistics {
     /// The actor type's name (`std::any::type_name`).
@@ -114,6 +121,7 @@ pub struct ActorStatistics {
 /// `deactivate` calls of one actor type, per
 /// [`DeactivationReason`](crate::DeactivationReason).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct DeactivationCounts {
     /// After [`ActorConfiguration::idle_timeout`](crate::ActorConfiguration::idle_timeout).
@@ -141,6 +149,7 @@ impl DeactivationCounts {
 
 /// Figures of one service type.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct ServiceStatistics {
     /// The service type's name (`std::any::type_name`).

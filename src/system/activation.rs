@@ -13,6 +13,7 @@ use crate::system::System;
 use crate::system::actor_type::ActorType;
 use crate::system::context;
 use crate::system::envelope::ActorEnvelope;
+use crate::system::handler_span;
 use crate::system::panics::{catch, catch_sync};
 use crate::system::slot::{Inbox, Resumed, Slot, Step};
 use crate::{Acteur, Actor, ActorAssistant, DeactivationReason, Error};
@@ -84,13 +85,16 @@ pub(crate) async fn drain<A: Actor>(
                 let Some(current) = actor.as_mut() else {
                     continue;
                 };
-                if let Err(panic) = catch(envelope.handle(current, &assistant)).await {
+                let message = envelope.message_type();
+                let handler =
+                    handler_span::actor::<A>(id, message, envelope.handle(current, &assistant));
+                if let Err(panic) = catch(handler).await {
                     consecutive_panics = consecutive_panics.saturating_add(1);
                     log::error!(
-                        "a handler of actor {} {id:?} panicked ({consecutive_panics} panic(s) in a \
-                         row): {panic}; its message is dropped (its caller gets an error), and \
-                         the activation too, without deactivate: the next message activates \
-                         the actor afresh",
+                        "the handler of {message} in actor {} {id:?} panicked \
+                         ({consecutive_panics} panic(s) in a row): {panic}; the message is \
+                         dropped (its caller gets an error), and the activation too, without \
+                         deactivate: the next message activates the actor afresh",
                         type_name::<A>()
                     );
                     actors.counters.handler_panicked();
@@ -183,7 +187,7 @@ async fn activate<A: Actor>(
     }
     match catch(A::activate(id.clone(), assistant)).await {
         Ok(actor) => {
-            log::trace!("activated actor {} {id:?}", type_name::<A>());
+            log::debug!("activated actor {} {id:?}", type_name::<A>());
             actors.counters.activated();
             slot.activation_started();
             Some(actor)

@@ -30,6 +30,9 @@ pub(crate) trait ActorMessage<A: Actor>: Send {
     /// false for a fire-and-forget message nobody waits for.
     fn refuse(self: Box<Self>, error: Error) -> bool;
 
+    /// The message's type name, for logs and traces.
+    fn message_type(&self) -> &'static str;
+
     /// The calls waiting for this message's answer, if it is a request
     /// made from code that others wait for (see `call_chain.rs`).
     fn chain(&self) -> Option<&Arc<Link>> {
@@ -49,6 +52,9 @@ pub(crate) trait ServiceMessage<S: Service>: Send {
 
     /// As [`ActorMessage::refuse`].
     fn refuse(self: Box<Self>, error: Error) -> bool;
+
+    /// As [`ActorMessage::message_type`].
+    fn message_type(&self) -> &'static str;
 }
 
 pub(crate) type ServiceEnvelope<S> = Box<dyn ServiceMessage<S>>;
@@ -105,6 +111,10 @@ impl<A: Receive<M>, M: Send + 'static> ActorMessage<A> for Tell<M> {
     fn refuse(self: Box<Self>, _: Error) -> bool {
         false
     }
+
+    fn message_type(&self) -> &'static str {
+        type_name::<M>()
+    }
 }
 
 impl<A: Respond<M>, M: Send + 'static> ActorMessage<A> for Ask<M, <A as Respond<M>>::Response> {
@@ -132,6 +142,10 @@ impl<A: Respond<M>, M: Send + 'static> ActorMessage<A> for Ask<M, <A as Respond<
         true
     }
 
+    fn message_type(&self) -> &'static str {
+        type_name::<M>()
+    }
+
     fn chain(&self) -> Option<&Arc<Link>> {
         self.chain.as_ref()
     }
@@ -148,6 +162,10 @@ impl<S: Listen<M>, M: Send + 'static> ServiceMessage<S> for Tell<M> {
 
     fn refuse(self: Box<Self>, _: Error) -> bool {
         false
+    }
+
+    fn message_type(&self) -> &'static str {
+        type_name::<M>()
     }
 }
 
@@ -171,5 +189,9 @@ impl<S: Serve<M>, M: Send + 'static> ServiceMessage<S> for Ask<M, <S as Serve<M>
     fn refuse(self: Box<Self>, error: Error) -> bool {
         let _ = self.reply.send(Err(error));
         true
+    }
+
+    fn message_type(&self) -> &'static str {
+        type_name::<M>()
     }
 }

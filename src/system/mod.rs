@@ -10,6 +10,7 @@ pub(crate) mod context;
 pub(crate) mod deadlines;
 pub(crate) mod envelope;
 pub(crate) mod eviction;
+pub(crate) mod handler_span;
 pub(crate) mod lifecycle;
 pub(crate) mod mailbox;
 pub(crate) mod padded;
@@ -321,7 +322,7 @@ impl System {
         // every slot has been woken.
         self.lifecycle.task_started();
         if self.lifecycle.begin_stop() {
-            log::debug!("stopping the actor system");
+            log::info!("stopping the actor system");
             for pool in self.services.all() {
                 pool.fence();
             }

@@ -19,6 +19,7 @@ use crate::system::System;
 use crate::system::call_chain::{self, Link, Waiter};
 use crate::system::context::{self, TaskContext};
 use crate::system::envelope::ServiceEnvelope;
+use crate::system::handler_span;
 use crate::system::panics::{catch, catch_sync};
 use crate::{Error, Service, ServiceAssistant};
 
@@ -312,7 +313,7 @@ impl<S: Service> ServicePool<S> {
             };
             match started {
                 Ok((service, handler_limit, capacity)) => {
-                    log::debug!("service {} started", type_name::<S>());
+                    log::info!("service {} started", type_name::<S>());
                     state.phase = Phase::Up {
                         service: Arc::new(service),
                         handler_limit,
@@ -378,10 +379,13 @@ impl<S: Service> ServicePool<S> {
             let Some(envelope) = next else {
                 return;
             };
-            let outcome = catch(envelope.handle(&service, &assistant)).await;
+            let message = envelope.message_type();
+            let handler =
+                handler_span::service::<S>(message, envelope.handle(&service, &assistant));
+            let outcome = catch(handler).await;
             if let Err(panic) = &outcome {
                 log::error!(
-                    "a handler of service {} panicked: {panic}; the service goes on",
+                    "the handler of {message} in service {} panicked: {panic}; the service goes on",
                     type_name::<S>()
                 );
             }
@@ -409,6 +413,10 @@ struct OwnSender {
 impl<S: Service> ServicePoolControl for ServicePool<S> {
     fn fence(&self) {
         drop(self.lock());
+        log::info!(
+            "service {} stops: it takes no new message, and finishes those it holds",
+            type_name::<S>()
+        );
         // Senders waiting for room now find the system stopping.
         self.room.notify(usize::MAX);
     }

@@ -7,8 +7,8 @@ use std::fmt;
 /// Every variant's message says what happened and what to do about it, so
 /// printing the error (`{}`) is usually enough for a log line or an HTTP body.
 /// The enum is `#[non_exhaustive]`: later versions may add variants, so a
-/// `match` needs a `_` arm. The crate guide's section
-/// [Failure and overload](crate#failure-and-overload) says what causes each
+/// `match` needs a `_` arm. The guide's chapter
+/// [Errors, panics and overload](crate::guide::errors) says what causes each
 /// one and what to do.
 ///
 /// # Examples

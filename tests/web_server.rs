@@ -43,28 +43,22 @@ impl Server {
         }
     }
 
-    /// Sends one request on a connection of its own; the status and the
-    /// body as JSON (`Null` if it is not JSON).
-    async fn request(&self, method: Method, path: &str, body: &str) -> (StatusCode, Value) {
+    /// A new HTTP/1 connection to the server, for requests one at a time.
+    async fn connect(&self) -> Client {
         let stream = TcpStream::connect(self.address).await.unwrap();
-        let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
             .await
             .unwrap();
         tokio::spawn(connection);
-        let request = Request::builder()
-            .method(method)
-            .uri(path)
-            .header(header::HOST, self.address.to_string())
-            .header(header::CONTENT_TYPE, "application/json")
-            .body(Full::new(Bytes::copy_from_slice(body.as_bytes())))
-            .unwrap();
-        let response = sender.send_request(request).await.unwrap();
-        let status = response.status();
-        let bytes = response.into_body().collect().await.unwrap().to_bytes();
-        (
-            status,
-            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-        )
+        Client {
+            sender,
+            host: self.address.to_string(),
+        }
+    }
+
+    /// Sends one request on a connection of its own.
+    async fn request(&self, method: Method, path: &str, body: &str) -> (StatusCode, Value) {
+        self.connect().await.request(method, path, body).await
     }
 
     async fn get(&self, path: &str) -> (StatusCode, Value) {
@@ -89,6 +83,34 @@ impl Server {
         if let Some(served) = self.served.take() {
             served.await.unwrap().unwrap();
         }
+    }
+}
+
+/// One client connection.
+struct Client {
+    sender: hyper::client::conn::http1::SendRequest<Full<Bytes>>,
+    host: String,
+}
+
+impl Client {
+    /// Sends a request once the connection is free; the status and the
+    /// body as JSON (`Null` if it is not JSON).
+    async fn request(&mut self, method: Method, path: &str, body: &str) -> (StatusCode, Value) {
+        self.sender.ready().await.unwrap();
+        let request = Request::builder()
+            .method(method)
+            .uri(path)
+            .header(header::HOST, &self.host)
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Full::new(Bytes::copy_from_slice(body.as_bytes())))
+            .unwrap();
+        let response = self.sender.send_request(request).await.unwrap();
+        let status = response.status();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        )
     }
 }
 
@@ -178,19 +200,25 @@ async fn concurrent_deposits_to_one_user_all_count() {
         StatusCode::OK
     );
 
-    let requests: Vec<_> = (1..=200u64)
-        .map(|amount| {
+    // 20 connections at once, each sending 10 deposits in turn: 200
+    // deposits, up to 20 of them in flight together.
+    let clients: Vec<_> = (0..20u64)
+        .map(|client| {
             let server = server.clone();
             tokio::spawn(async move {
-                let (status, body) = server
-                    .deposit("7", &json!({ "amount": amount }).to_string())
-                    .await;
-                assert_eq!(status, StatusCode::OK, "{body}");
+                let mut connection = server.connect().await;
+                for amount in (1..=200u64).filter(|amount| amount % 20 == client) {
+                    let body = json!({ "amount": amount }).to_string();
+                    let (status, answer) = connection
+                        .request(Method::POST, "/users/7/deposit", &body)
+                        .await;
+                    assert_eq!(status, StatusCode::OK, "{answer}");
+                }
             })
         })
         .collect();
-    for request in requests {
-        request.await.unwrap();
+    for client in clients {
+        client.await.unwrap();
     }
 
     let (status, body) = server.get("/users/7").await;

@@ -23,7 +23,9 @@ use crate::{ActeurBuilder, Error, Listen, Receive, Respond, Serve, Service};
 /// `fn main` needs no runtime. The `_sync` forms must not be used inside a
 /// handler (they return [`Error::BlockingCallInHandler`] there): use the
 /// `async` forms, or the [`ActorAssistant`](crate::ActorAssistant) /
-/// [`ServiceAssistant`](crate::ServiceAssistant) passed to the handler.
+/// [`ServiceAssistant`](crate::ServiceAssistant) passed to the handler. Nor
+/// on the thread of a current-thread tokio runtime the system runs on, which
+/// they would block forever ([`Error::BlockingCallOnRuntimeThread`]).
 ///
 /// Stop the system with [`Acteur::stop`] and [`Acteur::wait_until_stopped`]
 /// (or [`Acteur::stopped`]) so that every actor's `deactivate` runs; a system
@@ -80,7 +82,10 @@ impl Acteur {
     /// Creates a new, independent actor system. Two systems share nothing:
     /// not their actors, services, subscriptions nor worker threads.
     ///
-    /// Worker threads start with the first message, one per core.
+    /// Worker threads start with the first message, one per core. With the
+    /// `tokio` feature, a system created inside a tokio runtime runs on that
+    /// runtime instead, and one created elsewhere starts a runtime of its
+    /// own (see the guide's [Choosing a runtime](crate::guide::runtimes)).
     pub fn new() -> Acteur {
         Acteur {
             system: System::new(SystemLimits::default(), Home::Ambient),
@@ -104,7 +109,9 @@ impl Acteur {
     ///
     /// Once stopped, it stays stopped for the rest of the process: every later
     /// send returns [`Error::Stopped`]. Use [`Acteur::new`] for systems with
-    /// their own lifetimes (tests, for instance).
+    /// their own lifetimes (tests, for instance). With the `tokio` feature it
+    /// always runs on a tokio runtime of its own, since it outlives any
+    /// runtime it may first be used in.
     ///
     /// ```
     /// let a = acteur::Acteur::global();
@@ -217,7 +224,9 @@ impl Acteur {
     /// # Errors
     ///
     /// As [`Acteur::send_to_actor`], and [`Error::BlockingCallInHandler`]
-    /// inside a handler.
+    /// inside a handler;
+    /// [`Error::BlockingCallOnRuntimeThread`] on the thread of a current-thread
+    /// tokio runtime the system runs on.
     pub fn send_to_actor_sync<A: Receive<M>, M: Send + 'static>(
         &self,
         id: A::Id,
@@ -293,7 +302,9 @@ impl Acteur {
     /// # Errors
     ///
     /// As [`Acteur::call_actor`], and [`Error::BlockingCallInHandler`]
-    /// inside a handler.
+    /// inside a handler;
+    /// [`Error::BlockingCallOnRuntimeThread`] on the thread of a current-thread
+    /// tokio runtime the system runs on.
     pub fn call_actor_with_timeout_sync<A: Respond<M>, M: Send + 'static>(
         &self,
         id: A::Id,
@@ -311,7 +322,9 @@ impl Acteur {
     /// # Errors
     ///
     /// As [`Acteur::call_actor`], and [`Error::BlockingCallInHandler`]
-    /// inside a handler.
+    /// inside a handler;
+    /// [`Error::BlockingCallOnRuntimeThread`] on the thread of a current-thread
+    /// tokio runtime the system runs on.
     pub fn call_actor_sync<A: Respond<M>, M: Send + 'static>(
         &self,
         id: A::Id,
@@ -341,7 +354,9 @@ impl Acteur {
     /// # Errors
     ///
     /// As [`Acteur::send_to_all_actors`], and
-    /// [`Error::BlockingCallInHandler`] inside a handler.
+    /// [`Error::BlockingCallInHandler`] inside a handler;
+    /// [`Error::BlockingCallOnRuntimeThread`] on the thread of a current-thread
+    /// tokio runtime the system runs on.
     pub fn send_to_all_actors_sync<A: Receive<M>, M: Clone + Send + 'static>(
         &self,
         message: M,
@@ -374,7 +389,9 @@ impl Acteur {
     /// # Errors
     ///
     /// As [`Acteur::schedule_send_to_actor`], and
-    /// [`Error::BlockingCallInHandler`] inside a handler.
+    /// [`Error::BlockingCallInHandler`] inside a handler;
+    /// [`Error::BlockingCallOnRuntimeThread`] on the thread of a current-thread
+    /// tokio runtime the system runs on.
     pub fn schedule_send_to_actor_sync<A: Receive<M>, M: Send + 'static>(
         &self,
         id: A::Id,
@@ -428,7 +445,9 @@ impl Acteur {
     /// # Errors
     ///
     /// As [`Acteur::send_to_service`], and [`Error::BlockingCallInHandler`]
-    /// inside a handler.
+    /// inside a handler;
+    /// [`Error::BlockingCallOnRuntimeThread`] on the thread of a current-thread
+    /// tokio runtime the system runs on.
     pub fn send_to_service_sync<S: Listen<M>, M: Send + 'static>(
         &self,
         message: M,
@@ -489,7 +508,9 @@ impl Acteur {
     /// # Errors
     ///
     /// As [`Acteur::call_service`], and [`Error::BlockingCallInHandler`]
-    /// inside a handler.
+    /// inside a handler;
+    /// [`Error::BlockingCallOnRuntimeThread`] on the thread of a current-thread
+    /// tokio runtime the system runs on.
     pub fn call_service_with_timeout_sync<S: Serve<M>, M: Send + 'static>(
         &self,
         message: M,
@@ -506,7 +527,9 @@ impl Acteur {
     /// # Errors
     ///
     /// As [`Acteur::call_service`], and [`Error::BlockingCallInHandler`]
-    /// inside a handler.
+    /// inside a handler;
+    /// [`Error::BlockingCallOnRuntimeThread`] on the thread of a current-thread
+    /// tokio runtime the system runs on.
     pub fn call_service_sync<S: Serve<M>, M: Send + 'static>(
         &self,
         message: M,
@@ -536,7 +559,9 @@ impl Acteur {
     /// # Errors
     ///
     /// As [`Acteur::publish`], and [`Error::BlockingCallInHandler`] inside a
-    /// handler.
+    /// handler;
+    /// [`Error::BlockingCallOnRuntimeThread`] on the thread of a current-thread
+    /// tokio runtime the system runs on.
     pub fn publish_sync<M: Clone + Send + 'static>(&self, message: M) -> Result<(), Error> {
         self.blocking("publish_sync", self.publish::<M>(message))
     }
@@ -559,7 +584,9 @@ impl Acteur {
     /// # Errors
     ///
     /// As [`Acteur::preload_service`], and [`Error::BlockingCallInHandler`]
-    /// inside a handler.
+    /// inside a handler;
+    /// [`Error::BlockingCallOnRuntimeThread`] on the thread of a current-thread
+    /// tokio runtime the system runs on.
     pub fn preload_service_sync<S: Service>(&self) -> Result<(), Error> {
         self.blocking("preload_service_sync", self.preload_service::<S>())
     }

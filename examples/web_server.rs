@@ -37,12 +37,13 @@ use acteur::{
     Acteur, Actor, ActorAssistant, Error, Listen, Respond, Serve, Service, ServiceAssistant,
     ServiceConcurrency, ServiceConfiguration, Statistics,
 };
-use axum::extract::rejection::{JsonRejection, PathRejection};
-use axum::extract::{Path, State};
+use axum::extract::{FromRequest, FromRequestParts, Path, Request, State};
 use axum::http::StatusCode;
+use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -246,24 +247,42 @@ pub async fn serve(
     Ok(())
 }
 
-async fn get_user(State(sys): State<Acteur>, id: Result<Path<u64>, PathRejection>) -> Response {
-    let Path(id) = match id {
-        Ok(id) => id,
-        Err(rejection) => return bad_request(rejection.body_text()),
-    };
+/// The `{id}` of a route; a 400 with a message if it is not a user ID.
+struct UserId(u64);
+
+impl<S: Send + Sync> FromRequestParts<S> for UserId {
+    type Rejection = Response;
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Response> {
+        match Path::<u64>::from_request_parts(parts, state).await {
+            Ok(Path(id)) => Ok(UserId(id)),
+            Err(rejection) => Err(bad_request(rejection.body_text())),
+        }
+    }
+}
+
+/// A JSON body of type `T`; a 400 with a message if it is not one.
+/// (axum's own `Json` answers some malformed bodies with 415 or 422.)
+struct Body<T>(T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
+    type Rejection = Response;
+    async fn from_request(request: Request, state: &S) -> Result<Self, Response> {
+        match Json::<T>::from_request(request, state).await {
+            Ok(Json(body)) => Ok(Body(body)),
+            Err(rejection) => Err(bad_request(rejection.body_text())),
+        }
+    }
+}
+
+async fn get_user(State(sys): State<Acteur>, UserId(id): UserId) -> Response {
     answer(sys.call_actor::<User, GetProfile>(id, GetProfile).await)
 }
 
 async fn rename_user(
     State(sys): State<Acteur>,
-    id: Result<Path<u64>, PathRejection>,
-    body: Result<Json<NewName>, JsonRejection>,
+    UserId(id): UserId,
+    Body(NewName { name }): Body<NewName>,
 ) -> Response {
-    let (Path(id), Json(NewName { name })) = match (id, body) {
-        (Ok(id), Ok(body)) => (id, body),
-        (Err(rejection), _) => return bad_request(rejection.body_text()),
-        (_, Err(rejection)) => return bad_request(rejection.body_text()),
-    };
     let name = name.trim().to_owned();
     if name.is_empty() || name.chars().count() > MAX_NAME {
         return bad_request(format!(
@@ -278,14 +297,9 @@ async fn rename_user(
 
 async fn deposit(
     State(sys): State<Acteur>,
-    id: Result<Path<u64>, PathRejection>,
-    body: Result<Json<NewDeposit>, JsonRejection>,
+    UserId(id): UserId,
+    Body(NewDeposit { amount }): Body<NewDeposit>,
 ) -> Response {
-    let (Path(id), Json(NewDeposit { amount })) = match (id, body) {
-        (Ok(id), Ok(body)) => (id, body),
-        (Err(rejection), _) => return bad_request(rejection.body_text()),
-        (_, Err(rejection)) => return bad_request(rejection.body_text()),
-    };
     if amount == 0 {
         return bad_request("the amount must be a positive number of cents".to_owned());
     }

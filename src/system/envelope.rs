@@ -19,7 +19,13 @@ use crate::{
 pub(crate) type HandlerFuture<'a> = Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
 
 /// A message queued for an actor of type `A`.
-pub(crate) trait ActorMessage<A: Actor>: Send {
+/// What every envelope tells about itself, whoever it is for.
+pub(crate) trait Envelope: Send {
+    /// The message's type name, for logs and traces.
+    fn message_type(&self) -> &'static str;
+}
+
+pub(crate) trait ActorMessage<A: Actor>: Envelope {
     fn handle<'a>(
         self: Box<Self>,
         actor: &'a mut A,
@@ -29,9 +35,6 @@ pub(crate) trait ActorMessage<A: Actor>: Send {
     /// Drops the message unhandled; true if a waiting caller was told `error`,
     /// false for a fire-and-forget message nobody waits for.
     fn refuse(self: Box<Self>, error: Error) -> bool;
-
-    /// The message's type name, for logs and traces.
-    fn message_type(&self) -> &'static str;
 
     /// The calls waiting for this message's answer, if it is a request
     /// made from code that others wait for (see `call_chain.rs`).
@@ -43,7 +46,7 @@ pub(crate) trait ActorMessage<A: Actor>: Send {
 pub(crate) type ActorEnvelope<A> = Box<dyn ActorMessage<A>>;
 
 /// A message queued for a service of type `S`.
-pub(crate) trait ServiceMessage<S: Service>: Send {
+pub(crate) trait ServiceMessage<S: Service>: Envelope {
     fn handle<'a>(
         self: Box<Self>,
         service: &'a S,
@@ -52,9 +55,6 @@ pub(crate) trait ServiceMessage<S: Service>: Send {
 
     /// As [`ActorMessage::refuse`].
     fn refuse(self: Box<Self>, error: Error) -> bool;
-
-    /// As [`ActorMessage::message_type`].
-    fn message_type(&self) -> &'static str;
 }
 
 pub(crate) type ServiceEnvelope<S> = Box<dyn ServiceMessage<S>>;
@@ -85,6 +85,39 @@ pub(crate) fn ask<M, R>(message: M, chain: Option<Arc<Link>>) -> (Ask<M, R>, Rep
     )
 }
 
+impl<M: Send> Envelope for Tell<M> {
+    fn message_type(&self) -> &'static str {
+        type_name::<M>()
+    }
+}
+
+impl<M: Send, R: Send> Envelope for Ask<M, R> {
+    fn message_type(&self) -> &'static str {
+        type_name::<M>()
+    }
+}
+
+impl<M: Send + 'static, R: Send + 'static> Ask<M, R> {
+    /// Runs `handler` on the message and sends its response to the caller.
+    /// The handler runs with the calls waiting for it current, so that a
+    /// call it makes back to one of them is seen as a deadlock.
+    fn answer_with<'a, F>(self, handler: impl FnOnce(M) -> F + Send + 'a) -> HandlerFuture<'a>
+    where
+        F: Future<Output = R> + Send + 'a,
+    {
+        let Ask {
+            message,
+            reply,
+            chain,
+        } = self;
+        Box::pin(context::run_with_chain(chain, async move {
+            let response = handler(message).await;
+            // The caller may have given up waiting; the answer is then unwanted.
+            let _ = reply.send(Ok(response));
+        }))
+    }
+}
+
 impl<R> Reply<R> {
     /// The answer. A request dropped without an answer was dropped by a
     /// panicking handler (every other path answers with an error), which is
@@ -111,10 +144,6 @@ impl<A: Receive<M>, M: Send + 'static> ActorMessage<A> for Tell<M> {
     fn refuse(self: Box<Self>, _: Error) -> bool {
         false
     }
-
-    fn message_type(&self) -> &'static str {
-        type_name::<M>()
-    }
 }
 
 impl<A: Respond<M>, M: Send + 'static> ActorMessage<A> for Ask<M, <A as Respond<M>>::Response> {
@@ -123,27 +152,12 @@ impl<A: Respond<M>, M: Send + 'static> ActorMessage<A> for Ask<M, <A as Respond<
         actor: &'a mut A,
         assistant: &'a ActorAssistant<A>,
     ) -> HandlerFuture<'a> {
-        let Ask {
-            message,
-            reply,
-            chain,
-        } = *self;
-        // The handler runs with the calls waiting for it current, so that a
-        // call it makes back to one of them is seen as a deadlock.
-        Box::pin(context::run_with_chain(chain, async move {
-            let response = <A as Respond<M>>::handle(actor, message, assistant).await;
-            // The caller may have given up waiting; the answer is then unwanted.
-            let _ = reply.send(Ok(response));
-        }))
+        self.answer_with(move |message| <A as Respond<M>>::handle(actor, message, assistant))
     }
 
     fn refuse(self: Box<Self>, error: Error) -> bool {
         let _ = self.reply.send(Err(error));
         true
-    }
-
-    fn message_type(&self) -> &'static str {
-        type_name::<M>()
     }
 
     fn chain(&self) -> Option<&Arc<Link>> {
@@ -163,10 +177,6 @@ impl<S: Listen<M>, M: Send + 'static> ServiceMessage<S> for Tell<M> {
     fn refuse(self: Box<Self>, _: Error) -> bool {
         false
     }
-
-    fn message_type(&self) -> &'static str {
-        type_name::<M>()
-    }
 }
 
 impl<S: Serve<M>, M: Send + 'static> ServiceMessage<S> for Ask<M, <S as Serve<M>>::Response> {
@@ -175,23 +185,11 @@ impl<S: Serve<M>, M: Send + 'static> ServiceMessage<S> for Ask<M, <S as Serve<M>
         service: &'a S,
         assistant: &'a ServiceAssistant<S>,
     ) -> HandlerFuture<'a> {
-        let Ask {
-            message,
-            reply,
-            chain,
-        } = *self;
-        Box::pin(context::run_with_chain(chain, async move {
-            let response = <S as Serve<M>>::handle(service, message, assistant).await;
-            let _ = reply.send(Ok(response));
-        }))
+        self.answer_with(move |message| <S as Serve<M>>::handle(service, message, assistant))
     }
 
     fn refuse(self: Box<Self>, error: Error) -> bool {
         let _ = self.reply.send(Err(error));
         true
-    }
-
-    fn message_type(&self) -> &'static str {
-        type_name::<M>()
     }
 }

@@ -10,7 +10,7 @@ mod support;
 
 use std::sync::{Arc, Mutex};
 
-use acteur::{Acteur, Actor, ActorAssistant, Receive};
+use acteur::{Acteur, Actor, ActorAssistant, BoxError, Receive};
 use futures_channel::mpsc;
 use futures_lite::StreamExt;
 
@@ -29,13 +29,13 @@ struct Counter {
 
 impl Actor for Counter {
     type Id = u32;
-    async fn activate(_: u32, _: &ActorAssistant<Self>) -> Self {
+    async fn activate(_: u32, _: &ActorAssistant<Self>) -> Result<Self, BoxError> {
         let done = COUNTDOWN
             .lock()
             .unwrap()
             .clone()
             .expect("set before the run");
-        Counter { count: 0, done }
+        Ok(Counter { count: 0, done })
     }
 }
 

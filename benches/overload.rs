@@ -24,7 +24,7 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use acteur::{Acteur, Actor, ActorAssistant, ActorConfiguration, Receive, Respond};
+use acteur::{Acteur, Actor, ActorAssistant, BoxError, ActorConfiguration, Receive, Respond};
 use futures_lite::future::block_on;
 use support::{Counting, count_heap, peak_since, reset_peak};
 
@@ -40,8 +40,8 @@ struct Sink<const BOUNDED: bool>(u64);
 
 impl<const BOUNDED: bool> Actor for Sink<BOUNDED> {
     type Id = u32;
-    async fn activate(_: u32, _: &ActorAssistant<Self>) -> Self {
-        Sink(0)
+    async fn activate(_: u32, _: &ActorAssistant<Self>) -> Result<Self, BoxError> {
+        Ok(Sink(0))
     }
     fn configuration() -> ActorConfiguration {
         ActorConfiguration {
@@ -112,8 +112,8 @@ struct Slow<const BOUNDED: bool>(u64);
 
 impl<const BOUNDED: bool> Actor for Slow<BOUNDED> {
     type Id = u32;
-    async fn activate(_: u32, _: &ActorAssistant<Self>) -> Self {
-        Slow(0)
+    async fn activate(_: u32, _: &ActorAssistant<Self>) -> Result<Self, BoxError> {
+        Ok(Slow(0))
     }
     fn configuration() -> ActorConfiguration {
         ActorConfiguration {

@@ -23,7 +23,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use acteur::{Acteur, Actor, ActorAssistant, ActorConfiguration, Receive, Respond};
+use acteur::{Acteur, Actor, ActorAssistant, BoxError, ActorConfiguration, Receive, Respond};
 use support::{Counting, count_heap, peak_since, reset_peak};
 
 #[global_allocator]
@@ -36,8 +36,8 @@ struct Player<const LIMITED: bool>(u64);
 
 impl<const LIMITED: bool> Actor for Player<LIMITED> {
     type Id = u32;
-    async fn activate(_: u32, _: &ActorAssistant<Self>) -> Self {
-        Player(0)
+    async fn activate(_: u32, _: &ActorAssistant<Self>) -> Result<Self, BoxError> {
+        Ok(Player(0))
     }
     fn configuration() -> ActorConfiguration {
         ActorConfiguration {

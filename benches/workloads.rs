@@ -14,7 +14,7 @@ mod support;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use acteur::{Acteur, Actor, ActorAssistant, Receive, Respond};
+use acteur::{Acteur, Actor, ActorAssistant, BoxError, Receive, Respond};
 use criterion::{Criterion, Throughput};
 use futures_channel::{mpsc, oneshot};
 use futures_lite::StreamExt;
@@ -69,16 +69,16 @@ struct Counter {
 
 impl Actor for Counter {
     type Id = u32;
-    async fn activate(_: u32, _: &ActorAssistant<Self>) -> Self {
+    async fn activate(_: u32, _: &ActorAssistant<Self>) -> Result<Self, BoxError> {
         let (target, done) = match &*COUNTDOWN.lock().unwrap() {
             Some((target, done)) => (*target, Some(done.clone())),
             None => (0, None),
         };
-        Counter {
+        Ok(Counter {
             count: 0,
             target,
             done,
-        }
+        })
     }
 }
 
@@ -115,8 +115,8 @@ impl Respond<Get> for Counter {
 struct Client(u32);
 impl Actor for Client {
     type Id = u32;
-    async fn activate(id: u32, _: &ActorAssistant<Self>) -> Self {
-        Client(id)
+    async fn activate(id: u32, _: &ActorAssistant<Self>) -> Result<Self, BoxError> {
+        Ok(Client(id))
     }
 }
 /// Makes `n` sequential requests, then ticks the countdown.
@@ -142,17 +142,17 @@ struct Pinger {
 struct Ponger;
 impl Actor for Pinger {
     type Id = u32;
-    async fn activate(_: u32, _: &ActorAssistant<Self>) -> Self {
-        Pinger {
+    async fn activate(_: u32, _: &ActorAssistant<Self>) -> Result<Self, BoxError> {
+        Ok(Pinger {
             left: 0,
             done: None,
-        }
+        })
     }
 }
 impl Actor for Ponger {
     type Id = u32;
-    async fn activate(_: u32, _: &ActorAssistant<Self>) -> Self {
-        Ponger
+    async fn activate(_: u32, _: &ActorAssistant<Self>) -> Result<Self, BoxError> {
+        Ok(Ponger)
     }
 }
 struct Start(u64, oneshot::Sender<()>);

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use acteur::{Acteur, Actor, ActorAssistant, ActorConfiguration, DeactivationReason, Receive};
+use acteur::{Acteur, Actor, ActorAssistant, BoxError, ActorConfiguration, DeactivationReason, Receive};
 
 /// Stands in for a database table: player ID to saved position.
 static SAVED: Mutex<Option<HashMap<u64, i64>>> = Mutex::new(None);
@@ -28,9 +28,9 @@ struct Player {
 impl Actor for Player {
     type Id = u64;
 
-    async fn activate(id: u64, _: &ActorAssistant<Self>) -> Self {
+    async fn activate(id: u64, _: &ActorAssistant<Self>) -> Result<Self, BoxError> {
         let position = saved(|table| table.get(&id).copied().unwrap_or(0));
-        Player { position }
+        Ok(Player { position })
     }
 
     async fn deactivate(&mut self, assistant: &ActorAssistant<Self>) {

@@ -20,6 +20,7 @@ use std::sync::{Condvar, LazyLock, Mutex, PoisonError};
 use std::time::Instant;
 
 use acteur::{
+    BoxError,
     Acteur, Actor, ActorAssistant, Listen, Receive, Respond, Service, ServiceAssistant,
     ServiceConfiguration,
 };
@@ -89,12 +90,12 @@ struct Player {
 
 impl Actor for Player {
     type Id = PlayerId;
-    async fn activate(_: PlayerId, _: &ActorAssistant<Self>) -> Self {
-        Player {
+    async fn activate(_: PlayerId, _: &ActorAssistant<Self>) -> Result<Self, BoxError> {
+        Ok(Player {
             room: None,
             met: HashSet::new(),
             lines_heard: 0,
-        }
+        })
     }
 }
 
@@ -170,10 +171,10 @@ struct Room {
 
 impl Actor for Room {
     type Id = RoomId;
-    async fn activate(_: RoomId, _: &ActorAssistant<Self>) -> Self {
-        Room {
+    async fn activate(_: RoomId, _: &ActorAssistant<Self>) -> Result<Self, BoxError> {
+        Ok(Room {
             members: HashSet::new(),
-        }
+        })
     }
 }
 
@@ -235,8 +236,8 @@ impl Receive<Said> for Room {
 struct Herald;
 
 impl Service for Herald {
-    async fn initialize(_: &ServiceAssistant<Self>) -> (Self, ServiceConfiguration) {
-        (Herald, ServiceConfiguration::default())
+    async fn initialize(_: &ServiceAssistant<Self>) -> Result<(Self, ServiceConfiguration), BoxError> {
+        Ok((Herald, ServiceConfiguration::default()))
     }
 }
 

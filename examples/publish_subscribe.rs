@@ -10,6 +10,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use acteur::{
+    BoxError,
     Acteur, Actor, ActorAssistant, Listen, Respond, Serve, Service, ServiceAssistant,
     ServiceConcurrency, ServiceConfiguration,
 };
@@ -25,12 +26,12 @@ struct SignedUp {
 struct Mailer;
 
 impl Service for Mailer {
-    async fn initialize(assistant: &ServiceAssistant<Self>) -> (Self, ServiceConfiguration) {
+    async fn initialize(assistant: &ServiceAssistant<Self>) -> Result<(Self, ServiceConfiguration), BoxError> {
         assistant
             .subscribe::<SignedUp>()
             .await
             .expect("the system is running");
-        (Mailer, ServiceConfiguration::default())
+        Ok((Mailer, ServiceConfiguration::default()))
     }
 }
 
@@ -46,7 +47,7 @@ struct Metrics {
 }
 
 impl Service for Metrics {
-    async fn initialize(assistant: &ServiceAssistant<Self>) -> (Self, ServiceConfiguration) {
+    async fn initialize(assistant: &ServiceAssistant<Self>) -> Result<(Self, ServiceConfiguration), BoxError> {
         assistant
             .subscribe::<SignedUp>()
             .await
@@ -55,12 +56,12 @@ impl Service for Metrics {
             concurrency: ServiceConcurrency::None,
             ..Default::default()
         };
-        (
+        Ok((
             Metrics {
                 sign_ups: AtomicU64::new(0),
             },
             config,
-        )
+        ))
     }
 }
 
@@ -84,8 +85,8 @@ struct User;
 
 impl Actor for User {
     type Id = u32;
-    async fn activate(_: u32, _: &ActorAssistant<Self>) -> Self {
-        User
+    async fn activate(_: u32, _: &ActorAssistant<Self>) -> Result<Self, BoxError> {
+        Ok(User)
     }
 }
 

@@ -1,7 +1,7 @@
 //! The smallest complete program: one actor type, a fire-and-forget message,
 //! a request, and a graceful stop. Run with `cargo run --example quickstart`.
 
-use acteur::{Acteur, Actor, ActorAssistant, Receive, Respond};
+use acteur::{Acteur, Actor, ActorAssistant, BoxError, Receive, Respond};
 
 struct Employee {
     salary: u32,
@@ -10,9 +10,9 @@ struct Employee {
 impl Actor for Employee {
     type Id = u32;
 
-    async fn activate(id: u32, _: &ActorAssistant<Self>) -> Self {
+    async fn activate(id: u32, _: &ActorAssistant<Self>) -> Result<Self, BoxError> {
         println!("employee {id} activated");
-        Employee { salary: 0 }
+        Ok(Employee { salary: 0 })
     }
 
     async fn deactivate(&mut self, assistant: &ActorAssistant<Self>) {

@@ -2,7 +2,7 @@
 //! actor calls another and both answer their callers. Run with
 //! `cargo run --example respond`.
 
-use acteur::{Acteur, Actor, ActorAssistant, Error, Respond};
+use acteur::{Acteur, Actor, ActorAssistant, BoxError, Error, Respond};
 
 struct Account {
     balance: i64,
@@ -10,10 +10,10 @@ struct Account {
 
 impl Actor for Account {
     type Id = String;
-    async fn activate(id: String, _: &ActorAssistant<Self>) -> Self {
+    async fn activate(id: String, _: &ActorAssistant<Self>) -> Result<Self, BoxError> {
         // A real program would load the balance from its database here.
         let balance = if id == "alice" { 100 } else { 0 };
-        Account { balance }
+        Ok(Account { balance })
     }
 }
 

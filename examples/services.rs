@@ -11,6 +11,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use acteur::{
+    BoxError,
     Acteur, Actor, ActorAssistant, Listen, Respond, Serve, Service, ServiceAssistant,
     ServiceConcurrency, ServiceConfiguration,
 };
@@ -22,7 +23,7 @@ struct OrderTally {
 }
 
 impl Service for OrderTally {
-    async fn initialize(_: &ServiceAssistant<Self>) -> (Self, ServiceConfiguration) {
+    async fn initialize(_: &ServiceAssistant<Self>) -> Result<(Self, ServiceConfiguration), BoxError> {
         let tally = OrderTally {
             per_product: Mutex::new(HashMap::new()),
         };
@@ -30,7 +31,7 @@ impl Service for OrderTally {
             concurrency: ServiceConcurrency::None,
             ..Default::default()
         };
-        (tally, config)
+        Ok((tally, config))
     }
 }
 
@@ -57,12 +58,12 @@ impl Serve<TallyOf> for OrderTally {
 struct Pricing;
 
 impl Service for Pricing {
-    async fn initialize(_: &ServiceAssistant<Self>) -> (Self, ServiceConfiguration) {
+    async fn initialize(_: &ServiceAssistant<Self>) -> Result<(Self, ServiceConfiguration), BoxError> {
         let config = ServiceConfiguration {
             concurrency: ServiceConcurrency::OnePerCore,
             ..Default::default()
         };
-        (Pricing, config)
+        Ok((Pricing, config))
     }
 }
 
@@ -91,8 +92,8 @@ struct Basket {
 
 impl Actor for Basket {
     type Id = u32;
-    async fn activate(_: u32, _: &ActorAssistant<Self>) -> Self {
-        Basket { total_cents: 0 }
+    async fn activate(_: u32, _: &ActorAssistant<Self>) -> Result<Self, BoxError> {
+        Ok(Basket { total_cents: 0 })
     }
 }
 

@@ -34,6 +34,7 @@ use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 
 use acteur::{
+    BoxError,
     Acteur, Actor, ActorAssistant, Error, Listen, Respond, Serve, Service, ServiceAssistant,
     ServiceConcurrency, ServiceConfiguration, Statistics,
 };
@@ -59,12 +60,12 @@ struct User {
 
 impl Actor for User {
     type Id = u64;
-    async fn activate(id: u64, _: &ActorAssistant<Self>) -> Self {
-        User {
+    async fn activate(id: u64, _: &ActorAssistant<Self>) -> Result<Self, BoxError> {
+        Ok(User {
             id,
             name: None,
             balance: 0,
-        }
+        })
     }
 }
 
@@ -164,7 +165,7 @@ struct Directory {
 }
 
 impl Service for Directory {
-    async fn initialize(_: &ServiceAssistant<Self>) -> (Self, ServiceConfiguration) {
+    async fn initialize(_: &ServiceAssistant<Self>) -> Result<(Self, ServiceConfiguration), BoxError> {
         let directory = Directory {
             owners: Mutex::new(HashMap::new()),
         };
@@ -172,7 +173,7 @@ impl Service for Directory {
             concurrency: ServiceConcurrency::None,
             ..ServiceConfiguration::default()
         };
-        (directory, configuration)
+        Ok((directory, configuration))
     }
 }
 

@@ -10,6 +10,7 @@ use crate::runtime::{self, Home};
 use crate::statistics::Statistics;
 use crate::system::call_chain::OutgoingCall;
 use crate::system::context;
+use crate::system::data::DataMap;
 use crate::system::envelope::{Tell, ask};
 use crate::system::{System, SystemLimits};
 use crate::{ActeurBuilder, Error, Listen, Receive, Respond, Serve, Service};
@@ -35,15 +36,15 @@ use crate::{ActeurBuilder, Error, Listen, Receive, Respond, Serve, Service};
 /// # Examples
 ///
 /// ```
-/// use acteur::{Acteur, Actor, ActorAssistant, Receive, Respond};
+/// use acteur::{Acteur, Actor, ActorAssistant, BoxError, Receive, Respond};
 ///
 /// struct Employee {
 ///     salary: u32,
 /// }
 /// impl Actor for Employee {
 ///     type Id = u32;
-///     async fn activate(_: u32, _: &ActorAssistant<Self>) -> Self {
-///         Employee { salary: 0 }
+///     async fn activate(_: u32, _: &ActorAssistant<Self>) -> Result<Self, BoxError> {
+///         Ok(Employee { salary: 0 })
 ///     }
 /// }
 ///
@@ -76,7 +77,13 @@ pub struct Acteur {
 // The global system outlives any tokio runtime it may first be used in
 // (a `#[tokio::test]`'s, say), so it never borrows one.
 static GLOBAL: LazyLock<Acteur> =
-    LazyLock::new(|| Acteur::from_system(System::new(SystemLimits::default(), Home::Own)));
+    LazyLock::new(|| {
+        Acteur::from_system(System::new(
+            SystemLimits::default(),
+            DataMap::default(),
+            Home::Own,
+        ))
+    });
 
 impl Acteur {
     /// Creates a new, independent actor system. Two systems share nothing:
@@ -88,7 +95,7 @@ impl Acteur {
     /// own (see the guide's [Choosing a runtime](crate::guide::runtimes)).
     pub fn new() -> Acteur {
         Acteur {
-            system: System::new(SystemLimits::default(), Home::Ambient),
+            system: System::new(SystemLimits::default(), DataMap::default(), Home::Ambient),
         }
     }
 
@@ -179,13 +186,13 @@ impl Acteur {
     /// Usable anywhere, handlers included.
     ///
     /// ```
-    /// use acteur::{Acteur, Actor, ActorAssistant, ActorConfiguration, Error, Receive};
+    /// use acteur::{Acteur, Actor, ActorAssistant, BoxError, ActorConfiguration, Error, Receive};
     ///
     /// struct Sensor;
     /// impl Actor for Sensor {
     ///     type Id = u32;
-    ///     async fn activate(_: u32, _: &ActorAssistant<Self>) -> Self {
-    ///         Sensor
+    ///     async fn activate(_: u32, _: &ActorAssistant<Self>) -> Result<Self, BoxError> {
+    ///         Ok(Sensor)
     ///     }
     ///     fn configuration() -> ActorConfiguration {
     ///         ActorConfiguration { mailbox_capacity: Some(100), ..Default::default() }
@@ -593,13 +600,34 @@ impl Acteur {
 
     /// Begins a graceful shutdown and returns at once.
     ///
-    /// From now on every send, call, schedule and publish returns
-    /// [`Error::Stopped`]. Messages already queued are still handled, then
-    /// every live actor is deactivated; scheduled messages not yet due are
-    /// cancelled. Calling it again, or from several threads, is harmless.
-    /// Wait for the end with [`Acteur::wait_until_stopped`] or
-    /// [`Acteur::stopped`].
-    pub fn stop(&self) {
+    /// Shutdown runs in phases, so that actors can save their state through
+    /// services:
+    ///
+    /// 1. **Actors drain.** From now on, sends, calls, schedules and
+    ///    publishes from outside the system (this handle, every `_sync`
+    ///    form) return [`Error::Stopped`], and no actor is activated any
+    ///    more. Messages already queued for actors are handled, then every
+    ///    live activation is deactivated
+    ///    ([`DeactivationReason::SystemShutdown`](crate::DeactivationReason::SystemShutdown)).
+    ///    Meanwhile the code running inside the system (handlers,
+    ///    `deactivate`, service handlers) can still send to, call and publish
+    ///    to services, and reach actors that are active and not yet
+    ///    deactivating; a send that would need a new activation returns
+    ///    [`Error::Stopped`]. Scheduled messages not yet due are cancelled.
+    /// 2. **Services drain, then are told.** Once no activation is left,
+    ///    services handle what is queued for them, then each service that
+    ///    was initialised gets [`Service::shutdown`], once. Services serve
+    ///    each other until every `shutdown` has returned and every queue
+    ///    is empty.
+    /// 3. **Stopped.** [`Acteur::wait_until_stopped`] and
+    ///    [`Acteur::stopped`] return.
+    ///
+    /// Nothing sent during shutdown is lost silently: it is handled, or its
+    /// sender gets [`Error::Stopped`]. The whole shutdown is bounded by
+    /// [`ActeurBuilder::shutdown_timeout`] (30 seconds by default), past
+    /// which what is left is abandoned, so that `wait_until_stopped` always
+    /// returns. Calling `stop` again, or from several threads, is harmless.
+        pub fn stop(&self) {
         self.system.stop();
     }
 
@@ -633,6 +661,28 @@ impl Acteur {
     /// [`Acteur::wait_until_stopped`].
     pub async fn stopped(&self) {
         self.system.lifecycle.stopped().await;
+    }
+
+    /// The application data of type `T` this system was built with (see
+    /// [`ActeurBuilder::data`]), for code outside the system; hooks and
+    /// handlers use their assistant's `data`.
+    ///
+    /// ```
+    /// struct Settings {
+    ///     region: &'static str,
+    /// }
+    /// let sys = acteur::Acteur::builder().data(Settings { region: "eu" }).build();
+    /// assert_eq!(sys.data::<Settings>().unwrap().region, "eu");
+    /// assert!(sys.data::<String>().is_err());
+    /// # sys.stop();
+    /// # sys.wait_until_stopped();
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::MissingData`] if the system was given no value of type `T`.
+    pub fn data<T: Send + Sync + 'static>(&self) -> Result<&T, Error> {
+        self.system.data.get::<T>()
     }
 
     /// What the system holds and has done, per actor type and per service.

@@ -5,7 +5,7 @@ use std::future::Future;
 use std::hash::Hash;
 use std::time::Duration;
 
-use crate::ActorAssistant;
+use crate::{ActorAssistant, BoxError};
 
 /// An entity identified by an ID — a user, an invoice, a player — whose state
 /// lives in RAM and whose messages are handled one at a time.
@@ -23,7 +23,7 @@ use crate::ActorAssistant;
 /// # Examples
 ///
 /// ```
-/// use acteur::{Acteur, Actor, ActorAssistant, Receive};
+/// use acteur::{Acteur, Actor, ActorAssistant, BoxError, Receive};
 ///
 /// struct Player {
 ///     score: u32,
@@ -32,9 +32,9 @@ use crate::ActorAssistant;
 /// impl Actor for Player {
 ///     type Id = u64;
 ///
-///     async fn activate(_id: u64, _: &ActorAssistant<Self>) -> Self {
+///     async fn activate(_id: u64, _: &ActorAssistant<Self>) -> Result<Self, BoxError> {
 ///         // Load from a database here, or start from a default.
-///         Player { score: 0 }
+///         Ok(Player { score: 0 })
 ///     }
 ///
 ///     async fn deactivate(&mut self, assistant: &ActorAssistant<Self>) {
@@ -61,16 +61,23 @@ pub trait Actor: Sized + Send + 'static {
     type Id: Eq + Hash + Clone + Send + Sync + Debug + 'static;
 
     /// Builds the actor for `id` when its first message arrives (or the first
-    /// one after it was deactivated).
+    /// one after it was deactivated): load its state here, with the
+    /// dependencies the system was built with ([`ActorAssistant::data`]).
     ///
-    /// If this panics, every call waiting for the activation fails with
-    /// [`Error::ActivationFailed`](crate::Error::ActivationFailed), the
-    /// fire-and-forget messages queued for it are dropped (and counted in
-    /// [`Statistics`](crate::Statistics)), and the next message tries again.
+    /// Return an error when the actor cannot be built now (its database is
+    /// down, say); a panic counts the same. The message that asked for the
+    /// activation is then retried on a fresh activation, up to
+    /// [`ActorConfiguration::max_consecutive_panics`] failures in a row; at
+    /// that limit it is dropped: a call gets
+    /// [`Error::ActivationFailed`](crate::Error::ActivationFailed), whose
+    /// `cause` is the error's text (or the panic's message), and a
+    /// fire-and-forget message is logged and counted in
+    /// [`Statistics`](crate::Statistics). The next queued message then gets
+    /// its own attempt. Every failure is logged with its cause.
     fn activate(
         id: Self::Id,
         assistant: &ActorAssistant<Self>,
-    ) -> impl Future<Output = Self> + Send;
+    ) -> impl Future<Output = Result<Self, BoxError>> + Send;
 
     /// Runs once before an activation is dropped: after an idle timeout, on
     /// eviction by a count or memory limit, after [`ActorAssistant::stop`], or
@@ -108,15 +115,15 @@ pub trait Actor: Sized + Send + 'static {
     /// # Examples
     ///
     /// ```
-    /// use acteur::{Actor, ActorAssistant};
+    /// use acteur::{Actor, ActorAssistant, BoxError};
     ///
     /// struct Inbox {
     ///     messages: Vec<String>,
     /// }
     /// impl Actor for Inbox {
     ///     type Id = u64;
-    ///     async fn activate(_: u64, _: &ActorAssistant<Self>) -> Self {
-    ///         Inbox { messages: Vec::new() }
+    ///     async fn activate(_: u64, _: &ActorAssistant<Self>) -> Result<Self, BoxError> {
+    ///         Ok(Inbox { messages: Vec::new() })
     ///     }
     ///     fn memory_size(&self) -> usize {
     ///         size_of::<Self>()
@@ -140,13 +147,13 @@ pub trait Actor: Sized + Send + 'static {
 /// # Examples
 ///
 /// ```
-/// use acteur::{Acteur, Actor, ActorAssistant, Receive};
+/// use acteur::{Acteur, Actor, ActorAssistant, BoxError, Receive};
 ///
 /// struct Account(i64);
 /// impl Actor for Account {
 ///     type Id = String;
-///     async fn activate(_: String, _: &ActorAssistant<Self>) -> Self {
-///         Account(0)
+///     async fn activate(_: String, _: &ActorAssistant<Self>) -> Result<Self, BoxError> {
+///         Ok(Account(0))
 ///     }
 /// }
 ///
@@ -178,13 +185,13 @@ pub trait Receive<M: Send + 'static>: Actor {
 /// # Examples
 ///
 /// ```
-/// use acteur::{Acteur, Actor, ActorAssistant, Respond};
+/// use acteur::{Acteur, Actor, ActorAssistant, BoxError, Respond};
 ///
 /// struct Account(i64);
 /// impl Actor for Account {
 ///     type Id = u32;
-///     async fn activate(_: u32, _: &ActorAssistant<Self>) -> Self {
-///         Account(100)
+///     async fn activate(_: u32, _: &ActorAssistant<Self>) -> Result<Self, BoxError> {
+///         Ok(Account(100))
 ///     }
 /// }
 ///
@@ -236,7 +243,7 @@ pub trait Respond<M: Send + 'static>: Actor {
 ///
 /// ```
 /// use std::time::Duration;
-/// use acteur::{Actor, ActorAssistant, ActorConfiguration};
+/// use acteur::{Actor, ActorAssistant, BoxError, ActorConfiguration};
 ///
 /// struct Player {
 ///     inventory: Vec<u32>,
@@ -244,8 +251,8 @@ pub trait Respond<M: Send + 'static>: Actor {
 ///
 /// impl Actor for Player {
 ///     type Id = u64;
-///     async fn activate(_: u64, _: &ActorAssistant<Self>) -> Self {
-///         Player { inventory: Vec::new() }
+///     async fn activate(_: u64, _: &ActorAssistant<Self>) -> Result<Self, BoxError> {
+///         Ok(Player { inventory: Vec::new() })
 ///     }
 ///     fn configuration() -> ActorConfiguration {
 ///         ActorConfiguration {
@@ -309,7 +316,19 @@ pub struct ActorConfiguration {
     /// with the rest of its queue, on a fresh activation. Either way a
     /// poison message costs at most this many attempts, and the actor keeps
     /// serving. Default: 3. Zero is invalid.
+    ///
+    /// A failed `activate` counts the same whether it returned an error or
+    /// panicked.
     pub max_consecutive_panics: u32,
+    /// The longest [`Actor::deactivate`] may run. Past it, the hook is
+    /// dropped where it stands (the state it had not saved is lost), an
+    /// error is logged and counted in
+    /// [`ActorStatistics::deactivate_timeouts`](crate::ActorStatistics::deactivate_timeouts),
+    /// and the ID can be activated again: one stuck save does not hold an
+    /// actor, or the activation that evicts it, forever. During shutdown,
+    /// [`ActeurBuilder::shutdown_timeout`](crate::ActeurBuilder::shutdown_timeout)
+    /// bounds it too. Default: 30 seconds. Zero is invalid.
+    pub deactivate_timeout: Duration,
 }
 
 impl Default for ActorConfiguration {
@@ -320,6 +339,7 @@ impl Default for ActorConfiguration {
             max_memory: None,
             mailbox_capacity: None,
             max_consecutive_panics: 3,
+            deactivate_timeout: Duration::from_secs(30),
         }
     }
 }

@@ -19,15 +19,15 @@ use crate::{Acteur, Actor, DeactivationReason, Error, Listen, Receive, Respond, 
 /// # Examples
 ///
 /// ```
-/// use acteur::{Acteur, Actor, ActorAssistant, Receive, Respond};
+/// use acteur::{Acteur, Actor, ActorAssistant, BoxError, Receive, Respond};
 ///
 /// struct Room {
 ///     messages: usize,
 /// }
 /// impl Actor for Room {
 ///     type Id = u32;
-///     async fn activate(_: u32, _: &ActorAssistant<Self>) -> Self {
-///         Room { messages: 0 }
+///     async fn activate(_: u32, _: &ActorAssistant<Self>) -> Result<Self, BoxError> {
+///         Ok(Room { messages: 0 })
 ///     }
 /// }
 ///
@@ -112,13 +112,13 @@ impl<A: Actor> ActorAssistant<A> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use acteur::{Actor, ActorAssistant, Receive};
+    /// use acteur::{Actor, ActorAssistant, BoxError, Receive};
     ///
     /// struct Auction;
     /// impl Actor for Auction {
     ///     type Id = u64;
-    ///     async fn activate(_: u64, _: &ActorAssistant<Self>) -> Self {
-    ///         Auction
+    ///     async fn activate(_: u64, _: &ActorAssistant<Self>) -> Result<Self, BoxError> {
+    ///         Ok(Auction)
     ///     }
     /// }
     /// struct Open;
@@ -150,6 +150,19 @@ impl<A: Actor> ActorAssistant<A> {
             );
             DeactivationReason::IdleTimeout
         })
+    }
+
+    /// The application data of type `T` the system was built with (see
+    /// [`ActeurBuilder::data`](crate::ActeurBuilder::data)): a database pool,
+    /// a client, settings. Borrowed from the system, so clone what must
+    /// outlive the handler (a pool is usually a cheap handle).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::MissingData`] naming `T` if the system was given no value of
+    /// that type: add it with `Acteur::builder().data(..)`.
+    pub fn data<T: Send + Sync + 'static>(&self) -> Result<&T, Error> {
+        self.acteur.system().data.get::<T>()
     }
 
     /// Begins stopping the whole system, as [`Acteur::stop`].

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use crate::runtime::Home;
+use crate::system::data::DataMap;
 use crate::system::{System, SystemLimits};
 use crate::{Acteur, Error};
 
@@ -32,6 +33,7 @@ use crate::{Acteur, Error};
 #[must_use = "a builder does nothing until `build` is called"]
 pub struct ActeurBuilder {
     limits: SystemLimits,
+    data: DataMap,
 }
 
 impl ActeurBuilder {
@@ -85,6 +87,80 @@ impl ActeurBuilder {
         self
     }
 
+    /// How long a shutdown may take: from [`Acteur::stop`] until every
+    /// actor is deactivated and every service has had its
+    /// [`shutdown`](crate::Service::shutdown). Default: 30 seconds.
+    ///
+    /// When it passes, what is left is abandoned: activations are dropped
+    /// without `deactivate`, the callers of queued requests get
+    /// [`Error::Stopped`], an error is logged with the count of activations
+    /// and messages abandoned per type (also in
+    /// [`Statistics`](crate::Statistics)), and the system is stopped. So
+    /// [`Acteur::wait_until_stopped`] returns even when a `deactivate`
+    /// never does. Code that blocks its thread instead of awaiting cannot
+    /// be interrupted: it is left running, and the system is reported
+    /// stopped a second later all the same.
+    ///
+    /// Zero is invalid: the built system then refuses every send and call
+    /// with [`Error::InvalidConfiguration`] naming this field.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let sys = acteur::Acteur::builder()
+    ///     .shutdown_timeout(Duration::from_secs(10))
+    ///     .build();
+    /// sys.stop();
+    /// sys.wait_until_stopped();
+    /// ```
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> ActeurBuilder {
+        self.limits.shutdown_timeout = timeout;
+        self
+    }
+
+    /// Gives the system a value its actors and services share: a database
+    /// pool, an HTTP client, settings. Every hook and handler gets it by its
+    /// type from [`ActorAssistant::data`](crate::ActorAssistant::data) or
+    /// [`ServiceAssistant::data`](crate::ServiceAssistant::data), and code
+    /// outside from [`Acteur::data`].
+    ///
+    /// One value per type: a second call with a value of the same type
+    /// replaces the first. To share several values of one type, wrap each
+    /// in a type of its own (`struct ReportsDb(Pool)`).
+    ///
+    /// ```
+    /// use acteur::{Acteur, Actor, ActorAssistant, BoxError, Respond};
+    ///
+    /// struct Settings {
+    ///     opening_balance: i64,
+    /// }
+    ///
+    /// struct Account(i64);
+    /// impl Actor for Account {
+    ///     type Id = u32;
+    ///     async fn activate(_: u32, assistant: &ActorAssistant<Self>) -> Result<Self, BoxError> {
+    ///         let settings = assistant.data::<Settings>()?;
+    ///         Ok(Account(settings.opening_balance))
+    ///     }
+    /// }
+    /// struct Balance;
+    /// impl Respond<Balance> for Account {
+    ///     type Response = i64;
+    ///     async fn handle(&mut self, _: Balance, _: &ActorAssistant<Self>) -> i64 {
+    ///         self.0
+    ///     }
+    /// }
+    ///
+    /// let sys = Acteur::builder().data(Settings { opening_balance: 10 }).build();
+    /// assert_eq!(sys.call_actor_sync::<Account, Balance>(1, Balance).unwrap(), 10);
+    /// sys.stop();
+    /// sys.wait_until_stopped();
+    /// ```
+    pub fn data<T: Send + Sync + 'static>(mut self, value: T) -> ActeurBuilder {
+        self.data.insert(value);
+        self
+    }
+
     /// Creates the system. Like [`Acteur::new`], its worker threads start with
     /// the first message.
     ///
@@ -94,7 +170,7 @@ impl ActeurBuilder {
         if let Err(error) = self.limits.validate() {
             log::error!("{error}");
         }
-        Acteur::from_system(System::new(self.limits, Home::Ambient))
+        Acteur::from_system(System::new(self.limits, self.data, Home::Ambient))
     }
 }
 
@@ -120,6 +196,13 @@ impl SystemLimits {
                 "call_timeout",
                 "is zero, so every call would time out before its answer; use a positive \
                  duration (the default is 30 seconds)",
+            );
+        }
+        if self.shutdown_timeout.is_zero() {
+            return invalid(
+                "shutdown_timeout",
+                "is zero, so every shutdown would abandon the actors before they could save; \
+                 use a positive duration (the default is 30 seconds)",
             );
         }
         if self.max_memory == Some(0) {

@@ -17,13 +17,13 @@ use std::fmt;
 /// # Examples
 ///
 /// ```
-/// use acteur::{Actor, ActorAssistant, DeactivationReason};
+/// use acteur::{Actor, ActorAssistant, BoxError, DeactivationReason};
 ///
 /// struct Session;
 /// impl Actor for Session {
 ///     type Id = u64;
-///     async fn activate(_: u64, _: &ActorAssistant<Self>) -> Self {
-///         Session
+///     async fn activate(_: u64, _: &ActorAssistant<Self>) -> Result<Self, BoxError> {
+///         Ok(Session)
 ///     }
 ///     async fn deactivate(&mut self, assistant: &ActorAssistant<Self>) {
 ///         match assistant.deactivation_reason() {

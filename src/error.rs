@@ -14,13 +14,13 @@ use std::fmt;
 /// # Examples
 ///
 /// ```
-/// use acteur::{Acteur, Actor, ActorAssistant, Error, Receive};
+/// use acteur::{Acteur, Actor, ActorAssistant, BoxError, Error, Receive};
 ///
 /// struct Counter(u64);
 /// impl Actor for Counter {
 ///     type Id = u32;
-///     async fn activate(_: u32, _: &ActorAssistant<Self>) -> Self {
-///         Counter(0)
+///     async fn activate(_: u32, _: &ActorAssistant<Self>) -> Result<Self, BoxError> {
+///         Ok(Counter(0))
 ///     }
 /// }
 /// struct Add(u64);
@@ -52,21 +52,31 @@ pub enum Error {
         /// The message type it was handling.
         message: &'static str,
     },
-    /// `Actor::activate` panicked, so the message could not be handled.
-    /// The next message to this ID tries a fresh activation.
+    /// `Actor::activate` returned an error or panicked, as many times in a
+    /// row as the type's
+    /// [`max_consecutive_panics`](crate::ActorConfiguration::max_consecutive_panics)
+    /// allows, so the message could not be handled. The next message to
+    /// this ID tries a fresh activation.
     #[non_exhaustive]
     ActivationFailed {
         /// The actor type.
         actor: &'static str,
         /// The actor's ID, formatted with `Debug`.
         id: String,
+        /// Why the last attempt failed: the `Display` text of the error
+        /// `activate` returned, or the message of its panic.
+        cause: String,
     },
-    /// `Service::initialize` panicked, so the service could not start.
-    /// The next message to the service tries to initialise it again.
+    /// `Service::initialize` returned an error or panicked, so the service
+    /// could not start. The next message to the service tries to initialise
+    /// it again.
     #[non_exhaustive]
     ServiceInitFailed {
         /// The service type.
         service: &'static str,
+        /// Why it failed: the `Display` text of the error `initialize`
+        /// returned, or the message of its panic.
+        cause: String,
     },
     /// A configuration is invalid (for example a concurrency or a limit of
     /// zero): one returned by an actor's or service's `configuration()`, or
@@ -121,6 +131,12 @@ pub enum Error {
         /// The blocking method that was called, e.g. `call_actor_sync`.
         method: &'static str,
     },
+    /// A hook or handler asked for application data of a type the system
+    /// was not given (see [`ActeurBuilder::data`](crate::ActeurBuilder::data)).
+    MissingData {
+        /// The type that was asked for, e.g. `my_app::DbPool`.
+        type_name: &'static str,
+    },
 }
 
 impl fmt::Display for Error {
@@ -140,15 +156,15 @@ impl fmt::Display for Error {
                  answer; the panic message was logged, fix the handler (an actor is \
                  activated afresh by its next message)"
             ),
-            Error::ActivationFailed { actor, id } => write!(
+            Error::ActivationFailed { actor, id, cause } => write!(
                 f,
-                "`{actor}::activate` panicked for id {id}, so the message was not handled; \
-                 the next message to this id tries a fresh activation"
+                "`{actor}::activate` failed for id {id} ({cause}), so the message was not \
+                 handled; the next message to this id tries a fresh activation"
             ),
-            Error::ServiceInitFailed { service } => write!(
+            Error::ServiceInitFailed { service, cause } => write!(
                 f,
-                "`{service}::initialize` panicked, so the service did not start and the \
-                 message was not handled; the next message to it tries to initialise it again"
+                "`{service}::initialize` failed ({cause}), so the service did not start and \
+                 the message was not handled; the next message to it tries to initialise it again"
             ),
             Error::InvalidConfiguration {
                 type_name,
@@ -191,6 +207,11 @@ impl fmt::Display for Error {
                  form `{}` and `.await` it, or a multi-thread runtime",
                 method.trim_end_matches("_sync")
             ),
+            Error::MissingData { type_name } => write!(
+                f,
+                "no application data of type `{type_name}` was given to this actor system; \
+                 add it when building the system with `Acteur::builder().data(..)`"
+            ),
         }
     }
 }
@@ -208,6 +229,32 @@ mod tests {
         }
         .to_string();
         assert!(text.contains("`call_actor`"), "{text}");
+    }
+
+    #[test]
+    fn failures_show_their_cause() {
+        let activation = Error::ActivationFailed {
+            actor: "bank::Account",
+            id: "7".into(),
+            cause: "db down".into(),
+        }
+        .to_string();
+        assert!(activation.contains("db down"), "{activation}");
+        let init = Error::ServiceInitFailed {
+            service: "bank::Store",
+            cause: "no such table".into(),
+        }
+        .to_string();
+        assert!(init.contains("no such table"), "{init}");
+    }
+
+    #[test]
+    fn missing_data_says_how_to_add_it() {
+        let text = Error::MissingData {
+            type_name: "app::Pool",
+        }
+        .to_string();
+        assert!(text.contains("`app::Pool`") && text.contains("Acteur::builder().data(..)"));
     }
 
     #[test]

@@ -11,7 +11,7 @@
 //! ## A first actor
 //!
 //! ```
-//! use acteur::{Acteur, Actor, ActorAssistant, Receive, Respond};
+//! use acteur::{Acteur, Actor, ActorAssistant, BoxError, Receive, Respond};
 //!
 //! struct Employee {
 //!     salary: u32,
@@ -19,8 +19,8 @@
 //!
 //! impl Actor for Employee {
 //!     type Id = u32;
-//!     async fn activate(_id: u32, _: &ActorAssistant<Self>) -> Self {
-//!         Employee { salary: 0 } // load from a database, or a default
+//!     async fn activate(_id: u32, _: &ActorAssistant<Self>) -> Result<Self, BoxError> {
+//!         Ok(Employee { salary: 0 }) // load from a database, or a default
 //!     }
 //! }
 //!
@@ -97,3 +97,23 @@ pub use error::Error;
 pub use service::{Listen, Serve, Service, ServiceConcurrency, ServiceConfiguration};
 pub use service_assistant::ServiceAssistant;
 pub use statistics::{ActorStatistics, DeactivationCounts, ServiceStatistics, Statistics};
+
+/// The error an [`Actor::activate`] or a [`Service::initialize`] returns when
+/// it cannot build its value: any error type, boxed.
+///
+/// `?` converts most errors into it, and a `&str` or a `String` becomes one
+/// with `.into()`:
+///
+/// ```
+/// use acteur::BoxError;
+///
+/// fn parse(text: &str) -> Result<u32, BoxError> {
+///     if text.is_empty() {
+///         return Err("no digits".into());
+///     }
+///     Ok(text.parse::<u32>()?)
+/// }
+/// assert_eq!(parse("7").unwrap(), 7);
+/// assert_eq!(parse("").unwrap_err().to_string(), "no digits");
+/// ```
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;

@@ -2,7 +2,7 @@
 
 use std::future::Future;
 
-use crate::{Error, ServiceAssistant};
+use crate::{BoxError, Error, ServiceAssistant};
 
 /// A component without an ID — a database adapter, an e-mail sender, a
 /// calculation — that handles several messages at once, up to the
@@ -18,17 +18,17 @@ use crate::{Error, ServiceAssistant};
 ///
 /// ```
 /// use std::sync::atomic::{AtomicU64, Ordering};
-/// use acteur::{Acteur, Serve, Service, ServiceAssistant, ServiceConcurrency, ServiceConfiguration};
+/// use acteur::{BoxError, Acteur, Serve, Service, ServiceAssistant, ServiceConcurrency, ServiceConfiguration};
 ///
 /// struct IdGenerator(AtomicU64);
 ///
 /// impl Service for IdGenerator {
-///     async fn initialize(_: &ServiceAssistant<Self>) -> (Self, ServiceConfiguration) {
+///     async fn initialize(_: &ServiceAssistant<Self>) -> Result<(Self, ServiceConfiguration), BoxError> {
 ///         let config = ServiceConfiguration {
 ///             concurrency: ServiceConcurrency::Fixed(4),
 ///             ..Default::default()
 ///         };
-///         (IdGenerator(AtomicU64::new(1)), config)
+///         Ok((IdGenerator(AtomicU64::new(1)), config))
 ///     }
 /// }
 ///
@@ -46,14 +46,33 @@ use crate::{Error, ServiceAssistant};
 /// sys.wait_until_stopped();
 /// ```
 pub trait Service: Sized + Send + Sync + 'static {
-    /// Builds the service and says how many messages it may handle at once.
+    /// Builds the service and says how many messages it may handle at once;
+    /// get its dependencies (a database pool, settings) from
+    /// [`ServiceAssistant::data`].
     ///
-    /// Senders wait for it to finish; a message the service sends to itself
-    /// from here is queued until it has. If it panics, waiting senders get
-    /// [`Error::ServiceInitFailed`] and the next message tries again.
+    /// Messages sent meanwhile wait in the service's queue. If it returns an
+    /// error (or panics), the callers of queued requests get
+    /// [`Error::ServiceInitFailed`], whose `cause` is the error's text (or
+    /// the panic's message), queued fire-and-forget messages are dropped and
+    /// counted, and the next message tries again.
     fn initialize(
         assistant: &ServiceAssistant<Self>,
-    ) -> impl Future<Output = (Self, ServiceConfiguration)> + Send;
+    ) -> impl Future<Output = Result<(Self, ServiceConfiguration), BoxError>> + Send;
+
+    /// Runs once when the system stops, after every actor has been
+    /// deactivated and the messages queued for this service have been
+    /// handled: flush buffers and close connections here. Only a service
+    /// that was initialised gets it.
+    ///
+    /// Until every service's `shutdown` has returned, services still serve
+    /// the messages other services (and their `shutdown` hooks) send them,
+    /// so a `shutdown` can still hand its last writes to another service.
+    /// It is bounded by [`ActeurBuilder::shutdown_timeout`](crate::ActeurBuilder::shutdown_timeout)
+    /// like the rest of shutdown. The default does nothing.
+    fn shutdown(&self, assistant: &ServiceAssistant<Self>) -> impl Future<Output = ()> + Send {
+        let _ = assistant;
+        async {}
+    }
 }
 
 /// Handles a fire-and-forget message `M`, sent with
@@ -63,12 +82,12 @@ pub trait Service: Sized + Send + Sync + 'static {
 /// # Examples
 ///
 /// ```
-/// use acteur::{Acteur, Listen, Service, ServiceAssistant, ServiceConfiguration};
+/// use acteur::{BoxError, Acteur, Listen, Service, ServiceAssistant, ServiceConfiguration};
 ///
 /// struct Logger;
 /// impl Service for Logger {
-///     async fn initialize(_: &ServiceAssistant<Self>) -> (Self, ServiceConfiguration) {
-///         (Logger, ServiceConfiguration::default())
+///     async fn initialize(_: &ServiceAssistant<Self>) -> Result<(Self, ServiceConfiguration), BoxError> {
+///         Ok((Logger, ServiceConfiguration::default()))
 ///     }
 /// }
 ///

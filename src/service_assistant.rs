@@ -15,16 +15,16 @@ use crate::{Acteur, Error, Listen, Receive, Respond, Serve, Service};
 ///
 /// ```
 /// use std::sync::atomic::{AtomicUsize, Ordering};
-/// use acteur::{Acteur, Listen, Serve, Service, ServiceAssistant, ServiceConfiguration};
+/// use acteur::{BoxError, Acteur, Listen, Serve, Service, ServiceAssistant, ServiceConfiguration};
 ///
 /// #[derive(Clone)]
 /// struct UserCreated;
 ///
 /// struct WelcomeMailer(AtomicUsize);
 /// impl Service for WelcomeMailer {
-///     async fn initialize(assistant: &ServiceAssistant<Self>) -> (Self, ServiceConfiguration) {
+///     async fn initialize(assistant: &ServiceAssistant<Self>) -> Result<(Self, ServiceConfiguration), BoxError> {
 ///         assistant.subscribe::<UserCreated>().await.unwrap();
-///         (WelcomeMailer(AtomicUsize::new(0)), ServiceConfiguration::default())
+///         Ok((WelcomeMailer(AtomicUsize::new(0)), ServiceConfiguration::default()))
 ///     }
 /// }
 /// impl Listen<UserCreated> for WelcomeMailer {
@@ -80,6 +80,19 @@ impl<S: Service> ServiceAssistant<S> {
         S: Listen<M>,
     {
         self.acteur.subscribe::<S, M>()
+    }
+
+    /// The application data of type `T` the system was built with (see
+    /// [`ActeurBuilder::data`](crate::ActeurBuilder::data)): a database pool,
+    /// a client, settings. Borrowed from the system, so clone what must
+    /// outlive the handler (a pool is usually a cheap handle).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::MissingData`] naming `T` if the system was given no value of
+    /// that type: add it with `Acteur::builder().data(..)`.
+    pub fn data<T: Send + Sync + 'static>(&self) -> Result<&T, Error> {
+        self.acteur.system().data.get::<T>()
     }
 
     /// Begins stopping the whole system, as [`Acteur::stop`].

@@ -15,13 +15,13 @@ use std::time::Duration;
 /// # Examples
 ///
 /// ```
-/// use acteur::{Acteur, Actor, ActorAssistant, Respond};
+/// use acteur::{Acteur, Actor, ActorAssistant, BoxError, Respond};
 ///
 /// struct Counter(u32);
 /// impl Actor for Counter {
 ///     type Id = u32;
-///     async fn activate(_: u32, _: &ActorAssistant<Self>) -> Self {
-///         Counter(0)
+///     async fn activate(_: u32, _: &ActorAssistant<Self>) -> Result<Self, BoxError> {
+///         Ok(Counter(0))
 ///     }
 /// }
 /// struct Get;
@@ -112,10 +112,22 @@ pub struct ActorStatistics {
     pub deactivations_by_reason: DeactivationCounts,
     /// Handlers that panicked (each dropped its activation).
     pub panics: u64,
-    /// `activate` calls that panicked.
+    /// `activate` calls that returned an error or panicked.
     pub activation_failures: u64,
     /// Fire-and-forget messages dropped because their activation failed.
     pub dropped_messages: u64,
+    /// `deactivate` calls dropped because they ran past
+    /// [`ActorConfiguration::deactivate_timeout`](crate::ActorConfiguration::deactivate_timeout)
+    /// (also counted in [`deactivations`](Self::deactivations)).
+    pub deactivate_timeouts: u64,
+    /// Activations dropped without (or in the middle of) `deactivate`
+    /// because the [shutdown deadline](crate::ActeurBuilder::shutdown_timeout)
+    /// passed.
+    pub abandoned_activations: u64,
+    /// Messages dropped unhandled because the shutdown deadline passed; the
+    /// callers of those that were requests got
+    /// [`Error::Stopped`](crate::Error::Stopped).
+    pub abandoned_messages: u64,
 }
 
 /// `deactivate` calls of one actor type, per
@@ -166,4 +178,9 @@ pub struct ServiceStatistics {
     pub panics: u64,
     /// Fire-and-forget messages dropped because `initialize` failed.
     pub dropped_messages: u64,
+    /// Messages dropped unhandled because the
+    /// [shutdown deadline](crate::ActeurBuilder::shutdown_timeout) passed;
+    /// the callers of those that were requests got
+    /// [`Error::Stopped`](crate::Error::Stopped).
+    pub abandoned_messages: u64,
 }

@@ -6,7 +6,7 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
-use acteur::{Acteur, Actor, ActorAssistant, Receive, Respond};
+use acteur::{Acteur, Actor, ActorAssistant, BoxError, Receive, Respond};
 use futures_channel::oneshot;
 
 struct CountingThisThread;
@@ -58,8 +58,8 @@ fn allocations_of(work: impl FnOnce()) -> u64 {
 struct Counter(u64);
 impl Actor for Counter {
     type Id = u32;
-    async fn activate(_: u32, _: &ActorAssistant<Self>) -> Self {
-        Counter(0)
+    async fn activate(_: u32, _: &ActorAssistant<Self>) -> Result<Self, BoxError> {
+        Ok(Counter(0))
     }
 }
 

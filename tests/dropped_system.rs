@@ -5,13 +5,13 @@
 
 use std::time::{Duration, Instant};
 
-use acteur::{Acteur, Actor, ActorAssistant, Respond};
+use acteur::{Acteur, Actor, ActorAssistant, BoxError, Respond};
 
 struct Echo;
 impl Actor for Echo {
     type Id = u32;
-    async fn activate(_: u32, _: &ActorAssistant<Self>) -> Self {
-        Echo
+    async fn activate(_: u32, _: &ActorAssistant<Self>) -> Result<Self, BoxError> {
+        Ok(Echo)
     }
 }
 struct Ping;

@@ -5,14 +5,14 @@
 
 use std::sync::{Mutex, PoisonError};
 
-use acteur::{Acteur, Actor, ActorAssistant, Receive, Respond, Service, ServiceAssistant};
+use acteur::{Acteur, Actor, ActorAssistant, BoxError, Receive, Respond, Service, ServiceAssistant};
 use acteur::{Serve, ServiceConfiguration};
 
 struct Account;
 impl Actor for Account {
     type Id = u64;
-    async fn activate(_: u64, _: &ActorAssistant<Self>) -> Self {
-        Account
+    async fn activate(_: u64, _: &ActorAssistant<Self>) -> Result<Self, BoxError> {
+        Ok(Account)
     }
 }
 
@@ -35,8 +35,8 @@ impl Receive<Explode> for Account {
 
 struct Clock;
 impl Service for Clock {
-    async fn initialize(_: &ServiceAssistant<Self>) -> (Self, ServiceConfiguration) {
-        (Clock, ServiceConfiguration::default())
+    async fn initialize(_: &ServiceAssistant<Self>) -> Result<(Self, ServiceConfiguration), BoxError> {
+        Ok((Clock, ServiceConfiguration::default()))
     }
 }
 struct Now;
@@ -158,8 +158,8 @@ mod spans {
     /// A service of this test's own (the log test counts `Clock`'s records).
     struct Calendar;
     impl Service for Calendar {
-        async fn initialize(_: &ServiceAssistant<Self>) -> (Self, ServiceConfiguration) {
-            (Calendar, ServiceConfiguration::default())
+        async fn initialize(_: &ServiceAssistant<Self>) -> Result<(Self, ServiceConfiguration), BoxError> {
+            Ok((Calendar, ServiceConfiguration::default()))
         }
     }
     impl Serve<Now> for Calendar {

@@ -5,13 +5,13 @@
 use std::thread;
 use std::time::Duration;
 
-use acteur::{Acteur, Actor, ActorAssistant, Error, Respond};
+use acteur::{Acteur, Actor, ActorAssistant, BoxError, Error, Respond};
 
 struct Probe;
 impl Actor for Probe {
     type Id = u32;
-    async fn activate(_: u32, _: &ActorAssistant<Self>) -> Self {
-        Probe
+    async fn activate(_: u32, _: &ActorAssistant<Self>) -> Result<Self, BoxError> {
+        Ok(Probe)
     }
 }
 

@@ -24,6 +24,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use acteur::{
+    BoxError,
     Acteur, Actor, ActorAssistant, ActorConfiguration, Error, Listen, Receive, Respond, Serve,
     Service, ServiceAssistant, ServiceConcurrency, ServiceConfiguration,
 };
@@ -124,7 +125,7 @@ struct Subject;
 
 impl Actor for Subject {
     type Id = u32;
-    async fn activate(id: u32, _: &ActorAssistant<Self>) -> Self {
+    async fn activate(id: u32, _: &ActorAssistant<Self>) -> Result<Self, BoxError> {
         record(|seen| {
             seen.activations += 1;
             let events = seen.lifecycle.entry(id).or_default();
@@ -134,7 +135,7 @@ impl Actor for Subject {
             }
             events.push("activate");
         });
-        Subject
+        Ok(Subject)
     }
 
     async fn deactivate(&mut self, assistant: &ActorAssistant<Self>) {
@@ -273,14 +274,14 @@ impl Respond<Probe> for Subject {
 
 struct Clerk;
 impl Service for Clerk {
-    async fn initialize(assistant: &ServiceAssistant<Self>) -> (Self, ServiceConfiguration) {
+    async fn initialize(assistant: &ServiceAssistant<Self>) -> Result<(Self, ServiceConfiguration), BoxError> {
         assistant.subscribe::<Bulletin>().await.unwrap();
         let setup = setup();
         let config = ServiceConfiguration {
             concurrency: setup.service_concurrency,
             capacity: setup.service_capacity,
         };
-        (Clerk, config)
+        Ok((Clerk, config))
     }
 }
 #[derive(Clone)]

@@ -6,14 +6,14 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
-use acteur::{Acteur, Actor, ActorAssistant, Respond};
+use acteur::{Acteur, Actor, ActorAssistant, BoxError, Respond};
 
 /// Runs one workload per call.
 struct Driver;
 impl Actor for Driver {
     type Id = u32;
-    async fn activate(_: u32, _: &ActorAssistant<Self>) -> Self {
-        Driver
+    async fn activate(_: u32, _: &ActorAssistant<Self>) -> Result<Self, BoxError> {
+        Ok(Driver)
     }
 }
 struct Run(Pin<Box<dyn Future<Output = Duration> + Send>>);

@@ -8,10 +8,13 @@ use std::any::type_name;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
+use futures_lite::future;
+
 use crate::runtime;
 use crate::system::System;
 use crate::system::actor_type::ActorType;
 use crate::system::context;
+use crate::system::deadlines::Expiry;
 use crate::system::envelope::ActorEnvelope;
 use crate::system::handler_span;
 use crate::system::panics::{catch, catch_sync};
@@ -42,6 +45,12 @@ pub(crate) async fn drain<A: Actor>(
     // message (see below).
     let mut lingered = false;
     loop {
+        if system.lifecycle.is_abandoning() {
+            abandon(system, &actors, slot, actor.take(), memory, inbox);
+            // Nothing is let in any more, so the slot is empty.
+            actors.retire(id, slot);
+            break;
+        }
         if inbox.is_empty()
             && actor.is_some()
             && !lingered
@@ -71,15 +80,31 @@ pub(crate) async fn drain<A: Actor>(
                     // too (the handler gets them from its envelope).
                     let chain = envelope.chain().cloned();
                     let activation = activate(system, &actors, id, slot, &assistant);
-                    actor = Box::pin(context::run_with_chain(chain, activation)).await;
-                    let Some(fresh) = actor.as_ref() else {
-                        consecutive_panics = consecutive_panics.saturating_add(1);
-                        activation_failed(&actors, id, &mut inbox, envelope, consecutive_panics);
-                        continue;
-                    };
-                    memory = estimate_memory(fresh, 0);
-                    if let Some(evictions) = actors.resized(system, 0, memory) {
-                        evictions.await;
+                    match Box::pin(context::run_with_chain(chain, activation)).await {
+                        Activation::Ready(fresh) => {
+                            memory = estimate_memory(&fresh, 0);
+                            actor = Some(fresh);
+                            if let Some(evictions) = actors.resized(system, 0, memory) {
+                                evictions.await;
+                            }
+                        }
+                        Activation::Failed(cause) => {
+                            consecutive_panics = consecutive_panics.saturating_add(1);
+                            activation_failed(
+                                &actors,
+                                id,
+                                &mut inbox,
+                                envelope,
+                                consecutive_panics,
+                                cause,
+                            );
+                            continue;
+                        }
+                        Activation::Abandoned => {
+                            // Abandoned with the rest at the loop's top.
+                            inbox.push_front(envelope);
+                            continue;
+                        }
                     }
                 }
                 let Some(current) = actor.as_mut() else {
@@ -88,7 +113,20 @@ pub(crate) async fn drain<A: Actor>(
                 let message = envelope.message_type();
                 let handler =
                     handler_span::actor::<A>(id, message, envelope.handle(current, &assistant));
-                if let Err(panic) = catch(handler).await {
+                let outcome = if system.lifecycle.is_stopping() {
+                    // Cold: a handler started during shutdown may be cut
+                    // short by its deadline (its caller gets `Stopped`).
+                    match Box::pin(system.lifecycle.unless_abandoned(catch(handler))).await {
+                        Some(outcome) => outcome,
+                        None => {
+                            actors.counters.abandoned(0, 1);
+                            continue;
+                        }
+                    }
+                } else {
+                    catch(handler).await
+                };
+                if let Err(panic) = outcome {
                     consecutive_panics = consecutive_panics.saturating_add(1);
                     log::error!(
                         "the handler of {message} in actor {} {id:?} panicked \
@@ -144,15 +182,46 @@ pub(crate) async fn drain<A: Actor>(
     }
 }
 
-/// `activate` panicked for `envelope` (already logged and counted), the
-/// `consecutive_panics`th panic in a row: the message gets another attempt
-/// first in line, or, at the type's limit, is dropped and its caller told.
+/// The shutdown deadline passed: drops the activation the drain task holds
+/// without `deactivate`, and every message it holds or its mailbox holds,
+/// telling their callers [`Error::Stopped`]; counts them all.
+fn abandon<A: Actor>(
+    system: &System,
+    actors: &ActorType<A>,
+    slot: &Slot<A>,
+    actor: Option<A>,
+    memory: usize,
+    inbox: Inbox<A>,
+) {
+    let abandoned_activation = actor.is_some();
+    if let Some(actor) = actor {
+        catch_sync("dropping an abandoned actor", || drop(actor));
+        actors.activation_ended(system, memory, false);
+        slot.activation_ended();
+    }
+    let mut messages = 0;
+    for mut batch in [inbox, slot.take_all()] {
+        while let Some(envelope) = batch.pop_front() {
+            envelope.refuse(Error::Stopped);
+            messages += 1;
+        }
+    }
+    actors
+        .counters
+        .abandoned(u64::from(abandoned_activation), messages);
+}
+
+/// `activate` failed for `envelope` (already logged and counted) with
+/// `cause`, the `consecutive_panics`th failure in a row: the message gets
+/// another attempt first in line, or, at the type's limit, is dropped and
+/// its caller told.
 fn activation_failed<A: Actor>(
     actors: &ActorType<A>,
     id: &A::Id,
     inbox: &mut Inbox<A>,
     envelope: ActorEnvelope<A>,
     consecutive_panics: u32,
+    cause: String,
 ) {
     if consecutive_panics < actors.max_consecutive_panics {
         // First in line again; it still counts as in hand.
@@ -160,54 +229,94 @@ fn activation_failed<A: Actor>(
         return;
     }
     log::error!(
-        "actor {} {id:?} panicked {consecutive_panics} time(s) in a row: a message is dropped, \
-         and the next one gets one activation attempt",
+        "activate of actor {} {id:?} failed {consecutive_panics} time(s) in a row ({cause}): \
+         a message is dropped, and the next one gets one activation attempt",
         type_name::<A>()
     );
     let failure = Error::ActivationFailed {
         actor: type_name::<A>(),
         id: format!("{id:?}"),
+        cause,
     };
     if !envelope.refuse(failure) {
         actors.counters.messages_dropped(1);
     }
 }
 
+/// How an attempt to activate an actor ended.
+enum Activation<A> {
+    Ready(A),
+    /// `activate` returned an error or panicked: the cause.
+    Failed(String),
+    /// The shutdown deadline passed while it ran.
+    Abandoned,
+}
+
 /// Counts the activation against the budgets (evicting for it first if
-/// needed), then runs `activate`; `None` if it panicked.
+/// needed), then runs `activate`.
 async fn activate<A: Actor>(
     system: &Arc<System>,
     actors: &Arc<ActorType<A>>,
     id: &A::Id,
     slot: &Slot<A>,
     assistant: &ActorAssistant<A>,
-) -> Option<A> {
+) -> Activation<A> {
     if let Some(evictions) = actors.activation_reserved(system) {
         evictions.await;
     }
-    match catch(A::activate(id.clone(), assistant)).await {
-        Ok(actor) => {
+    let attempt = catch(A::activate(id.clone(), assistant));
+    let outcome = if system.lifecycle.is_stopping() {
+        system.lifecycle.unless_abandoned(attempt).await
+    } else {
+        Some(attempt.await)
+    };
+    let cause = match outcome {
+        Some(Ok(Ok(actor))) => {
             log::debug!("activated actor {} {id:?}", type_name::<A>());
             actors.counters.activated();
             slot.activation_started();
-            Some(actor)
+            return Activation::Ready(actor);
         }
-        Err(panic) => {
+        Some(Ok(Err(error))) => {
+            let cause = error.to_string();
+            log::error!(
+                "activate of actor {} {id:?} returned an error: {cause}",
+                type_name::<A>()
+            );
+            Some(cause)
+        }
+        Some(Err(panic)) => {
             log::error!(
                 "activate of actor {} {id:?} panicked: {panic}",
                 type_name::<A>()
             );
-            actors.counters.activation_failed();
-            actors.activation_ended(system, 0, false);
-            None
+            Some(panic)
         }
+        None => None,
+    };
+    actors.activation_ended(system, 0, false);
+    match cause {
+        Some(cause) => {
+            actors.counters.activation_failed();
+            Activation::Failed(cause)
+        }
+        None => Activation::Abandoned,
     }
 }
 
-/// Runs `deactivate` for the activation `actor` of `memory` bytes and drops
-/// it; `assistant` serves its ID.
+/// How a `deactivate` ended, when it did not simply return.
+enum Cut {
+    /// It ran past the type's `deactivate_timeout`.
+    TimedOut,
+    /// The shutdown deadline passed while it ran.
+    Abandoned,
+}
+
+/// Runs `deactivate` for the activation `actor` of `memory` bytes, within
+/// the type's `deactivate_timeout` (and, during shutdown, the shutdown
+/// deadline), and drops it; `assistant` serves its ID.
 async fn deactivate<A: Actor>(
-    system: &System,
+    system: &Arc<System>,
     actors: &ActorType<A>,
     assistant: &ActorAssistant<A>,
     mut actor: A,
@@ -217,11 +326,46 @@ async fn deactivate<A: Actor>(
     let id = assistant.id();
     log::debug!("deactivating actor {} {id:?}: {reason}", type_name::<A>());
     assistant.slot().deactivation_started(reason);
-    if let Err(panic) = catch(actor.deactivate(assistant)).await {
-        log::error!(
+    let timeout = actors.deactivate_timeout;
+    let stopping = system.lifecycle.is_stopping();
+    // The hook is polled first: the timer and the listener are made only if
+    // it has to wait, which most `deactivate`s never do.
+    let hook = async { Ok(catch(actor.deactivate(assistant)).await) };
+    let timer = async {
+        Expiry::after(system, timeout).await;
+        Err(Cut::TimedOut)
+    };
+    let deadline = async {
+        if stopping {
+            system.lifecycle.unless_abandoned(future::pending::<()>()).await;
+            Err(Cut::Abandoned)
+        } else {
+            future::pending().await
+        }
+    };
+    let outcome = future::or(hook, future::or(timer, deadline)).await;
+    match outcome {
+        Ok(Ok(())) => {}
+        Ok(Err(panic)) => log::error!(
             "deactivate of actor {} {id:?} panicked: {panic}",
             type_name::<A>()
-        );
+        ),
+        Err(Cut::TimedOut) => {
+            log::error!(
+                "deactivate of actor {} {id:?} did not return within its deactivate_timeout \
+                 of {timeout:?}: it was dropped where it stood, and the actor can be activated \
+                 again; raise ActorConfiguration::deactivate_timeout if saving takes longer",
+                type_name::<A>()
+            );
+            actors.counters.deactivate_timed_out();
+        }
+        Err(Cut::Abandoned) => {
+            catch_sync("dropping an abandoned actor", || drop(actor));
+            actors.counters.abandoned(1, 0);
+            actors.activation_ended(system, memory, false);
+            assistant.slot().activation_ended();
+            return;
+        }
     }
     catch_sync("dropping a deactivated actor", || drop(actor));
     actors.counters.deactivated(reason);

@@ -171,6 +171,7 @@ impl<A: Actor> Evictable for IdleActivation<A> {
             .and_then(|waiting| waiting.chain().cloned());
         let context = TaskContext {
             waiter: Some(slot_waiter(&slot)),
+            system: system.address(),
             ..TaskContext::default()
         };
         let eviction = evict(system.clone(), actors, id, slot, actor, memory, reason);

@@ -29,6 +29,8 @@ pub(crate) struct ActorType<A: Actor> {
     mailbox_capacity: Option<usize>,
     /// Panics in a row after which a message gets a single attempt.
     pub(crate) max_consecutive_panics: u32,
+    /// How long `deactivate` may run before it is dropped.
+    pub(crate) deactivate_timeout: Duration,
     /// This type's `max_actors` and `max_memory`, and its live figures.
     pub(crate) budget: Budget,
     pub(super) evictor: Evictor,
@@ -43,6 +45,9 @@ pub(crate) struct Counters {
     handler_panics: AtomicU64,
     activation_failures: AtomicU64,
     dropped_messages: AtomicU64,
+    deactivate_timeouts: AtomicU64,
+    abandoned_activations: AtomicU64,
+    abandoned_messages: AtomicU64,
 }
 
 impl Counters {
@@ -60,6 +65,13 @@ impl Counters {
     }
     pub(crate) fn messages_dropped(&self, count: u64) {
         self.dropped_messages.fetch_add(count, Relaxed);
+    }
+    pub(crate) fn deactivate_timed_out(&self) {
+        self.deactivate_timeouts.fetch_add(1, Relaxed);
+    }
+    pub(crate) fn abandoned(&self, activations: u64, messages: u64) {
+        self.abandoned_activations.fetch_add(activations, Relaxed);
+        self.abandoned_messages.fetch_add(messages, Relaxed);
     }
 }
 
@@ -111,6 +123,13 @@ impl<A: Actor> ActorType<A> {
                  use a positive capacity, or None for an unbounded mailbox",
             );
         }
+        if configuration.deactivate_timeout.is_zero() {
+            return invalid(
+                "deactivate_timeout",
+                "is zero, so every deactivate that awaits anything would be dropped; \
+                 use a positive duration (the default is 30 seconds)",
+            );
+        }
         if configuration.max_consecutive_panics == 0 {
             return invalid(
                 "max_consecutive_panics",
@@ -123,6 +142,7 @@ impl<A: Actor> ActorType<A> {
             idle_timeout: configuration.idle_timeout,
             mailbox_capacity: configuration.mailbox_capacity,
             max_consecutive_panics: configuration.max_consecutive_panics,
+            deactivate_timeout: configuration.deactivate_timeout,
             budget: Budget::new(configuration.max_actors, configuration.max_memory),
             evictor: Evictor::new(configuration.max_actors),
             counters: Counters::default(),
@@ -253,7 +273,7 @@ impl<A: Actor> ActorType<A> {
         let capacity = self.mailbox_capacity.filter(|_| {
             context::current().is_none_or(|current| current.actor() != slot_address(slot))
         });
-        match slot.push(envelope, false, capacity, &system.lifecycle) {
+        match slot.push(envelope, false, capacity, system) {
             Pushed::Queued(spawn) => {
                 if spawn {
                     self.spawn_drain(system, id, slot.clone());
@@ -276,7 +296,8 @@ impl<A: Actor> ActorType<A> {
         system: &Arc<System>,
         message: impl Fn() -> ActorEnvelope<A>,
     ) -> Result<(), Error> {
-        if system.lifecycle.is_stopping() {
+        let refused_to_caller = || system.lifecycle.is_stopping() && !system.is_inside();
+        if refused_to_caller() {
             return Err(Error::Stopped);
         }
         for (id, slot) in self.snapshot() {
@@ -285,18 +306,19 @@ impl<A: Actor> ActorType<A> {
             // allocates the slot's event), then kept for the next try.
             let mut room = None;
             loop {
-                match slot.push(envelope, true, self.mailbox_capacity, &system.lifecycle) {
+                match slot.push(envelope, true, self.mailbox_capacity, system) {
                     Pushed::Queued(spawn) => {
                         if spawn {
                             self.spawn_drain(system, id, slot);
                         }
                         break;
                     }
-                    Pushed::Refused if system.lifecycle.is_stopping() => {
+                    Pushed::Refused if refused_to_caller() => {
                         return Err(Error::Stopped);
                     }
-                    // Deactivated meanwhile: it gets no copy, as if it had
-                    // not been active when the message was sent.
+                    // Deactivated (or deactivating, during shutdown)
+                    // meanwhile: it gets no copy, as if it had not been
+                    // active when the message was sent.
                     Pushed::Refused => break,
                     Pushed::Full(back) => {
                         envelope = back;
@@ -422,6 +444,9 @@ impl<A: Actor> ActorTypeControl for ActorType<A> {
             panics: c.handler_panics.load(Relaxed),
             activation_failures: c.activation_failures.load(Relaxed),
             dropped_messages: c.dropped_messages.load(Relaxed),
+            deactivate_timeouts: c.deactivate_timeouts.load(Relaxed),
+            abandoned_activations: c.abandoned_activations.load(Relaxed),
+            abandoned_messages: c.abandoned_messages.load(Relaxed),
         }
     }
 

@@ -22,8 +22,9 @@ pub(crate) struct TaskContext {
     /// the task runs, or 0: a message it sends to its own service is queued
     /// even when full, since waiting for room there could wait for itself.
     pub(crate) service: usize,
-    /// The service pool whose `initialize` the task runs, or 0.
-    pub(crate) initializing: usize,
+    /// The system the task belongs to (set where it is spawned): during
+    /// shutdown, its code may still reach what code from outside may not.
+    pub(crate) system: usize,
 }
 
 impl TaskContext {

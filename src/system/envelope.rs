@@ -111,10 +111,36 @@ impl<M: Send + 'static, R: Send + 'static> Ask<M, R> {
             chain,
         } = self;
         Box::pin(context::run_with_chain(chain, async move {
+            let reply = Unanswered(Some(reply));
             let response = handler(message).await;
-            // The caller may have given up waiting; the answer is then unwanted.
-            let _ = reply.send(Ok(response));
+            reply.answer(Ok(response));
         }))
+    }
+}
+
+/// A request's reply channel while its handler runs. A handler that
+/// panics drops it unanswered, which its caller reads as a panic; one
+/// dropped where it stood (cancelled by the shutdown deadline) tells the
+/// caller [`Error::Stopped`].
+struct Unanswered<R>(Option<oneshot::Sender<Result<R, Error>>>);
+
+impl<R> Unanswered<R> {
+    fn answer(mut self, answer: Result<R, Error>) {
+        if let Some(reply) = self.0.take() {
+            // The caller may have given up waiting; the answer is then unwanted.
+            let _ = reply.send(answer);
+        }
+    }
+}
+
+impl<R> Drop for Unanswered<R> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            return;
+        }
+        if let Some(reply) = self.0.take() {
+            let _ = reply.send(Err(Error::Stopped));
+        }
     }
 }
 

@@ -1,7 +1,13 @@
-//! Whether a system is running, stopping or stopped, and the count of its
-//! tasks that shutdown waits for.
+//! Where a system is in its life (running, or one of the phases of its
+//! shutdown), and the count of its tasks that shutdown waits for.
+//!
+//! Shutdown runs in phases (see `shutdown.rs`): actors drain and deactivate
+//! while services still serve the code running inside the system, then
+//! services drain and get their `shutdown` hook, then the system is
+//! stopped. Past the shutdown deadline, what is left is abandoned.
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
+use std::future::Future;
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering::SeqCst};
 use std::time::Duration;
 
 use event_listener::{Event, Listener};
@@ -10,33 +16,96 @@ use futures_lite::future;
 use crate::runtime;
 use crate::system::padded::Padded;
 
-/// Shutdown is the moment `stopping` turns true; the system has stopped once,
-/// after that, no task is left. Every spawned task is counted from before it
-/// is spawned until it ends.
-#[derive(Default)]
+/// The phases, in the only order they are ever entered.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
+#[repr(u8)]
+pub(crate) enum Phase {
+    Running,
+    /// `stop` was called: nothing from outside is accepted; queued actor
+    /// messages are handled, then every activation is deactivated, while
+    /// services serve the code running inside the system.
+    DrainingActors,
+    /// No activation is left: services drain and get `shutdown`.
+    DrainingServices,
+    /// The shutdown deadline passed: what is left is dropped.
+    Abandoning,
+    /// `stopped` has returned, or will at once.
+    Stopped,
+}
+
+impl Phase {
+    const ALL: [Phase; 5] = [
+        Phase::Running,
+        Phase::DrainingActors,
+        Phase::DrainingServices,
+        Phase::Abandoning,
+        Phase::Stopped,
+    ];
+}
+
+/// Every spawned task is counted from before it is spawned until it ends;
+/// shutdown moves from one phase to the next when none is left.
 pub(crate) struct Lifecycle {
-    /// Read by every send.
-    stopping: AtomicBool,
+    /// A [`Phase`]; read by every send.
+    phase: AtomicU8,
     /// Written by every task spawn and end: on lines of its own, so that
-    /// these writes do not make the senders' reads of `stopping` miss.
+    /// these writes do not make the senders' reads of `phase` miss.
     tasks: Padded<AtomicUsize>,
+    /// Told on every change of phase, and when the task count falls to
+    /// zero during shutdown.
     changed: Event,
 }
 
+impl Default for Lifecycle {
+    fn default() -> Self {
+        Lifecycle {
+            phase: AtomicU8::new(Phase::Running as u8),
+            tasks: Padded::default(),
+            changed: Event::new(),
+        }
+    }
+}
+
 impl Lifecycle {
-    pub(crate) fn is_stopping(&self) -> bool {
-        self.stopping.load(SeqCst)
+    pub(crate) fn phase(&self) -> Phase {
+        Phase::ALL[usize::from(self.phase.load(SeqCst))]
     }
 
-    /// Turns `stopping` on; true for the one caller that did it.
+    /// True from the moment `stop` is called (or the system is dropped).
+    #[inline]
+    pub(crate) fn is_stopping(&self) -> bool {
+        self.phase.load(SeqCst) != Phase::Running as u8
+    }
+
+    /// True once the shutdown deadline has passed (or the system stopped).
+    #[inline]
+    pub(crate) fn is_abandoning(&self) -> bool {
+        self.phase.load(SeqCst) >= Phase::Abandoning as u8
+    }
+
+    /// Begins shutdown; true for the one caller that did it.
     pub(crate) fn begin_stop(&self) -> bool {
-        let first = !self.stopping.swap(true, SeqCst);
+        let first = self
+            .phase
+            .compare_exchange(
+                Phase::Running as u8,
+                Phase::DrainingActors as u8,
+                SeqCst,
+                SeqCst,
+            )
+            .is_ok();
         self.changed.notify(usize::MAX);
         first
     }
 
-    /// Counts a task about to be spawned. Callers check `is_stopping` under
-    /// the lock that shutdown also takes, so no task slips past the count.
+    /// Moves on to `phase`, unless the system is past it already.
+    pub(crate) fn enter(&self, phase: Phase) {
+        self.phase.fetch_max(phase as u8, SeqCst);
+        self.changed.notify(usize::MAX);
+    }
+
+    /// Counts a task about to be spawned. Callers check the phase under the
+    /// lock that shutdown also takes, so no task slips past the count.
     pub(crate) fn task_started(&self) {
         self.tasks.fetch_add(1, SeqCst);
     }
@@ -58,19 +127,35 @@ impl Lifecycle {
         }
     }
 
-    pub(crate) fn is_stopped(&self) -> bool {
-        self.is_stopping() && self.tasks.load(SeqCst) == 0
+    /// How many counted tasks are alive.
+    pub(crate) fn tasks(&self) -> usize {
+        self.tasks.load(SeqCst)
     }
 
-    /// Completes once the system has stopped.
-    pub(crate) async fn stopped(&self) {
-        while !self.is_stopped() {
+    pub(crate) fn is_stopped(&self) -> bool {
+        self.phase() == Phase::Stopped
+    }
+
+    /// Waits on `changed` until `done` holds.
+    async fn until(&self, done: impl Fn(&Self) -> bool) {
+        while !done(self) {
             let listener = self.changed.listen();
-            if self.is_stopped() {
+            if done(self) {
                 return;
             }
             listener.await;
         }
+    }
+
+    /// Completes once no counted task is left; during shutdown, when no task
+    /// is left, none can start but from the shutdown itself.
+    pub(crate) async fn quiescent(&self) {
+        self.until(|lifecycle| lifecycle.tasks() == 0).await;
+    }
+
+    /// Completes once the system has stopped.
+    pub(crate) async fn stopped(&self) {
+        self.until(Lifecycle::is_stopped).await;
     }
 
     /// Blocks the thread until the system has stopped.
@@ -87,13 +172,7 @@ impl Lifecycle {
     /// Sleeps for `duration`; false if the system began stopping meanwhile.
     pub(crate) async fn sleep_unless_stopping(&self, duration: Duration) -> bool {
         let stopping = async {
-            while !self.is_stopping() {
-                let listener = self.changed.listen();
-                if self.is_stopping() {
-                    break;
-                }
-                listener.await;
-            }
+            self.until(Lifecycle::is_stopping).await;
             false
         };
         future::or(stopping, async {
@@ -101,5 +180,60 @@ impl Lifecycle {
             true
         })
         .await
+    }
+
+    /// Completes once the system began stopping.
+    pub(crate) async fn stopping(&self) {
+        self.until(Lifecycle::is_stopping).await;
+    }
+
+    /// `work`'s output, or `None` if the shutdown deadline passes first
+    /// (then `work` is dropped where it stands). For the user code that runs
+    /// during shutdown, so that one that never ends cannot hold it forever.
+    pub(crate) async fn unless_abandoned<F: Future>(&self, work: F) -> Option<F::Output> {
+        future::or(async { Some(work.await) }, async {
+            self.until(Lifecycle::is_abandoning).await;
+            None
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn phases_only_move_forward() {
+        let lifecycle = Lifecycle::default();
+        assert_eq!(lifecycle.phase(), Phase::Running);
+        assert!(lifecycle.begin_stop());
+        assert!(!lifecycle.begin_stop());
+        lifecycle.enter(Phase::Abandoning);
+        lifecycle.enter(Phase::DrainingServices);
+        assert_eq!(lifecycle.phase(), Phase::Abandoning);
+        assert!(lifecycle.is_abandoning() && !lifecycle.is_stopped());
+        lifecycle.enter(Phase::Stopped);
+        assert!(lifecycle.is_stopped());
+    }
+
+    #[test]
+    fn quiescent_waits_for_the_last_task() {
+        let lifecycle = Lifecycle::default();
+        lifecycle.task_started();
+        lifecycle.begin_stop();
+        let mut waiting = Box::pin(lifecycle.quiescent());
+        assert!(future::block_on(future::poll_once(waiting.as_mut())).is_none());
+        lifecycle.task_finished();
+        future::block_on(waiting);
+    }
+
+    #[test]
+    fn work_is_dropped_once_abandoning() {
+        let lifecycle = Lifecycle::default();
+        let mut work = Box::pin(lifecycle.unless_abandoned(future::pending::<()>()));
+        assert!(future::block_on(future::poll_once(work.as_mut())).is_none());
+        lifecycle.enter(Phase::Abandoning);
+        assert_eq!(future::block_on(work), None);
     }
 }

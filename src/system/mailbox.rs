@@ -78,8 +78,8 @@ mod tests {
     struct Recorder(Vec<u32>);
     impl Actor for Recorder {
         type Id = u32;
-        async fn activate(_: u32, _: &ActorAssistant<Self>) -> Self {
-            Recorder(Vec::new())
+        async fn activate(_: u32, _: &ActorAssistant<Self>) -> Result<Self, crate::BoxError> {
+            Ok(Recorder(Vec::new()))
         }
     }
     impl Receive<u32> for Recorder {

@@ -7,6 +7,7 @@ pub(crate) mod actor_type;
 pub(crate) mod budget;
 pub(crate) mod call_chain;
 pub(crate) mod context;
+pub(crate) mod data;
 pub(crate) mod deadlines;
 pub(crate) mod envelope;
 pub(crate) mod eviction;
@@ -17,14 +18,15 @@ pub(crate) mod padded;
 pub(crate) mod panics;
 pub(crate) mod registry;
 pub(crate) mod service_pool;
+pub(crate) mod shutdown;
 pub(crate) mod slot;
 pub(crate) mod subscriptions;
 pub(crate) mod system_task;
 
 use std::any::TypeId;
 use std::future::Future;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use crate::runtime::{Home, Runtime};
@@ -33,9 +35,10 @@ use crate::{Acteur, Actor, Error, Listen, Service};
 use actor_type::{ActorType, ActorTypeControl, Delivery, RoomWait};
 use budget::Budget;
 use context::TaskContext;
+use data::DataMap;
 use envelope::{ActorEnvelope, Tell};
 use eviction::{Candidate, Eviction, Evictor, Oldest};
-use lifecycle::Lifecycle;
+use lifecycle::{Lifecycle, Phase};
 use padded::Padded;
 use registry::{Found, Registry};
 use service_pool::{ServicePool, ServicePoolControl};
@@ -49,6 +52,8 @@ pub(crate) struct SystemLimits {
     pub(crate) max_memory: Option<usize>,
     /// How long a call waits for its answer unless it says otherwise.
     pub(crate) call_timeout: Duration,
+    /// How long shutdown may take before what is left is abandoned.
+    pub(crate) shutdown_timeout: Duration,
 }
 
 impl Default for SystemLimits {
@@ -57,6 +62,7 @@ impl Default for SystemLimits {
             max_actors: None,
             max_memory: None,
             call_timeout: Duration::from_secs(30),
+            shutdown_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -79,6 +85,10 @@ pub(crate) struct System {
     pub(crate) call_timeout: Duration,
     /// The deadlines of calls waiting for their answers.
     pub(crate) deadlines: deadlines::Deadlines,
+    /// How long shutdown may take before what is left is abandoned.
+    pub(crate) shutdown_timeout: Duration,
+    /// The application's values, from `ActeurBuilder::data`.
+    pub(crate) data: DataMap,
 }
 
 impl System {
@@ -97,7 +107,7 @@ impl System {
     }
 
     /// A system whose tasks run on the runtime `home` picks.
-    pub(crate) fn new(limits: SystemLimits, home: Home) -> Arc<System> {
+    pub(crate) fn new(limits: SystemLimits, data: DataMap, home: Home) -> Arc<System> {
         let lifecycle = Arc::new(Lifecycle::default());
         Arc::new(System {
             runtime: Runtime::new(lifecycle.clone(), home),
@@ -111,7 +121,31 @@ impl System {
             invalid_limits: limits.validate().err(),
             call_timeout: limits.call_timeout,
             deadlines: deadlines::Deadlines::default(),
+            shutdown_timeout: limits.shutdown_timeout,
+            data,
         })
+    }
+
+    /// Whether the code running on this thread is one of this system's
+    /// tasks (a handler, a hook), as opposed to code outside it.
+    pub(crate) fn is_inside(&self) -> bool {
+        context::current().is_some_and(|current| current.system == self.address())
+    }
+
+    /// What tasks of this system record as theirs (see `TaskContext`).
+    pub(crate) fn address(&self) -> usize {
+        std::ptr::from_ref(self) as usize
+    }
+
+    /// Whether the code running now may still reach services: always while
+    /// the system runs; during shutdown, until the deadline, only from
+    /// inside the system (so that `deactivate` can save through a service).
+    pub(crate) fn serves_caller(&self) -> bool {
+        match self.lifecycle.phase() {
+            Phase::Running => true,
+            Phase::DrainingActors | Phase::DrainingServices => self.is_inside(),
+            Phase::Abandoning | Phase::Stopped => false,
+        }
     }
 
     /// The system budget, if it has limits and so is counted.
@@ -162,9 +196,10 @@ impl System {
     /// `context` current while it runs; it is uncounted when it ends.
     pub(crate) fn spawn_counted(
         &self,
-        context: TaskContext,
+        mut context: TaskContext,
         task: impl Future<Output = ()> + Send + 'static,
     ) {
+        context.system = self.address();
         let lifecycle = self.lifecycle.clone();
         self.runtime
             .spawn(SystemTask::new(task, context, lifecycle));
@@ -181,7 +216,7 @@ impl System {
         }
         let candidate = Arc::new(ActorType::<A>::new(A::configuration())?);
         self.actors.get_or_insert(
-            &self.lifecycle,
+            || self.serves_caller(),
             candidate,
             |actors| actors as Arc<dyn ActorTypeControl>,
             |actors| {
@@ -206,7 +241,7 @@ impl System {
             return Err(invalid.clone());
         }
         self.services.get_or_insert(
-            &self.lifecycle,
+            || self.serves_caller(),
             Arc::new(ServicePool::<S>::new()),
             |pool| pool as Arc<dyn ServicePoolControl>,
             |_| {},
@@ -249,18 +284,27 @@ impl System {
     }
 
     /// Sends `message` to actor `id` after `delay`, from a task of its own.
+    /// The task holds the system weakly: a pending message does not keep a
+    /// system alive whose handles are all gone.
     pub(crate) fn schedule<A: Actor + crate::Receive<M>, M: Send + 'static>(
         self: &Arc<Self>,
         id: A::Id,
         delay: Duration,
         message: M,
     ) -> Result<(), Error> {
+        // The type's configuration is checked now, as every other send does.
+        drop(self.actor_type::<A>()?);
         if !self.lifecycle.try_task_started() {
             return Err(Error::Stopped);
         }
-        let system = self.clone();
+        let system = Arc::downgrade(self);
+        let lifecycle = self.lifecycle.clone();
         self.spawn_counted(TaskContext::default(), async move {
-            let delivered = system.lifecycle.sleep_unless_stopping(delay).await && {
+            let due = lifecycle.sleep_unless_stopping(delay).await;
+            let Some(system) = Weak::upgrade(&system) else {
+                return;
+            };
+            let delivered = due && {
                 let delivery = system.deliver_to_actor::<A>(id, Box::new(Tell(message)));
                 match delivery {
                     Ok(None) => true,
@@ -279,6 +323,9 @@ impl System {
     pub(crate) fn subscribe<S: Listen<M>, M: Clone + Send + 'static>(
         self: &Arc<Self>,
     ) -> Result<(), Error> {
+        if self.lifecycle.is_stopping() {
+            return Err(Error::Stopped);
+        }
         let pool = Arc::clone(&*self.service_pool::<S>()?);
         let deliver = move |system: &Arc<System>, message: M| {
             pool.enqueue_published(system, Box::new(Tell(message)))
@@ -298,7 +345,7 @@ impl System {
         self: &Arc<Self>,
         message: M,
     ) -> Result<(), Error> {
-        if self.lifecycle.is_stopping() {
+        if !self.serves_caller() {
             return Err(Error::Stopped);
         }
         let subscribers = self.subscriptions.subscribers::<M>();
@@ -315,12 +362,10 @@ impl System {
         Ok(())
     }
 
-    /// Begins shutdown: refuses new messages from now on and schedules every
-    /// activation for a last drain and `deactivate`.
+    /// Begins shutdown: refuses messages from outside from now on, schedules
+    /// every activation for a last drain and `deactivate`, and starts the
+    /// task that takes the system through the phases of shutdown.
     pub(crate) fn stop(self: &Arc<Self>) {
-        // Counted as a task so that nobody sees the system stopped before
-        // every slot has been woken.
-        self.lifecycle.task_started();
         if self.lifecycle.begin_stop() {
             log::info!("stopping the actor system");
             for pool in self.services.all() {
@@ -329,8 +374,14 @@ impl System {
             for actors in self.actors.all() {
                 actors.wake_for_shutdown(self);
             }
+            // Not counted: it is what waits for the count to fall to zero.
+            self.runtime.spawn(shutdown::run(self.clone()));
         }
-        self.lifecycle.task_finished();
+    }
+
+    /// Every service pool's control view, for shutdown.
+    pub(crate) fn service_pools(&self) -> Vec<Arc<dyn ServicePoolControl>> {
+        self.services.all()
     }
 
     pub(crate) fn statistics(&self) -> Statistics {
@@ -361,7 +412,7 @@ impl System {
 impl Drop for System {
     fn drop(&mut self) {
         // Dropped without `stop`: nothing can reach it any more, so let its
-        // worker threads and sweepers end.
-        self.lifecycle.begin_stop();
+        // worker threads, sweepers and scheduled messages end.
+        self.lifecycle.enter(Phase::Stopped);
     }
 }

@@ -16,7 +16,6 @@ use std::ops::Deref;
 use std::sync::{Arc, LazyLock, OnceLock, PoisonError, RwLock};
 
 use crate::Error;
-use crate::system::lifecycle::Lifecycle;
 
 /// Entries per chunk of cells, and chunks: room for 65,536 types, with a
 /// system's unused chunks costing a pointer each. Tiny in unit tests, so
@@ -98,11 +97,12 @@ impl<C: ?Sized> Registry<C> {
 
     /// The entry for `T`: the existing one, or `candidate`, which is then
     /// registered and passed to `on_insert` under the registry's lock.
-    /// Registration is refused once the system is stopping, checked under the
-    /// lock that [`Registry::all`] also takes, so shutdown sees every entry.
+    /// Registration is refused unless `open` (whether the system still takes
+    /// work from the caller), checked under the lock that [`Registry::all`]
+    /// also takes, so shutdown sees every entry.
     pub(crate) fn get_or_insert<T: Any + Send + Sync>(
         &self,
-        lifecycle: &Lifecycle,
+        open: impl FnOnce() -> bool,
         candidate: Arc<T>,
         control: impl FnOnce(Arc<T>) -> Arc<C>,
         on_insert: impl FnOnce(&Arc<T>),
@@ -114,7 +114,7 @@ impl<C: ?Sized> Registry<C> {
         if let Some(found) = self.get::<T>() {
             return Ok(found);
         }
-        if lifecycle.is_stopping() {
+        if !open() {
             return Err(Error::Stopped);
         }
         on_insert(&candidate);
@@ -229,13 +229,12 @@ mod tests {
     fn round_trip<T: Any + Send + Sync>(
         registry: &Registry<Control>,
         value: T,
-        lifecycle: &Lifecycle,
     ) {
         assert!(registry.get::<T>().is_none());
         let mut inserted = 0;
         let first = registry
             .get_or_insert(
-                lifecycle,
+                || true,
                 Arc::new(value),
                 |_| Arc::new(Control),
                 |_| inserted += 1,
@@ -245,7 +244,7 @@ mod tests {
         // A second registration finds the first, without inserting again.
         let again = registry
             .get_or_insert(
-                lifecycle,
+                || true,
                 Arc::clone(&first),
                 |_| Arc::new(Control),
                 |_| inserted += 1,
@@ -272,21 +271,18 @@ mod tests {
         #[derive(PartialEq, Debug)]
         struct F(u8);
         let registry = Registry::<Control>::default();
-        let lifecycle = Lifecycle::default();
         // Six types and four cells: at least two go to the overflow.
-        round_trip(&registry, A(1), &lifecycle);
-        round_trip(&registry, B(2), &lifecycle);
-        round_trip(&registry, C(3), &lifecycle);
-        round_trip(&registry, D(4), &lifecycle);
-        round_trip(&registry, E(5), &lifecycle);
-        round_trip(&registry, F(6), &lifecycle);
+        round_trip(&registry, A(1));
+        round_trip(&registry, B(2));
+        round_trip(&registry, C(3));
+        round_trip(&registry, D(4));
+        round_trip(&registry, E(5));
+        round_trip(&registry, F(6));
         assert_eq!(registry.len(), 6);
         assert_eq!(*registry.get::<E>().unwrap().as_ref(), E(5));
-        // Once stopping, nothing new registers.
-        lifecycle.begin_stop();
+        // Once closed to the caller, nothing new registers.
         struct G;
-        let refused =
-            registry.get_or_insert(&lifecycle, Arc::new(G), |_| Arc::new(Control), |_| {});
+        let refused = registry.get_or_insert(|| false, Arc::new(G), |_| Arc::new(Control), |_| {});
         assert!(matches!(refused, Err(Error::Stopped)));
     }
 }

@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use event_listener::Event;
 use futures_channel::oneshot;
+use futures_lite::future;
 
 use crate::runtime::worker_count;
 use crate::statistics::ServiceStatistics;
@@ -39,9 +40,12 @@ struct PoolState<S: Service> {
     /// A sender found the service full since it was last empty (as
     /// `SlotState::senders_waiting` for actors).
     senders_waiting: bool,
+    /// The service's `shutdown` hook has been started.
+    told_to_shut_down: bool,
     handled: u64,
     panics: u64,
     dropped: u64,
+    abandoned: u64,
 }
 
 enum Phase<S> {
@@ -70,6 +74,12 @@ pub(crate) trait ServicePoolControl: Send + Sync {
     /// Takes and releases the pool's lock, so that every sender that saw the
     /// system running has counted its workers before shutdown waits for them.
     fn fence(&self);
+    /// Starts the service's `shutdown` hook in a task of its own, if the
+    /// service is up and has not been told yet; true if it did.
+    fn begin_shutdown(self: Arc<Self>, system: &Arc<System>) -> bool;
+    /// At the shutdown deadline: drops every queued message, telling the
+    /// callers of requests [`Error::Stopped`], and counts them.
+    fn abandon(&self);
     fn statistics(&self) -> ServiceStatistics;
 }
 
@@ -83,9 +93,11 @@ impl<S: Service> ServicePool<S> {
                 workers: 0,
                 in_flight: 0,
                 senders_waiting: false,
+                told_to_shut_down: false,
                 handled: 0,
                 panics: 0,
                 dropped: 0,
+                abandoned: 0,
             }),
         }
     }
@@ -110,22 +122,30 @@ impl<S: Service> ServicePool<S> {
 
     /// Queues `envelope` (or, with `None`, only makes sure the service is
     /// up), starting the service first if needed. A sender from outside the
-    /// service's own `initialize` waits for it to finish; a sender from
-    /// outside the service itself waits while it is full.
+    /// system waits for `initialize` to finish, to learn whether it failed,
+    /// unless the system begins stopping meanwhile; code inside the system
+    /// never does, since `initialize` may be waiting for it (two services
+    /// whose `initialize`s send to each other). A sender from outside the
+    /// service itself waits while it is full.
     pub(crate) async fn deliver(
         self: &Arc<Self>,
         system: &Arc<System>,
         mut envelope: Option<ServiceEnvelope<S>>,
     ) -> Result<(), Error> {
-        let own = self.own_sender();
+        let queue_while_starting = system.is_inside();
+        let bounded = self.bounded_for_caller();
         let mut room = None;
         loop {
-            match self.enqueue(system, &mut envelope, own.inside_start, own.bounded)? {
+            match self.enqueue(system, &mut envelope, queue_while_starting, bounded)? {
                 None => return Ok(()),
                 // A failed start is this sender's error; after a successful
                 // one (or a lost outcome), look at the phase again.
                 Some(Wait::Start(outcome)) => {
-                    if let Ok(Err(error)) = outcome.await {
+                    let stopping = async {
+                        system.lifecycle.stopping().await;
+                        Ok(Err(Error::Stopped))
+                    };
+                    if let Ok(Err(error)) = future::or(outcome, stopping).await {
                         return Err(error);
                     }
                 }
@@ -157,9 +177,8 @@ impl<S: Service> ServicePool<S> {
         system: &Arc<System>,
         envelope: ServiceEnvelope<S>,
     ) -> Result<(), Error> {
-        let own = self.own_sender();
         let mut envelope = Some(envelope);
-        match self.enqueue(system, &mut envelope, true, own.bounded)? {
+        match self.enqueue(system, &mut envelope, true, self.bounded_for_caller())? {
             None => Ok(()),
             Some(_) => {
                 // Dropped outside the lock: its `Drop` is user code.
@@ -177,9 +196,8 @@ impl<S: Service> ServicePool<S> {
         system: &Arc<System>,
         envelope: ServiceEnvelope<S>,
     ) -> Result<Option<PublishWait>, Error> {
-        let own = self.own_sender();
         let mut envelope = Some(envelope);
-        match self.enqueue(system, &mut envelope, true, own.bounded)? {
+        match self.enqueue(system, &mut envelope, true, self.bounded_for_caller())? {
             None => Ok(None),
             Some(_) => {
                 let (pool, system) = (self.clone(), system.clone());
@@ -192,16 +210,11 @@ impl<S: Service> ServicePool<S> {
         }
     }
 
-    /// How the code running now stands to this service.
-    fn own_sender(self: &Arc<Self>) -> OwnSender {
-        let address = self.address();
-        let current = context::current().unwrap_or_default();
-        OwnSender {
-            inside_start: current.initializing == address,
-            // The service's own code never waits for room in it: that could
-            // wait for itself.
-            bounded: current.service != address,
-        }
+    /// Whether the service's capacity applies to the code running now: not
+    /// to the service's own code, which waiting for room in it could make
+    /// wait for itself.
+    fn bounded_for_caller(self: &Arc<Self>) -> bool {
+        context::current().is_none_or(|current| current.service != self.address())
     }
 
     /// Starts the service if it is down. Queues `envelope` if the service
@@ -215,7 +228,7 @@ impl<S: Service> ServicePool<S> {
         bounded: bool,
     ) -> Result<Option<Wait>, Error> {
         let mut state = self.lock();
-        if system.lifecycle.is_stopping() {
+        if system.lifecycle.is_stopping() && !system.serves_caller() {
             return Err(Error::Stopped);
         }
         if matches!(state.phase, Phase::Down) {
@@ -279,7 +292,7 @@ impl<S: Service> ServicePool<S> {
         let context = TaskContext {
             waiter: Some(self.waiter(true)),
             service: self.address(),
-            initializing: self.address(),
+            ..TaskContext::default()
         };
         system.spawn_counted(context, self.clone().initialize(system.clone()));
     }
@@ -287,23 +300,42 @@ impl<S: Service> ServicePool<S> {
     /// Runs `initialize`, then opens the pool or reports the failure.
     async fn initialize(self: Arc<Self>, system: Arc<System>) {
         let assistant = ServiceAssistant::new(system.handle());
-        let started = match catch(S::initialize(&assistant)).await {
-            Ok((service, configuration)) => match configuration.checked::<S>(worker_count()) {
-                Ok((handler_limit, capacity)) => Ok((service, handler_limit, capacity)),
-                Err(error) => {
-                    catch_sync("dropping a misconfigured service", || drop(service));
-                    Err(error)
+        let attempt = catch(S::initialize(&assistant));
+        let outcome = if system.lifecycle.is_stopping() {
+            system.lifecycle.unless_abandoned(attempt).await
+        } else {
+            Some(attempt.await)
+        };
+        let failed = |cause: String| Error::ServiceInitFailed {
+            service: type_name::<S>(),
+            cause,
+        };
+        let started = match outcome {
+            Some(Ok(Ok((service, configuration)))) => {
+                match configuration.checked::<S>(worker_count()) {
+                    Ok((handler_limit, capacity)) => Ok((service, handler_limit, capacity)),
+                    Err(error) => {
+                        catch_sync("dropping a misconfigured service", || drop(service));
+                        Err(error)
+                    }
                 }
-            },
-            Err(panic) => {
+            }
+            Some(Ok(Err(error))) => {
+                let cause = error.to_string();
+                log::error!(
+                    "initialize of service {} returned an error: {cause}",
+                    type_name::<S>()
+                );
+                Err(failed(cause))
+            }
+            Some(Err(panic)) => {
                 log::error!(
                     "initialize of service {} panicked: {panic}",
                     type_name::<S>()
                 );
-                Err(Error::ServiceInitFailed {
-                    service: type_name::<S>(),
-                })
+                Err(failed(panic))
             }
+            None => Err(Error::Stopped),
         };
         let (waiters, refused, result) = {
             let mut state = self.lock();
@@ -382,7 +414,22 @@ impl<S: Service> ServicePool<S> {
             let message = envelope.message_type();
             let handler =
                 handler_span::service::<S>(message, envelope.handle(&service, &assistant));
-            let outcome = catch(handler).await;
+            let outcome = if system.lifecycle.is_stopping() {
+                // A handler started during shutdown may be cut short by its
+                // deadline (its caller then gets `Stopped`).
+                match system.lifecycle.unless_abandoned(catch(handler)).await {
+                    Some(outcome) => outcome,
+                    None => {
+                        let mut state = self.lock();
+                        state.in_flight -= 1;
+                        state.workers -= 1;
+                        state.abandoned += 1;
+                        return;
+                    }
+                }
+            } else {
+                catch(handler).await
+            };
             if let Err(panic) = &outcome {
                 log::error!(
                     "the handler of {message} in service {} panicked: {panic}; the service goes on",
@@ -402,14 +449,6 @@ fn describe<S: Service>() -> String {
 /// The publisher's wait for room in a full subscriber.
 pub(crate) type PublishWait = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
 
-/// How the sending code stands to the service it sends to.
-struct OwnSender {
-    /// It is the service's own `initialize`.
-    inside_start: bool,
-    /// The service's capacity applies: the sender is not the service itself.
-    bounded: bool,
-}
-
 impl<S: Service> ServicePoolControl for ServicePool<S> {
     fn fence(&self) {
         drop(self.lock());
@@ -419,6 +458,54 @@ impl<S: Service> ServicePoolControl for ServicePool<S> {
         );
         // Senders waiting for room now find the system stopping.
         self.room.notify(usize::MAX);
+    }
+
+    fn begin_shutdown(self: Arc<Self>, system: &Arc<System>) -> bool {
+        let service = {
+            let mut state = self.lock();
+            let Phase::Up { service, .. } = &state.phase else {
+                return false;
+            };
+            let service = service.clone();
+            if std::mem::replace(&mut state.told_to_shut_down, true) {
+                return false;
+            }
+            // Counted under the pool lock, as workers are.
+            system.lifecycle.task_started();
+            service
+        };
+        let context = TaskContext {
+            waiter: Some(self.waiter(true)),
+            service: self.address(),
+            ..TaskContext::default()
+        };
+        let assistant = ServiceAssistant::new(system.handle());
+        let lifecycle = system.lifecycle.clone();
+        system.spawn_counted(context, async move {
+            log::info!("service {} shuts down", type_name::<S>());
+            let hook = catch(service.shutdown(&assistant));
+            match lifecycle.unless_abandoned(hook).await {
+                Some(Ok(())) => {}
+                Some(Err(panic)) => log::error!(
+                    "shutdown of service {} panicked: {panic}",
+                    type_name::<S>()
+                ),
+                None => log::error!(
+                    "shutdown of service {} was cut short by the shutdown deadline",
+                    type_name::<S>()
+                ),
+            }
+        });
+        true
+    }
+
+    fn abandon(&self) {
+        let refused = std::mem::take(&mut self.lock().queue);
+        let count = refused.len() as u64;
+        for envelope in refused {
+            envelope.refuse(Error::Stopped);
+        }
+        self.lock().abandoned += count;
     }
 
     fn statistics(&self) -> ServiceStatistics {
@@ -431,6 +518,7 @@ impl<S: Service> ServicePoolControl for ServicePool<S> {
             handled: state.handled,
             panics: state.panics,
             dropped_messages: state.dropped,
+            abandoned_messages: state.abandoned,
         }
     }
 }

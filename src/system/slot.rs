@@ -13,8 +13,9 @@ use std::time::{Duration, Instant};
 
 use event_listener::Event;
 
+use crate::system::System;
 use crate::system::envelope::ActorEnvelope;
-use crate::system::lifecycle::Lifecycle;
+use crate::system::lifecycle::{Lifecycle, Phase};
 use crate::system::mailbox::Mailbox;
 use crate::{Actor, DeactivationReason};
 
@@ -153,19 +154,20 @@ impl<A: Actor> Slot<A> {
 
     /// Queues `envelope` unless `capacity` messages already wait; with
     /// `only_if_active`, only into a live activation that has not asked to
-    /// stop. The stopping check happens under the slot lock, which shutdown
-    /// also takes for every slot: a message is either refused or seen (and
-    /// its drain task counted) by shutdown.
+    /// stop. The phase is checked under the slot lock, which shutdown also
+    /// takes for every slot: a message is either refused or seen (and its
+    /// drain task counted) by shutdown.
     pub(crate) fn push(
         &self,
         envelope: ActorEnvelope<A>,
         only_if_active: bool,
         capacity: Option<usize>,
-        lifecycle: &Lifecycle,
+        system: &System,
     ) -> Pushed<A> {
         let mut state = self.lock();
-        if lifecycle.is_stopping()
-            || (only_if_active && (!state.live || self.stop_requested.load(Relaxed)))
+        let active = state.live && !self.stop_requested.load(Relaxed);
+        if (system.lifecycle.is_stopping() && !self.open_during_shutdown(&state, system))
+            || (only_if_active && !active)
         {
             drop(state);
             // Dropped here, outside the lock: its `Drop` is user code.
@@ -177,7 +179,29 @@ impl<A: Actor> Slot<A> {
             return Pushed::Full(envelope);
         }
         state.queue.push_back(envelope);
-        Pushed::Queued(self.schedule(&mut state, lifecycle))
+        Pushed::Queued(self.schedule(&mut state, &system.lifecycle))
+    }
+
+    /// While actors drain, the code running inside the system may still
+    /// reach an activation that exists and is not deactivating: its drain
+    /// task (always scheduled during shutdown) handles the message before
+    /// it deactivates. Anything else would need a new activation.
+    #[cold]
+    fn open_during_shutdown(&self, state: &SlotState<A>, system: &System) -> bool {
+        system.lifecycle.phase() == Phase::DrainingActors
+            && state.live
+            && state.deactivating.is_none()
+            && !self.stop_requested.load(Relaxed)
+            && system.is_inside()
+    }
+
+    /// Takes every message the mailbox holds, for a drain task that
+    /// abandons the actor at the shutdown deadline.
+    pub(crate) fn take_all(&self) -> Inbox<A> {
+        let mut state = self.lock();
+        let mut taken = Inbox::default();
+        self.take_batch(&mut state, &mut taken);
+        taken
     }
 
     /// At shutdown: schedules a drain task for a slot with an activation or
@@ -305,6 +329,7 @@ impl<A: Actor> Slot<A> {
     ) -> Step<A> {
         let live = actor.is_some();
         if live && self.stop_requested.load(Relaxed) {
+            self.lock().deactivating = Some(DeactivationReason::StoppedBySelf);
             return Step::Deactivate(DeactivationReason::StoppedBySelf);
         }
         if let Some(envelope) = inbox.pop_front() {
@@ -321,12 +346,15 @@ impl<A: Actor> Slot<A> {
         }
         // Read under the lock, which shutdown takes after it began: either
         // this sees the system stopping, or shutdown finds the activation
-        // idle here and wakes it (`wake_for_shutdown`).
+        // idle here and wakes it (`wake_for_shutdown`). Marked deactivating
+        // under the same lock, so that no message is let in for it after.
         if lifecycle.is_stopping() {
+            state.deactivating = Some(DeactivationReason::SystemShutdown);
             return Step::Deactivate(DeactivationReason::SystemShutdown);
         }
         if state.idle_expired {
             state.idle_expired = false;
+            state.deactivating = Some(DeactivationReason::IdleTimeout);
             return Step::Deactivate(DeactivationReason::IdleTimeout);
         }
         state.idle_actor = actor.take();
@@ -411,8 +439,8 @@ mod tests {
         struct Small(#[allow(dead_code, reason = "only its size matters")] u64);
         impl crate::Actor for Small {
             type Id = u32;
-            async fn activate(_: u32, _: &crate::ActorAssistant<Self>) -> Self {
-                Small(0)
+            async fn activate(_: u32, _: &crate::ActorAssistant<Self>) -> Result<Self, crate::BoxError> {
+                Ok(Small(0))
             }
         }
         assert!(size_of::<super::Slot<Small>>() <= 120);

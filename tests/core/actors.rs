@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::mpsc::{Sender, channel};
 use std::time::{Duration, Instant};
 
-use acteur::{Acteur, Actor, ActorAssistant, ActorConfiguration, Error, Receive, Respond};
+use acteur::{Acteur, Actor, ActorAssistant, BoxError, ActorConfiguration, Error, Receive, Respond};
 use futures_lite::future::block_on;
 
 use crate::helpers::{next, shut_down};
@@ -23,8 +23,8 @@ struct Get;
 
 impl Actor for Counter {
     type Id = u32;
-    async fn activate(_: u32, _: &ActorAssistant<Self>) -> Self {
-        Counter { count: 0 }
+    async fn activate(_: u32, _: &ActorAssistant<Self>) -> Result<Self, BoxError> {
+        Ok(Counter { count: 0 })
     }
 }
 
@@ -125,8 +125,8 @@ struct Poke;
 
 impl Actor for Lonely {
     type Id = u8;
-    async fn activate(_: u8, _: &ActorAssistant<Self>) -> Self {
-        Lonely { seen: Cell::new(0) }
+    async fn activate(_: u8, _: &ActorAssistant<Self>) -> Result<Self, BoxError> {
+        Ok(Lonely { seen: Cell::new(0) })
     }
 }
 
@@ -167,9 +167,9 @@ fn track(event: &'static str, id: u32) {
 
 impl Actor for Tracked {
     type Id = u32;
-    async fn activate(id: u32, _: &ActorAssistant<Self>) -> Self {
+    async fn activate(id: u32, _: &ActorAssistant<Self>) -> Result<Self, BoxError> {
         track("activate", id);
-        Tracked
+        Ok(Tracked)
     }
     async fn deactivate(&mut self, assistant: &ActorAssistant<Self>) {
         track("deactivate", *assistant.id());
@@ -255,8 +255,8 @@ static RINGS: Mutex<Option<Sender<Instant>>> = Mutex::new(None);
 
 impl Actor for Alarm {
     type Id = u32;
-    async fn activate(_: u32, _: &ActorAssistant<Self>) -> Self {
-        Alarm
+    async fn activate(_: u32, _: &ActorAssistant<Self>) -> Result<Self, BoxError> {
+        Ok(Alarm)
     }
 }
 
@@ -324,8 +324,8 @@ static SLEEPY_DEACTIVATIONS: Mutex<Option<Sender<u32>>> = Mutex::new(None);
 
 impl Actor for Sleepy {
     type Id = u32;
-    async fn activate(_: u32, _: &ActorAssistant<Self>) -> Self {
-        Sleepy
+    async fn activate(_: u32, _: &ActorAssistant<Self>) -> Result<Self, BoxError> {
+        Ok(Sleepy)
     }
     async fn deactivate(&mut self, assistant: &ActorAssistant<Self>) {
         if let Some(events) = SLEEPY_DEACTIVATIONS.lock().unwrap().as_ref() {
@@ -371,8 +371,8 @@ fn idle_actors_are_deactivated_by_the_sweeper() {
 struct ZeroTimeout;
 impl Actor for ZeroTimeout {
     type Id = u32;
-    async fn activate(_: u32, _: &ActorAssistant<Self>) -> Self {
-        ZeroTimeout
+    async fn activate(_: u32, _: &ActorAssistant<Self>) -> Result<Self, BoxError> {
+        Ok(ZeroTimeout)
     }
     fn configuration() -> ActorConfiguration {
         ActorConfiguration {
@@ -410,8 +410,8 @@ static RACE_HANDLED: AtomicUsize = AtomicUsize::new(0);
 struct Racer;
 impl Actor for Racer {
     type Id = u32;
-    async fn activate(_: u32, _: &ActorAssistant<Self>) -> Self {
-        Racer
+    async fn activate(_: u32, _: &ActorAssistant<Self>) -> Result<Self, BoxError> {
+        Ok(Racer)
     }
     fn configuration() -> ActorConfiguration {
         ActorConfiguration {

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use crate::helpers::shut_down;
 use crate::journal::Journal;
-use acteur::{Acteur, Actor, ActorAssistant, ActorConfiguration, Receive};
+use acteur::{Acteur, Actor, ActorAssistant, BoxError, ActorConfiguration, Receive};
 
 const THREADS: u32 = 4;
 const IDS: u32 = 64;
@@ -22,10 +22,10 @@ struct Sequenced;
 
 impl Actor for Sequenced {
     type Id = u32;
-    async fn activate(id: u32, _: &ActorAssistant<Self>) -> Self {
+    async fn activate(id: u32, _: &ActorAssistant<Self>) -> Result<Self, BoxError> {
         LIVE_ACTIVATIONS.fetch_add(1, SeqCst);
         JOURNAL.activated(id);
-        Sequenced
+        Ok(Sequenced)
     }
     async fn deactivate(&mut self, assistant: &ActorAssistant<Self>) {
         JOURNAL.deactivated(*assistant.id());

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use acteur::{
+    BoxError,
     Acteur, Actor, ActorAssistant, Error, Receive, Respond, Serve, Service, ServiceAssistant,
     ServiceConcurrency, ServiceConfiguration,
 };
@@ -51,8 +52,8 @@ async fn step(acteur: &Acteur, mut route: Vec<Then>) -> Outcome {
 struct Alice;
 impl Actor for Alice {
     type Id = u32;
-    async fn activate(_: u32, _: &ActorAssistant<Self>) -> Self {
-        Alice
+    async fn activate(_: u32, _: &ActorAssistant<Self>) -> Result<Self, BoxError> {
+        Ok(Alice)
     }
 }
 impl Respond<Walk> for Alice {
@@ -65,8 +66,8 @@ impl Respond<Walk> for Alice {
 struct Bob;
 impl Actor for Bob {
     type Id = u32;
-    async fn activate(_: u32, _: &ActorAssistant<Self>) -> Self {
-        Bob
+    async fn activate(_: u32, _: &ActorAssistant<Self>) -> Result<Self, BoxError> {
+        Ok(Bob)
     }
 }
 impl Respond<Walk> for Bob {
@@ -79,12 +80,12 @@ impl Respond<Walk> for Bob {
 /// One message at a time.
 struct Clerk;
 impl Service for Clerk {
-    async fn initialize(_: &ServiceAssistant<Self>) -> (Self, ServiceConfiguration) {
+    async fn initialize(_: &ServiceAssistant<Self>) -> Result<(Self, ServiceConfiguration), BoxError> {
         let config = ServiceConfiguration {
             concurrency: ServiceConcurrency::None,
             ..Default::default()
         };
-        (Clerk, config)
+        Ok((Clerk, config))
     }
 }
 impl Serve<Walk> for Clerk {
@@ -97,12 +98,12 @@ impl Serve<Walk> for Clerk {
 /// Several messages at once.
 struct Desk;
 impl Service for Desk {
-    async fn initialize(_: &ServiceAssistant<Self>) -> (Self, ServiceConfiguration) {
+    async fn initialize(_: &ServiceAssistant<Self>) -> Result<(Self, ServiceConfiguration), BoxError> {
         let config = ServiceConfiguration {
             concurrency: ServiceConcurrency::Fixed(4),
             ..Default::default()
         };
-        (Desk, config)
+        Ok((Desk, config))
     }
 }
 impl Serve<Walk> for Desk {
@@ -208,8 +209,8 @@ struct Caller;
 static CALLED_BACK: Reports<Outcome> = Reports::new();
 impl Actor for Caller {
     type Id = u32;
-    async fn activate(_: u32, _: &ActorAssistant<Self>) -> Self {
-        Caller
+    async fn activate(_: u32, _: &ActorAssistant<Self>) -> Result<Self, BoxError> {
+        Ok(Caller)
     }
 }
 struct Start;
@@ -229,8 +230,8 @@ impl Respond<Back> for Caller {
 struct Callee;
 impl Actor for Callee {
     type Id = u32;
-    async fn activate(_: u32, _: &ActorAssistant<Self>) -> Self {
-        Callee
+    async fn activate(_: u32, _: &ActorAssistant<Self>) -> Result<Self, BoxError> {
+        Ok(Callee)
     }
 }
 impl Receive<Start> for Callee {
@@ -252,8 +253,8 @@ fn a_call_back_to_a_fire_and_forget_sender_is_not_a_deadlock() {
 struct Hare;
 impl Actor for Hare {
     type Id = u32;
-    async fn activate(_: u32, _: &ActorAssistant<Self>) -> Self {
-        Hare
+    async fn activate(_: u32, _: &ActorAssistant<Self>) -> Result<Self, BoxError> {
+        Ok(Hare)
     }
 }
 struct Race(oneshot::Receiver<()>);
@@ -273,8 +274,8 @@ struct Tortoise;
 static TORTOISE: Reports<Outcome> = Reports::new();
 impl Actor for Tortoise {
     type Id = u32;
-    async fn activate(_: u32, _: &ActorAssistant<Self>) -> Self {
-        Tortoise
+    async fn activate(_: u32, _: &ActorAssistant<Self>) -> Result<Self, BoxError> {
+        Ok(Tortoise)
     }
 }
 impl Respond<Race> for Tortoise {
@@ -308,8 +309,8 @@ struct Twin;
 static TWINS_BEGAN: Reports<u32> = Reports::new();
 impl Actor for Twin {
     type Id = u32;
-    async fn activate(_: u32, _: &ActorAssistant<Self>) -> Self {
-        Twin
+    async fn activate(_: u32, _: &ActorAssistant<Self>) -> Result<Self, BoxError> {
+        Ok(Twin)
     }
 }
 struct Cross {

@@ -12,6 +12,7 @@ use std::thread;
 use std::time::Duration;
 
 use acteur::{
+    BoxError,
     Acteur, Actor, ActorAssistant, ActorConfiguration, DeactivationReason, Receive, Respond,
 };
 use futures_lite::future::yield_now;
@@ -38,9 +39,9 @@ struct Crowded {
 impl Actor for Crowded {
     type Id = u32;
 
-    async fn activate(id: u32, _: &ActorAssistant<Self>) -> Self {
+    async fn activate(id: u32, _: &ActorAssistant<Self>) -> Result<Self, BoxError> {
         JOURNAL.activated(id);
-        Crowded { handled: 0 }
+        Ok(Crowded { handled: 0 })
     }
 
     async fn deactivate(&mut self, assistant: &ActorAssistant<Self>) {

@@ -4,7 +4,7 @@
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
 
-use acteur::{Acteur, Actor, ActorAssistant, Error, Receive, Respond};
+use acteur::{Acteur, Actor, ActorAssistant, BoxError, Error, Receive, Respond};
 
 use crate::helpers::shut_down;
 
@@ -15,8 +15,8 @@ struct Fragile {
 
 impl Actor for Fragile {
     type Id = u32;
-    async fn activate(_: u32, _: &ActorAssistant<Self>) -> Self {
-        Fragile { handled: 0 }
+    async fn activate(_: u32, _: &ActorAssistant<Self>) -> Result<Self, BoxError> {
+        Ok(Fragile { handled: 0 })
     }
 }
 
@@ -96,11 +96,11 @@ static UNLUCKY_TEST: Mutex<()> = Mutex::new(());
 
 impl Actor for Unlucky {
     type Id = u32;
-    async fn activate(_: u32, _: &ActorAssistant<Self>) -> Self {
-        if FAIL_ACTIVATION.load(SeqCst) {
+    async fn activate(_: u32, _: &ActorAssistant<Self>) -> Result<Self, BoxError> {
+        Ok(if FAIL_ACTIVATION.load(SeqCst) {
             panic!("activation fails (expected by the test)");
         }
-        Unlucky
+        Unlucky)
     }
 }
 impl Respond<Handled> for Unlucky {
@@ -148,8 +148,8 @@ fn failed_activation_fails_calls_drops_sends_and_the_next_message_retries() {
 struct Narcissus;
 impl Actor for Narcissus {
     type Id = u32;
-    async fn activate(_: u32, _: &ActorAssistant<Self>) -> Self {
-        Narcissus
+    async fn activate(_: u32, _: &ActorAssistant<Self>) -> Result<Self, BoxError> {
+        Ok(Narcissus)
     }
 }
 
@@ -220,8 +220,8 @@ fn an_actor_calling_itself_gets_a_deadlock_error_at_once() {
 struct Blocker;
 impl Actor for Blocker {
     type Id = u32;
-    async fn activate(_: u32, _: &ActorAssistant<Self>) -> Self {
-        Blocker
+    async fn activate(_: u32, _: &ActorAssistant<Self>) -> Result<Self, BoxError> {
+        Ok(Blocker)
     }
 }
 struct TryBlocking;

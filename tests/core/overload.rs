@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::time::Duration;
 
 use acteur::{
+    BoxError,
     Acteur, Actor, ActorAssistant, ActorConfiguration, Error, Listen, Receive, Respond, Serve,
     Service, ServiceAssistant, ServiceConcurrency, ServiceConfiguration,
 };
@@ -36,8 +37,8 @@ struct Narrow {
 }
 impl Actor for Narrow {
     type Id = u32;
-    async fn activate(_: u32, _: &ActorAssistant<Self>) -> Self {
-        Narrow { seen: Vec::new() }
+    async fn activate(_: u32, _: &ActorAssistant<Self>) -> Result<Self, BoxError> {
+        Ok(Narrow { seen: Vec::new() })
     }
     fn configuration() -> ActorConfiguration {
         ActorConfiguration {
@@ -169,8 +170,8 @@ const GAUGE_CAPACITY: usize = 8;
 static GAUGE_PEAK: AtomicUsize = AtomicUsize::new(0);
 impl Actor for Gauge {
     type Id = u32;
-    async fn activate(_: u32, _: &ActorAssistant<Self>) -> Self {
-        Gauge
+    async fn activate(_: u32, _: &ActorAssistant<Self>) -> Result<Self, BoxError> {
+        Ok(Gauge)
     }
     fn configuration() -> ActorConfiguration {
         ActorConfiguration {
@@ -219,8 +220,8 @@ fn an_actor_sending_to_itself_never_waits_for_its_own_room() {
     struct Echo;
     impl Actor for Echo {
         type Id = u32;
-        async fn activate(_: u32, _: &ActorAssistant<Self>) -> Self {
-            Echo
+        async fn activate(_: u32, _: &ActorAssistant<Self>) -> Result<Self, BoxError> {
+            Ok(Echo)
         }
         fn configuration() -> ActorConfiguration {
             ActorConfiguration {
@@ -255,8 +256,8 @@ fn a_zero_capacity_is_a_configuration_error() {
     struct Closed;
     impl Actor for Closed {
         type Id = u32;
-        async fn activate(_: u32, _: &ActorAssistant<Self>) -> Self {
-            Closed
+        async fn activate(_: u32, _: &ActorAssistant<Self>) -> Result<Self, BoxError> {
+            Ok(Closed)
         }
         fn configuration() -> ActorConfiguration {
             ActorConfiguration {
@@ -270,12 +271,12 @@ fn a_zero_capacity_is_a_configuration_error() {
     }
     struct ClosedService;
     impl Service for ClosedService {
-        async fn initialize(_: &ServiceAssistant<Self>) -> (Self, ServiceConfiguration) {
+        async fn initialize(_: &ServiceAssistant<Self>) -> Result<(Self, ServiceConfiguration), BoxError> {
             let config = ServiceConfiguration {
                 capacity: Some(0),
                 ..Default::default()
             };
-            (ClosedService, config)
+            Ok((ClosedService, config))
         }
     }
     impl Listen<Tick> for ClosedService {
@@ -315,12 +316,12 @@ struct Turnstile;
 static TURNSTILE_CONCURRENCY: Mutex<ServiceConcurrency> = Mutex::new(ServiceConcurrency::None);
 static TURNSTILE_TEST: Mutex<()> = Mutex::new(());
 impl Service for Turnstile {
-    async fn initialize(_: &ServiceAssistant<Self>) -> (Self, ServiceConfiguration) {
+    async fn initialize(_: &ServiceAssistant<Self>) -> Result<(Self, ServiceConfiguration), BoxError> {
         let config = ServiceConfiguration {
             concurrency: *TURNSTILE_CONCURRENCY.lock().unwrap(),
             capacity: Some(3),
         };
-        (Turnstile, config)
+        Ok((Turnstile, config))
     }
 }
 impl Listen<Hold> for Turnstile {
@@ -400,13 +401,13 @@ fn a_publish_waits_for_room_in_a_full_subscriber() {
     struct Audit;
     static AUDITED: Reports<u32> = Reports::new();
     impl Service for Audit {
-        async fn initialize(assistant: &ServiceAssistant<Self>) -> (Self, ServiceConfiguration) {
+        async fn initialize(assistant: &ServiceAssistant<Self>) -> Result<(Self, ServiceConfiguration), BoxError> {
             assistant.subscribe::<Entry>().await.unwrap();
             let config = ServiceConfiguration {
                 concurrency: ServiceConcurrency::None,
                 capacity: Some(1),
             };
-            (Audit, config)
+            Ok((Audit, config))
         }
     }
     #[derive(Clone)]
@@ -488,12 +489,12 @@ fn the_builder_sets_the_default_call_timeout() {
 /// A one-at-a-time service without a capacity, for timeouts.
 struct ServiceGate;
 impl Service for ServiceGate {
-    async fn initialize(_: &ServiceAssistant<Self>) -> (Self, ServiceConfiguration) {
+    async fn initialize(_: &ServiceAssistant<Self>) -> Result<(Self, ServiceConfiguration), BoxError> {
         let config = ServiceConfiguration {
             concurrency: ServiceConcurrency::None,
             ..Default::default()
         };
-        (ServiceGate, config)
+        Ok((ServiceGate, config))
     }
 }
 impl Listen<Hold> for ServiceGate {

@@ -5,7 +5,7 @@
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU32, Ordering::SeqCst};
 
-use acteur::{Acteur, Actor, ActorAssistant, ActorConfiguration, Error, Receive, Respond};
+use acteur::{Acteur, Actor, ActorAssistant, BoxError, ActorConfiguration, Error, Receive, Respond};
 use futures_channel::oneshot;
 
 use crate::helpers::shut_down;
@@ -16,8 +16,8 @@ struct Patient {
 }
 impl Actor for Patient {
     type Id = u32;
-    async fn activate(_: u32, _: &ActorAssistant<Self>) -> Self {
-        Patient { notes: 0 }
+    async fn activate(_: u32, _: &ActorAssistant<Self>) -> Result<Self, BoxError> {
+        Ok(Patient { notes: 0 })
     }
 }
 struct Poison;
@@ -91,15 +91,15 @@ static FLAKY_TEST: Mutex<()> = Mutex::new(());
 static FLAKY_LIMIT: AtomicU32 = AtomicU32::new(3);
 impl Actor for Flaky {
     type Id = u32;
-    async fn activate(_: u32, _: &ActorAssistant<Self>) -> Self {
+    async fn activate(_: u32, _: &ActorAssistant<Self>) -> Result<Self, BoxError> {
         ATTEMPTS.fetch_add(1, SeqCst);
         let failing = FAILURES_LEFT
             .fetch_update(SeqCst, SeqCst, |left| left.checked_sub(1))
             .is_ok();
-        if failing {
+        Ok(if failing {
             panic!("activation fails (expected by the test)");
         }
-        Flaky
+        Flaky)
     }
     fn configuration() -> ActorConfiguration {
         ActorConfiguration {

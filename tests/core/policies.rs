@@ -6,6 +6,7 @@ use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
 use acteur::{
+    BoxError,
     Acteur, Actor, ActorAssistant, ActorConfiguration, DeactivationReason, Error, Receive, Respond,
 };
 use futures_channel::oneshot;
@@ -51,12 +52,12 @@ const BAD_SIZE: usize = 13;
 impl<const T: usize> Actor for Tracked<T> {
     type Id = u32;
 
-    async fn activate(id: u32, _: &ActorAssistant<Self>) -> Self {
+    async fn activate(id: u32, _: &ActorAssistant<Self>) -> Result<Self, BoxError> {
         REPORTS[T].report(Event::Activated(id));
-        Tracked {
+        Ok(Tracked {
             bytes: 10,
             kept_at: None,
-        }
+        })
     }
 
     async fn deactivate(&mut self, assistant: &ActorAssistant<Self>) {

@@ -4,6 +4,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 
 use acteur::{
+    BoxError,
     Acteur, Actor, ActorAssistant, Listen, Respond, Serve, Service, ServiceAssistant,
     ServiceConcurrency, ServiceConfiguration,
 };
@@ -18,10 +19,10 @@ struct Ledger(AtomicUsize);
 struct Audit(Mutex<Vec<u64>>);
 
 impl Service for Ledger {
-    async fn initialize(assistant: &ServiceAssistant<Self>) -> (Self, ServiceConfiguration) {
+    async fn initialize(assistant: &ServiceAssistant<Self>) -> Result<(Self, ServiceConfiguration), BoxError> {
         assistant.subscribe::<Sale>().await.unwrap();
         assistant.subscribe::<Sale>().await.unwrap();
-        (Ledger(AtomicUsize::new(0)), ServiceConfiguration::default())
+        Ok((Ledger(AtomicUsize::new(0)), ServiceConfiguration::default()))
     }
 }
 impl Listen<Sale> for Ledger {
@@ -31,17 +32,17 @@ impl Listen<Sale> for Ledger {
 }
 
 impl Service for Audit {
-    async fn initialize(assistant: &ServiceAssistant<Self>) -> (Self, ServiceConfiguration) {
+    async fn initialize(assistant: &ServiceAssistant<Self>) -> Result<(Self, ServiceConfiguration), BoxError> {
         assistant.subscribe::<Sale>().await.unwrap();
         // One at a time: a call queued after sales is answered after them.
         let concurrency = ServiceConcurrency::None;
-        (
+        Ok((
             Audit(Mutex::new(Vec::new())),
             ServiceConfiguration {
                 concurrency,
                 ..Default::default()
             },
-        )
+        ))
     }
 }
 impl Listen<Sale> for Audit {
@@ -68,8 +69,8 @@ impl Serve<Count> for Audit {
 struct Shop;
 impl Actor for Shop {
     type Id = u8;
-    async fn activate(_: u8, _: &ActorAssistant<Self>) -> Self {
-        Shop
+    async fn activate(_: u8, _: &ActorAssistant<Self>) -> Result<Self, BoxError> {
+        Ok(Shop)
     }
 }
 impl Respond<Sale> for Shop {

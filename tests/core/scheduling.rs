@@ -8,22 +8,22 @@ use std::sync::{Mutex, PoisonError};
 use std::thread;
 
 use crate::helpers::{next, shut_down};
-use acteur::{Acteur, Actor, ActorAssistant, Receive};
+use acteur::{Acteur, Actor, ActorAssistant, BoxError, Receive};
 
 /// Sends to [`Helper`], then blocks its thread until the helper has run.
 struct Blocker;
 impl Actor for Blocker {
     type Id = u32;
-    async fn activate(_: u32, _: &ActorAssistant<Self>) -> Self {
-        Blocker
+    async fn activate(_: u32, _: &ActorAssistant<Self>) -> Result<Self, BoxError> {
+        Ok(Blocker)
     }
 }
 
 struct Helper;
 impl Actor for Helper {
     type Id = u32;
-    async fn activate(_: u32, _: &ActorAssistant<Self>) -> Self {
-        Helper
+    async fn activate(_: u32, _: &ActorAssistant<Self>) -> Result<Self, BoxError> {
+        Ok(Helper)
     }
 }
 

@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 use std::sync::mpsc::{Sender, channel};
 
 use acteur::{
+    BoxError,
     Acteur, Error, Listen, Serve, Service, ServiceAssistant, ServiceConcurrency,
     ServiceConfiguration,
 };
@@ -28,15 +29,15 @@ static IN_FLIGHT: AtomicUsize = AtomicUsize::new(0);
 static MOST_IN_FLIGHT: AtomicUsize = AtomicUsize::new(0);
 
 impl Service for Gate {
-    async fn initialize(_: &ServiceAssistant<Self>) -> (Self, ServiceConfiguration) {
+    async fn initialize(_: &ServiceAssistant<Self>) -> Result<(Self, ServiceConfiguration), BoxError> {
         let concurrency = *GATE_CONCURRENCY.lock().unwrap();
-        (
+        Ok((
             Gate,
             ServiceConfiguration {
                 concurrency,
                 ..Default::default()
             },
-        )
+        ))
     }
 }
 
@@ -158,15 +159,15 @@ fn a_slow_message_does_not_hold_back_others_while_a_worker_is_free() {
 /// Configured with zero workers.
 struct Misconfigured;
 impl Service for Misconfigured {
-    async fn initialize(_: &ServiceAssistant<Self>) -> (Self, ServiceConfiguration) {
+    async fn initialize(_: &ServiceAssistant<Self>) -> Result<(Self, ServiceConfiguration), BoxError> {
         let concurrency = ServiceConcurrency::Fixed(0);
-        (
+        Ok((
             Misconfigured,
             ServiceConfiguration {
                 concurrency,
                 ..Default::default()
             },
-        )
+        ))
     }
 }
 impl Listen<Quick> for Misconfigured {
@@ -204,11 +205,11 @@ struct Flaky;
 static FAIL_INIT: AtomicBool = AtomicBool::new(true);
 
 impl Service for Flaky {
-    async fn initialize(_: &ServiceAssistant<Self>) -> (Self, ServiceConfiguration) {
-        if FAIL_INIT.load(SeqCst) {
+    async fn initialize(_: &ServiceAssistant<Self>) -> Result<(Self, ServiceConfiguration), BoxError> {
+        Ok(if FAIL_INIT.load(SeqCst) {
             panic!("initialize fails (expected by the test)");
         }
-        (Flaky, ServiceConfiguration::default())
+        (Flaky, ServiceConfiguration::default()))
     }
 }
 impl Serve<Quick> for Flaky {
@@ -254,7 +255,7 @@ struct SelfStarter {
 struct Greet;
 
 impl Service for SelfStarter {
-    async fn initialize(assistant: &ServiceAssistant<Self>) -> (Self, ServiceConfiguration) {
+    async fn initialize(assistant: &ServiceAssistant<Self>) -> Result<(Self, ServiceConfiguration), BoxError> {
         // Queued until this `initialize` has returned: no deadlock.
         assistant
             .send_to_service::<SelfStarter, Greet>(Greet)
@@ -269,7 +270,7 @@ impl Service for SelfStarter {
             "helped"
         );
         let concurrency = ServiceConcurrency::None;
-        (
+        Ok((
             SelfStarter {
                 greetings: AtomicUsize::new(0),
             },
@@ -277,7 +278,7 @@ impl Service for SelfStarter {
                 concurrency,
                 ..Default::default()
             },
-        )
+        ))
     }
 }
 impl Listen<Greet> for SelfStarter {
@@ -294,8 +295,8 @@ impl Serve<Quick> for SelfStarter {
 
 struct Helper;
 impl Service for Helper {
-    async fn initialize(_: &ServiceAssistant<Self>) -> (Self, ServiceConfiguration) {
-        (Helper, ServiceConfiguration::default())
+    async fn initialize(_: &ServiceAssistant<Self>) -> Result<(Self, ServiceConfiguration), BoxError> {
+        Ok((Helper, ServiceConfiguration::default()))
     }
 }
 impl Serve<Quick> for Helper {

@@ -6,6 +6,7 @@ use std::thread;
 use std::time::Duration;
 
 use acteur::{
+    BoxError,
     Acteur, Actor, ActorAssistant, Error, Listen, Receive, Respond, Serve, Service,
     ServiceAssistant, ServiceConfiguration,
 };
@@ -20,8 +21,8 @@ static DEACTIVATED: AtomicUsize = AtomicUsize::new(0);
 struct Worker;
 impl Actor for Worker {
     type Id = u32;
-    async fn activate(_: u32, _: &ActorAssistant<Self>) -> Self {
-        Worker
+    async fn activate(_: u32, _: &ActorAssistant<Self>) -> Result<Self, BoxError> {
+        Ok(Worker)
     }
     async fn deactivate(&mut self, _: &ActorAssistant<Self>) {
         DEACTIVATED.fetch_add(1, SeqCst);
@@ -59,8 +60,8 @@ fn queued_messages_are_handled_before_each_actor_is_deactivated_once() {
 struct Idle;
 impl Actor for Idle {
     type Id = u32;
-    async fn activate(_: u32, _: &ActorAssistant<Self>) -> Self {
-        Idle
+    async fn activate(_: u32, _: &ActorAssistant<Self>) -> Result<Self, BoxError> {
+        Ok(Idle)
     }
 }
 impl Receive<Job> for Idle {
@@ -75,8 +76,8 @@ impl Respond<Job> for Idle {
 struct Note;
 struct Desk;
 impl Service for Desk {
-    async fn initialize(_: &ServiceAssistant<Self>) -> (Self, ServiceConfiguration) {
-        (Desk, ServiceConfiguration::default())
+    async fn initialize(_: &ServiceAssistant<Self>) -> Result<(Self, ServiceConfiguration), BoxError> {
+        Ok((Desk, ServiceConfiguration::default()))
     }
 }
 impl Listen<Note> for Desk {
@@ -184,8 +185,8 @@ fn several_threads_stop_and_wait_at_once() {
 struct Stopper;
 impl Actor for Stopper {
     type Id = u32;
-    async fn activate(_: u32, _: &ActorAssistant<Self>) -> Self {
-        Stopper
+    async fn activate(_: u32, _: &ActorAssistant<Self>) -> Result<Self, BoxError> {
+        Ok(Stopper)
     }
 }
 impl Respond<Job> for Stopper {
@@ -212,11 +213,11 @@ fn stop_returns_after_panics() {
     struct Doomed;
     impl Actor for Doomed {
         type Id = u32;
-        async fn activate(id: u32, _: &ActorAssistant<Self>) -> Self {
-            if id == 0 {
+        async fn activate(id: u32, _: &ActorAssistant<Self>) -> Result<Self, BoxError> {
+            Ok(if id == 0 {
                 panic!("activation fails (expected by the test)");
             }
-            Doomed
+            Doomed)
         }
     }
     impl Receive<Job> for Doomed {

@@ -24,7 +24,7 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use acteur::{Acteur, Actor, ActorAssistant, BoxError, ActorConfiguration, Receive, Respond};
+use acteur::{Acteur, Actor, ActorAssistant, ActorConfiguration, BoxError, Receive, Respond};
 use futures_lite::future::block_on;
 use support::{Counting, count_heap, peak_since, reset_peak};
 

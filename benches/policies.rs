@@ -23,7 +23,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use acteur::{Acteur, Actor, ActorAssistant, BoxError, ActorConfiguration, Receive, Respond};
+use acteur::{Acteur, Actor, ActorAssistant, ActorConfiguration, BoxError, Receive, Respond};
 use support::{Counting, count_heap, peak_since, reset_peak};
 
 #[global_allocator]

@@ -11,7 +11,9 @@ use std::hint::black_box;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use acteur::{BoxError, Acteur, Listen, Service, ServiceAssistant, ServiceConcurrency, ServiceConfiguration};
+use acteur::{
+    Acteur, BoxError, Listen, Service, ServiceAssistant, ServiceConcurrency, ServiceConfiguration,
+};
 use criterion::{Criterion, Throughput};
 use futures_channel::mpsc;
 use futures_lite::StreamExt;
@@ -69,7 +71,9 @@ const MODES: [(u8, &str); 4] = [
 ];
 
 impl<const MODE: u8> Service for Worker<MODE> {
-    async fn initialize(_: &ServiceAssistant<Self>) -> Result<(Self, ServiceConfiguration), BoxError> {
+    async fn initialize(
+        _: &ServiceAssistant<Self>,
+    ) -> Result<(Self, ServiceConfiguration), BoxError> {
         let configuration = ServiceConfiguration {
             concurrency: mode(MODE),
             ..ServiceConfiguration::default()
@@ -139,7 +143,9 @@ struct Subscriber<const K: u8> {
 }
 
 impl<const K: u8> Service for Subscriber<K> {
-    async fn initialize(assistant: &ServiceAssistant<Self>) -> Result<(Self, ServiceConfiguration), BoxError> {
+    async fn initialize(
+        assistant: &ServiceAssistant<Self>,
+    ) -> Result<(Self, ServiceConfiguration), BoxError> {
         assistant.subscribe::<Job>().await.unwrap();
         Ok((
             Subscriber { done: countdown() },

@@ -9,7 +9,9 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use acteur::{Acteur, Actor, ActorAssistant, BoxError, ActorConfiguration, DeactivationReason, Receive};
+use acteur::{
+    Acteur, Actor, ActorAssistant, ActorConfiguration, BoxError, DeactivationReason, Receive,
+};
 
 /// Stands in for a database table: player ID to saved position.
 static SAVED: Mutex<Option<HashMap<u64, i64>>> = Mutex::new(None);

@@ -20,8 +20,7 @@ use std::sync::{Condvar, LazyLock, Mutex, PoisonError};
 use std::time::Instant;
 
 use acteur::{
-    BoxError,
-    Acteur, Actor, ActorAssistant, Listen, Receive, Respond, Service, ServiceAssistant,
+    Acteur, Actor, ActorAssistant, BoxError, Listen, Receive, Respond, Service, ServiceAssistant,
     ServiceConfiguration,
 };
 
@@ -236,7 +235,9 @@ impl Receive<Said> for Room {
 struct Herald;
 
 impl Service for Herald {
-    async fn initialize(_: &ServiceAssistant<Self>) -> Result<(Self, ServiceConfiguration), BoxError> {
+    async fn initialize(
+        _: &ServiceAssistant<Self>,
+    ) -> Result<(Self, ServiceConfiguration), BoxError> {
         Ok((Herald, ServiceConfiguration::default()))
     }
 }

@@ -10,8 +10,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use acteur::{
-    BoxError,
-    Acteur, Actor, ActorAssistant, Listen, Respond, Serve, Service, ServiceAssistant,
+    Acteur, Actor, ActorAssistant, BoxError, Listen, Respond, Serve, Service, ServiceAssistant,
     ServiceConcurrency, ServiceConfiguration,
 };
 
@@ -26,7 +25,9 @@ struct SignedUp {
 struct Mailer;
 
 impl Service for Mailer {
-    async fn initialize(assistant: &ServiceAssistant<Self>) -> Result<(Self, ServiceConfiguration), BoxError> {
+    async fn initialize(
+        assistant: &ServiceAssistant<Self>,
+    ) -> Result<(Self, ServiceConfiguration), BoxError> {
         assistant
             .subscribe::<SignedUp>()
             .await
@@ -47,7 +48,9 @@ struct Metrics {
 }
 
 impl Service for Metrics {
-    async fn initialize(assistant: &ServiceAssistant<Self>) -> Result<(Self, ServiceConfiguration), BoxError> {
+    async fn initialize(
+        assistant: &ServiceAssistant<Self>,
+    ) -> Result<(Self, ServiceConfiguration), BoxError> {
         assistant
             .subscribe::<SignedUp>()
             .await

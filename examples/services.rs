@@ -11,8 +11,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use acteur::{
-    BoxError,
-    Acteur, Actor, ActorAssistant, Listen, Respond, Serve, Service, ServiceAssistant,
+    Acteur, Actor, ActorAssistant, BoxError, Listen, Respond, Serve, Service, ServiceAssistant,
     ServiceConcurrency, ServiceConfiguration,
 };
 
@@ -23,7 +22,9 @@ struct OrderTally {
 }
 
 impl Service for OrderTally {
-    async fn initialize(_: &ServiceAssistant<Self>) -> Result<(Self, ServiceConfiguration), BoxError> {
+    async fn initialize(
+        _: &ServiceAssistant<Self>,
+    ) -> Result<(Self, ServiceConfiguration), BoxError> {
         let tally = OrderTally {
             per_product: Mutex::new(HashMap::new()),
         };
@@ -58,7 +59,9 @@ impl Serve<TallyOf> for OrderTally {
 struct Pricing;
 
 impl Service for Pricing {
-    async fn initialize(_: &ServiceAssistant<Self>) -> Result<(Self, ServiceConfiguration), BoxError> {
+    async fn initialize(
+        _: &ServiceAssistant<Self>,
+    ) -> Result<(Self, ServiceConfiguration), BoxError> {
         let config = ServiceConfiguration {
             concurrency: ServiceConcurrency::OnePerCore,
             ..Default::default()

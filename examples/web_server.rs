@@ -34,9 +34,8 @@ use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 
 use acteur::{
-    BoxError,
-    Acteur, Actor, ActorAssistant, Error, Listen, Respond, Serve, Service, ServiceAssistant,
-    ServiceConcurrency, ServiceConfiguration, Statistics,
+    Acteur, Actor, ActorAssistant, BoxError, Error, Listen, Respond, Serve, Service,
+    ServiceAssistant, ServiceConcurrency, ServiceConfiguration, Statistics,
 };
 use axum::extract::{FromRequest, FromRequestParts, Path, Request, State};
 use axum::http::StatusCode;
@@ -165,7 +164,9 @@ struct Directory {
 }
 
 impl Service for Directory {
-    async fn initialize(_: &ServiceAssistant<Self>) -> Result<(Self, ServiceConfiguration), BoxError> {
+    async fn initialize(
+        _: &ServiceAssistant<Self>,
+    ) -> Result<(Self, ServiceConfiguration), BoxError> {
         let directory = Directory {
             owners: Mutex::new(HashMap::new()),
         };

@@ -76,14 +76,13 @@ pub struct Acteur {
 
 // The global system outlives any tokio runtime it may first be used in
 // (a `#[tokio::test]`'s, say), so it never borrows one.
-static GLOBAL: LazyLock<Acteur> =
-    LazyLock::new(|| {
-        Acteur::from_system(System::new(
-            SystemLimits::default(),
-            DataMap::default(),
-            Home::Own,
-        ))
-    });
+static GLOBAL: LazyLock<Acteur> = LazyLock::new(|| {
+    Acteur::from_system(System::new(
+        SystemLimits::default(),
+        DataMap::default(),
+        Home::Own,
+    ))
+});
 
 impl Acteur {
     /// Creates a new, independent actor system. Two systems share nothing:
@@ -627,7 +626,7 @@ impl Acteur {
     /// [`ActeurBuilder::shutdown_timeout`] (30 seconds by default), past
     /// which what is left is abandoned, so that `wait_until_stopped` always
     /// returns. Calling `stop` again, or from several threads, is harmless.
-        pub fn stop(&self) {
+    pub fn stop(&self) {
         self.system.stop();
     }
 

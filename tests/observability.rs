@@ -5,7 +5,9 @@
 
 use std::sync::{Mutex, PoisonError};
 
-use acteur::{Acteur, Actor, ActorAssistant, BoxError, Receive, Respond, Service, ServiceAssistant};
+use acteur::{
+    Acteur, Actor, ActorAssistant, BoxError, Receive, Respond, Service, ServiceAssistant,
+};
 use acteur::{Serve, ServiceConfiguration};
 
 struct Account;
@@ -35,7 +37,9 @@ impl Receive<Explode> for Account {
 
 struct Clock;
 impl Service for Clock {
-    async fn initialize(_: &ServiceAssistant<Self>) -> Result<(Self, ServiceConfiguration), BoxError> {
+    async fn initialize(
+        _: &ServiceAssistant<Self>,
+    ) -> Result<(Self, ServiceConfiguration), BoxError> {
         Ok((Clock, ServiceConfiguration::default()))
     }
 }
@@ -158,7 +162,9 @@ mod spans {
     /// A service of this test's own (the log test counts `Clock`'s records).
     struct Calendar;
     impl Service for Calendar {
-        async fn initialize(_: &ServiceAssistant<Self>) -> Result<(Self, ServiceConfiguration), BoxError> {
+        async fn initialize(
+            _: &ServiceAssistant<Self>,
+        ) -> Result<(Self, ServiceConfiguration), BoxError> {
             Ok((Calendar, ServiceConfiguration::default()))
         }
     }

@@ -24,9 +24,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use acteur::{
-    BoxError,
-    Acteur, Actor, ActorAssistant, ActorConfiguration, Error, Listen, Receive, Respond, Serve,
-    Service, ServiceAssistant, ServiceConcurrency, ServiceConfiguration,
+    Acteur, Actor, ActorAssistant, ActorConfiguration, BoxError, Error, Listen, Receive, Respond,
+    Serve, Service, ServiceAssistant, ServiceConcurrency, ServiceConfiguration,
 };
 use futures_lite::future::yield_now;
 use proptest::prelude::*;
@@ -274,7 +273,9 @@ impl Respond<Probe> for Subject {
 
 struct Clerk;
 impl Service for Clerk {
-    async fn initialize(assistant: &ServiceAssistant<Self>) -> Result<(Self, ServiceConfiguration), BoxError> {
+    async fn initialize(
+        assistant: &ServiceAssistant<Self>,
+    ) -> Result<(Self, ServiceConfiguration), BoxError> {
         assistant.subscribe::<Bulletin>().await.unwrap();
         let setup = setup();
         let config = ServiceConfiguration {

@@ -337,7 +337,10 @@ async fn deactivate<A: Actor>(
     };
     let deadline = async {
         if stopping {
-            system.lifecycle.unless_abandoned(future::pending::<()>()).await;
+            system
+                .lifecycle
+                .unless_abandoned(future::pending::<()>())
+                .await;
             Err(Cut::Abandoned)
         } else {
             future::pending().await

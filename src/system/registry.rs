@@ -226,10 +226,7 @@ mod tests {
     struct Control;
 
     /// Registers `T` holding `value`, then finds it again.
-    fn round_trip<T: Any + Send + Sync>(
-        registry: &Registry<Control>,
-        value: T,
-    ) {
+    fn round_trip<T: Any + Send + Sync>(registry: &Registry<Control>, value: T) {
         assert!(registry.get::<T>().is_none());
         let mut inserted = 0;
         let first = registry

@@ -486,10 +486,9 @@ impl<S: Service> ServicePoolControl for ServicePool<S> {
             let hook = catch(service.shutdown(&assistant));
             match lifecycle.unless_abandoned(hook).await {
                 Some(Ok(())) => {}
-                Some(Err(panic)) => log::error!(
-                    "shutdown of service {} panicked: {panic}",
-                    type_name::<S>()
-                ),
+                Some(Err(panic)) => {
+                    log::error!("shutdown of service {} panicked: {panic}", type_name::<S>())
+                }
                 None => log::error!(
                     "shutdown of service {} was cut short by the shutdown deadline",
                     type_name::<S>()

@@ -439,7 +439,10 @@ mod tests {
         struct Small(#[allow(dead_code, reason = "only its size matters")] u64);
         impl crate::Actor for Small {
             type Id = u32;
-            async fn activate(_: u32, _: &crate::ActorAssistant<Self>) -> Result<Self, crate::BoxError> {
+            async fn activate(
+                _: u32,
+                _: &crate::ActorAssistant<Self>,
+            ) -> Result<Self, crate::BoxError> {
                 Ok(Small(0))
             }
         }

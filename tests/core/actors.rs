@@ -7,7 +7,9 @@ use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::mpsc::{Sender, channel};
 use std::time::{Duration, Instant};
 
-use acteur::{Acteur, Actor, ActorAssistant, BoxError, ActorConfiguration, Error, Receive, Respond};
+use acteur::{
+    Acteur, Actor, ActorAssistant, ActorConfiguration, BoxError, Error, Receive, Respond,
+};
 use futures_lite::future::block_on;
 
 use crate::helpers::{next, shut_down};

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use crate::helpers::shut_down;
 use crate::journal::Journal;
-use acteur::{Acteur, Actor, ActorAssistant, BoxError, ActorConfiguration, Receive};
+use acteur::{Acteur, Actor, ActorAssistant, ActorConfiguration, BoxError, Receive};
 
 const THREADS: u32 = 4;
 const IDS: u32 = 64;

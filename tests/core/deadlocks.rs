@@ -4,9 +4,8 @@
 use std::time::Duration;
 
 use acteur::{
-    BoxError,
-    Acteur, Actor, ActorAssistant, Error, Receive, Respond, Serve, Service, ServiceAssistant,
-    ServiceConcurrency, ServiceConfiguration,
+    Acteur, Actor, ActorAssistant, BoxError, Error, Receive, Respond, Serve, Service,
+    ServiceAssistant, ServiceConcurrency, ServiceConfiguration,
 };
 use futures_channel::oneshot;
 
@@ -80,7 +79,9 @@ impl Respond<Walk> for Bob {
 /// One message at a time.
 struct Clerk;
 impl Service for Clerk {
-    async fn initialize(_: &ServiceAssistant<Self>) -> Result<(Self, ServiceConfiguration), BoxError> {
+    async fn initialize(
+        _: &ServiceAssistant<Self>,
+    ) -> Result<(Self, ServiceConfiguration), BoxError> {
         let config = ServiceConfiguration {
             concurrency: ServiceConcurrency::None,
             ..Default::default()
@@ -98,7 +99,9 @@ impl Serve<Walk> for Clerk {
 /// Several messages at once.
 struct Desk;
 impl Service for Desk {
-    async fn initialize(_: &ServiceAssistant<Self>) -> Result<(Self, ServiceConfiguration), BoxError> {
+    async fn initialize(
+        _: &ServiceAssistant<Self>,
+    ) -> Result<(Self, ServiceConfiguration), BoxError> {
         let config = ServiceConfiguration {
             concurrency: ServiceConcurrency::Fixed(4),
             ..Default::default()

@@ -12,8 +12,8 @@ use std::thread;
 use std::time::Duration;
 
 use acteur::{
-    BoxError,
-    Acteur, Actor, ActorAssistant, ActorConfiguration, DeactivationReason, Receive, Respond,
+    Acteur, Actor, ActorAssistant, ActorConfiguration, BoxError, DeactivationReason, Receive,
+    Respond,
 };
 use futures_lite::future::yield_now;
 

@@ -97,10 +97,10 @@ static UNLUCKY_TEST: Mutex<()> = Mutex::new(());
 impl Actor for Unlucky {
     type Id = u32;
     async fn activate(_: u32, _: &ActorAssistant<Self>) -> Result<Self, BoxError> {
-        Ok(if FAIL_ACTIVATION.load(SeqCst) {
+        if FAIL_ACTIVATION.load(SeqCst) {
             panic!("activation fails (expected by the test)");
         }
-        Unlucky)
+        Ok(Unlucky)
     }
 }
 impl Respond<Handled> for Unlucky {

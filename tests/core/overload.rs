@@ -6,9 +6,8 @@ use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::time::Duration;
 
 use acteur::{
-    BoxError,
-    Acteur, Actor, ActorAssistant, ActorConfiguration, Error, Listen, Receive, Respond, Serve,
-    Service, ServiceAssistant, ServiceConcurrency, ServiceConfiguration,
+    Acteur, Actor, ActorAssistant, ActorConfiguration, BoxError, Error, Listen, Receive, Respond,
+    Serve, Service, ServiceAssistant, ServiceConcurrency, ServiceConfiguration,
 };
 use futures_channel::oneshot;
 
@@ -271,7 +270,9 @@ fn a_zero_capacity_is_a_configuration_error() {
     }
     struct ClosedService;
     impl Service for ClosedService {
-        async fn initialize(_: &ServiceAssistant<Self>) -> Result<(Self, ServiceConfiguration), BoxError> {
+        async fn initialize(
+            _: &ServiceAssistant<Self>,
+        ) -> Result<(Self, ServiceConfiguration), BoxError> {
             let config = ServiceConfiguration {
                 capacity: Some(0),
                 ..Default::default()
@@ -316,7 +317,9 @@ struct Turnstile;
 static TURNSTILE_CONCURRENCY: Mutex<ServiceConcurrency> = Mutex::new(ServiceConcurrency::None);
 static TURNSTILE_TEST: Mutex<()> = Mutex::new(());
 impl Service for Turnstile {
-    async fn initialize(_: &ServiceAssistant<Self>) -> Result<(Self, ServiceConfiguration), BoxError> {
+    async fn initialize(
+        _: &ServiceAssistant<Self>,
+    ) -> Result<(Self, ServiceConfiguration), BoxError> {
         let config = ServiceConfiguration {
             concurrency: *TURNSTILE_CONCURRENCY.lock().unwrap(),
             capacity: Some(3),
@@ -401,7 +404,9 @@ fn a_publish_waits_for_room_in_a_full_subscriber() {
     struct Audit;
     static AUDITED: Reports<u32> = Reports::new();
     impl Service for Audit {
-        async fn initialize(assistant: &ServiceAssistant<Self>) -> Result<(Self, ServiceConfiguration), BoxError> {
+        async fn initialize(
+            assistant: &ServiceAssistant<Self>,
+        ) -> Result<(Self, ServiceConfiguration), BoxError> {
             assistant.subscribe::<Entry>().await.unwrap();
             let config = ServiceConfiguration {
                 concurrency: ServiceConcurrency::None,
@@ -489,7 +494,9 @@ fn the_builder_sets_the_default_call_timeout() {
 /// A one-at-a-time service without a capacity, for timeouts.
 struct ServiceGate;
 impl Service for ServiceGate {
-    async fn initialize(_: &ServiceAssistant<Self>) -> Result<(Self, ServiceConfiguration), BoxError> {
+    async fn initialize(
+        _: &ServiceAssistant<Self>,
+    ) -> Result<(Self, ServiceConfiguration), BoxError> {
         let config = ServiceConfiguration {
             concurrency: ServiceConcurrency::None,
             ..Default::default()

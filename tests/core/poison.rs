@@ -5,7 +5,9 @@
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU32, Ordering::SeqCst};
 
-use acteur::{Acteur, Actor, ActorAssistant, BoxError, ActorConfiguration, Error, Receive, Respond};
+use acteur::{
+    Acteur, Actor, ActorAssistant, ActorConfiguration, BoxError, Error, Receive, Respond,
+};
 use futures_channel::oneshot;
 
 use crate::helpers::shut_down;
@@ -96,10 +98,10 @@ impl Actor for Flaky {
         let failing = FAILURES_LEFT
             .fetch_update(SeqCst, SeqCst, |left| left.checked_sub(1))
             .is_ok();
-        Ok(if failing {
+        if failing {
             panic!("activation fails (expected by the test)");
         }
-        Flaky)
+        Ok(Flaky)
     }
     fn configuration() -> ActorConfiguration {
         ActorConfiguration {

@@ -6,8 +6,8 @@ use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
 use acteur::{
-    BoxError,
-    Acteur, Actor, ActorAssistant, ActorConfiguration, DeactivationReason, Error, Receive, Respond,
+    Acteur, Actor, ActorAssistant, ActorConfiguration, BoxError, DeactivationReason, Error,
+    Receive, Respond,
 };
 use futures_channel::oneshot;
 

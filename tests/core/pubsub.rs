@@ -4,8 +4,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 
 use acteur::{
-    BoxError,
-    Acteur, Actor, ActorAssistant, Listen, Respond, Serve, Service, ServiceAssistant,
+    Acteur, Actor, ActorAssistant, BoxError, Listen, Respond, Serve, Service, ServiceAssistant,
     ServiceConcurrency, ServiceConfiguration,
 };
 
@@ -19,7 +18,9 @@ struct Ledger(AtomicUsize);
 struct Audit(Mutex<Vec<u64>>);
 
 impl Service for Ledger {
-    async fn initialize(assistant: &ServiceAssistant<Self>) -> Result<(Self, ServiceConfiguration), BoxError> {
+    async fn initialize(
+        assistant: &ServiceAssistant<Self>,
+    ) -> Result<(Self, ServiceConfiguration), BoxError> {
         assistant.subscribe::<Sale>().await.unwrap();
         assistant.subscribe::<Sale>().await.unwrap();
         Ok((Ledger(AtomicUsize::new(0)), ServiceConfiguration::default()))
@@ -32,7 +33,9 @@ impl Listen<Sale> for Ledger {
 }
 
 impl Service for Audit {
-    async fn initialize(assistant: &ServiceAssistant<Self>) -> Result<(Self, ServiceConfiguration), BoxError> {
+    async fn initialize(
+        assistant: &ServiceAssistant<Self>,
+    ) -> Result<(Self, ServiceConfiguration), BoxError> {
         assistant.subscribe::<Sale>().await.unwrap();
         // One at a time: a call queued after sales is answered after them.
         let concurrency = ServiceConcurrency::None;

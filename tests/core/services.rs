@@ -6,8 +6,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 use std::sync::mpsc::{Sender, channel};
 
 use acteur::{
-    BoxError,
-    Acteur, Error, Listen, Serve, Service, ServiceAssistant, ServiceConcurrency,
+    Acteur, BoxError, Error, Listen, Serve, Service, ServiceAssistant, ServiceConcurrency,
     ServiceConfiguration,
 };
 use futures_channel::oneshot;
@@ -29,7 +28,9 @@ static IN_FLIGHT: AtomicUsize = AtomicUsize::new(0);
 static MOST_IN_FLIGHT: AtomicUsize = AtomicUsize::new(0);
 
 impl Service for Gate {
-    async fn initialize(_: &ServiceAssistant<Self>) -> Result<(Self, ServiceConfiguration), BoxError> {
+    async fn initialize(
+        _: &ServiceAssistant<Self>,
+    ) -> Result<(Self, ServiceConfiguration), BoxError> {
         let concurrency = *GATE_CONCURRENCY.lock().unwrap();
         Ok((
             Gate,
@@ -159,7 +160,9 @@ fn a_slow_message_does_not_hold_back_others_while_a_worker_is_free() {
 /// Configured with zero workers.
 struct Misconfigured;
 impl Service for Misconfigured {
-    async fn initialize(_: &ServiceAssistant<Self>) -> Result<(Self, ServiceConfiguration), BoxError> {
+    async fn initialize(
+        _: &ServiceAssistant<Self>,
+    ) -> Result<(Self, ServiceConfiguration), BoxError> {
         let concurrency = ServiceConcurrency::Fixed(0);
         Ok((
             Misconfigured,
@@ -205,11 +208,13 @@ struct Flaky;
 static FAIL_INIT: AtomicBool = AtomicBool::new(true);
 
 impl Service for Flaky {
-    async fn initialize(_: &ServiceAssistant<Self>) -> Result<(Self, ServiceConfiguration), BoxError> {
-        Ok(if FAIL_INIT.load(SeqCst) {
+    async fn initialize(
+        _: &ServiceAssistant<Self>,
+    ) -> Result<(Self, ServiceConfiguration), BoxError> {
+        if FAIL_INIT.load(SeqCst) {
             panic!("initialize fails (expected by the test)");
         }
-        (Flaky, ServiceConfiguration::default()))
+        Ok((Flaky, ServiceConfiguration::default()))
     }
 }
 impl Serve<Quick> for Flaky {
@@ -255,7 +260,9 @@ struct SelfStarter {
 struct Greet;
 
 impl Service for SelfStarter {
-    async fn initialize(assistant: &ServiceAssistant<Self>) -> Result<(Self, ServiceConfiguration), BoxError> {
+    async fn initialize(
+        assistant: &ServiceAssistant<Self>,
+    ) -> Result<(Self, ServiceConfiguration), BoxError> {
         // Queued until this `initialize` has returned: no deadlock.
         assistant
             .send_to_service::<SelfStarter, Greet>(Greet)
@@ -295,7 +302,9 @@ impl Serve<Quick> for SelfStarter {
 
 struct Helper;
 impl Service for Helper {
-    async fn initialize(_: &ServiceAssistant<Self>) -> Result<(Self, ServiceConfiguration), BoxError> {
+    async fn initialize(
+        _: &ServiceAssistant<Self>,
+    ) -> Result<(Self, ServiceConfiguration), BoxError> {
         Ok((Helper, ServiceConfiguration::default()))
     }
 }

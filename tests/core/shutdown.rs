@@ -6,8 +6,7 @@ use std::thread;
 use std::time::Duration;
 
 use acteur::{
-    BoxError,
-    Acteur, Actor, ActorAssistant, Error, Listen, Receive, Respond, Serve, Service,
+    Acteur, Actor, ActorAssistant, BoxError, Error, Listen, Receive, Respond, Serve, Service,
     ServiceAssistant, ServiceConfiguration,
 };
 use futures_lite::future::block_on;
@@ -76,7 +75,9 @@ impl Respond<Job> for Idle {
 struct Note;
 struct Desk;
 impl Service for Desk {
-    async fn initialize(_: &ServiceAssistant<Self>) -> Result<(Self, ServiceConfiguration), BoxError> {
+    async fn initialize(
+        _: &ServiceAssistant<Self>,
+    ) -> Result<(Self, ServiceConfiguration), BoxError> {
         Ok((Desk, ServiceConfiguration::default()))
     }
 }
@@ -214,10 +215,10 @@ fn stop_returns_after_panics() {
     impl Actor for Doomed {
         type Id = u32;
         async fn activate(id: u32, _: &ActorAssistant<Self>) -> Result<Self, BoxError> {
-            Ok(if id == 0 {
+            if id == 0 {
                 panic!("activation fails (expected by the test)");
             }
-            Doomed)
+            Ok(Doomed)
         }
     }
     impl Receive<Job> for Doomed {

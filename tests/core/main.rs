@@ -8,15 +8,19 @@
 )]
 
 mod actors;
+mod application_data;
 mod concurrency;
 mod deadlocks;
 mod eviction_stress;
 mod failures;
+mod fallible_hooks;
 mod helpers;
 mod journal;
+mod keeping_state;
 mod overload;
 mod poison;
 mod policies;
+mod probed_defects;
 mod pubsub;
 // The default worker pool's own scheduling. Under tokio, a task woken by a
 // handler that then blocks its thread waits in that worker's LIFO slot until

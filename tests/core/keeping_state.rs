@@ -393,7 +393,10 @@ impl<const T: u64> Respond<Quit> for Stuck<T> {
 /// Waits for the test, then forever.
 struct Hang(oneshot::Receiver<()>, bool);
 impl<const T: u64> Receive<Hang> for Stuck<T> {
-    async fn handle(&mut self, hang: Hang, _: &ActorAssistant<Self>) {
+    async fn handle(&mut self, hang: Hang, assistant: &ActorAssistant<Self>) {
+        if let Ok(started) = assistant.data::<Mutex<Sender<()>>>() {
+            started.lock().unwrap().send(()).unwrap();
+        }
         hang.0.await.unwrap();
         if hang.1 {
             std::future::pending::<()>().await;
@@ -417,9 +420,11 @@ fn past_the_shutdown_deadline_what_is_left_is_abandoned_and_the_system_stops() {
 
 #[test]
 fn requests_queued_behind_a_handler_cut_short_by_the_deadline_get_stopped() {
+    let (started, handling) = std::sync::mpsc::channel::<()>();
     let sys = Acteur::builder()
         .shutdown_timeout(Duration::from_millis(100))
         .data(AtomicUsize::new(0))
+        .data(Mutex::new(started))
         .build();
     // The first message holds the actor until `stop`; the second starts
     // during shutdown and never ends; the call behind them is abandoned.
@@ -434,6 +439,7 @@ fn requests_queued_behind_a_handler_cut_short_by_the_deadline_get_stopped() {
     std::thread::spawn(move || {
         let _ = answered.send(caller.call_actor_sync::<Stuck, Touch>(1, Touch));
     });
+    next(&handling, "the first message handled");
     crate::helpers::eventually("the call queued", || {
         sys.statistics()
             .actor::<Stuck>()

@@ -1,7 +1,8 @@
 //! Many more players than fit in RAM: `max_actors` keeps the 5,000 most
 //! recently active in memory while 100,000 different players send a move.
 //! Evicted players save their position in `deactivate` (here, into a shared
-//! map standing in for a database) and load it again when they come back.
+//! map standing in for a database, given to the system as application data)
+//! and load it again when they come back.
 //!
 //! Run with `cargo run --example bounded_memory`; it exits by itself.
 
@@ -14,11 +15,8 @@ use acteur::{
 };
 
 /// Stands in for a database table: player ID to saved position.
-static SAVED: Mutex<Option<HashMap<u64, i64>>> = Mutex::new(None);
-
-fn saved(f: impl FnOnce(&mut HashMap<u64, i64>) -> i64) -> i64 {
-    f(SAVED.lock().unwrap().get_or_insert_with(HashMap::new))
-}
+#[derive(Default)]
+struct Positions(Mutex<HashMap<u64, i64>>);
 
 const IN_RAM: usize = 5_000;
 const PLAYERS: u64 = 100_000;
@@ -30,8 +28,9 @@ struct Player {
 impl Actor for Player {
     type Id = u64;
 
-    async fn activate(id: u64, _: &ActorAssistant<Self>) -> Result<Self, BoxError> {
-        let position = saved(|table| table.get(&id).copied().unwrap_or(0));
+    async fn activate(id: u64, assistant: &ActorAssistant<Self>) -> Result<Self, BoxError> {
+        let table = assistant.data::<Positions>()?;
+        let position = table.0.lock().unwrap().get(&id).copied().unwrap_or(0);
         Ok(Player { position })
     }
 
@@ -40,7 +39,8 @@ impl Actor for Player {
         // cheaper or a more thorough way.
         let _: DeactivationReason = assistant.deactivation_reason();
         let id = *assistant.id();
-        saved(|table| table.insert(id, self.position).unwrap_or(0));
+        let table = assistant.data::<Positions>().expect("built with Positions");
+        table.0.lock().unwrap().insert(id, self.position);
     }
 
     fn configuration() -> ActorConfiguration {
@@ -61,7 +61,7 @@ impl Receive<Move> for Player {
 }
 
 fn main() {
-    let sys = Acteur::new();
+    let sys = Acteur::builder().data(Positions::default()).build();
     for round in 1..=2 {
         for id in 0..PLAYERS {
             sys.send_to_actor_sync::<Player, Move>(id, Move(1)).unwrap();
@@ -81,7 +81,8 @@ fn main() {
     sys.wait_until_stopped();
 
     // Every player moved twice, though most were evicted in between.
-    let total: i64 = saved(|table| table.values().sum());
+    let table = sys.data::<Positions>().unwrap();
+    let total: i64 = table.0.lock().unwrap().values().sum();
     println!("positions saved: {total} (expected {})", 2 * PLAYERS);
     assert_eq!(total, 2 * PLAYERS as i64);
 }

@@ -30,8 +30,13 @@ use crate::{ActeurBuilder, Error, Listen, Receive, Respond, Serve, Service};
 ///
 /// Stop the system with [`Acteur::stop`] and [`Acteur::wait_until_stopped`]
 /// (or [`Acteur::stopped`]) so that every actor's `deactivate` runs; a system
-/// that is never stopped keeps its worker threads while any handle or task
-/// of it exists.
+/// that is never stopped keeps its worker threads while any handle of it, or
+/// a task it runs, exists (a pending scheduled message does not count).
+///
+/// Once [`Acteur::stop`] is called, the methods below return
+/// [`Error::Stopped`] when called from outside the system; the code running
+/// inside it (handlers, `deactivate`, service hooks) can still reach
+/// services and active actors until shutdown is over (see [`Acteur::stop`]).
 ///
 /// # Examples
 ///
@@ -376,11 +381,15 @@ impl Acteur {
     /// Sends `message` to the actor of type `A` with `id` once `delay` has
     /// passed. Returns at once; the wait blocks neither the caller nor any
     /// actor. If the system stops first, the message is cancelled (and
-    /// counted in [`Statistics::scheduled_cancelled`]).
+    /// counted in [`Statistics::scheduled_cancelled`]); if every handle of the
+    /// system is dropped first, it is dropped with the system, which it
+    /// does not keep alive.
     ///
     /// # Errors
     ///
-    /// [`Error::Stopped`] once the system is stopping.
+    /// [`Error::Stopped`] once the system is stopping;
+    /// [`Error::InvalidConfiguration`] if `A::configuration()` or a limit
+    /// given to the builder is invalid, as for every send.
     pub async fn schedule_send_to_actor<A: Receive<M>, M: Send + 'static>(
         &self,
         id: A::Id,
@@ -411,7 +420,15 @@ impl Acteur {
     }
 
     /// Sends `message` to service `S`, starting it if needed, without waiting
-    /// for it to be handled. If the service is full (see
+    /// for it to be handled.
+    ///
+    /// A service that is starting is waited for from outside the system, so
+    /// that a failed `initialize` is this send's error; from inside (a
+    /// handler, a hook), the message is queued at once, since the service's
+    /// `initialize` could be waiting for the sender (should it fail, the
+    /// message is dropped and counted in
+    /// [`ServiceStatistics::dropped_messages`](crate::ServiceStatistics::dropped_messages)).
+    /// If the service is full (see
     /// [`ServiceConfiguration::capacity`](crate::ServiceConfiguration::capacity)),
     /// this waits for room; [`Acteur::try_send_to_service`] does not.
     ///
@@ -574,6 +591,10 @@ impl Acteur {
 
     /// Starts service `S` now instead of on its first message, and returns
     /// once its `initialize` has finished (its subscriptions included).
+    ///
+    /// From inside the system (a handler, another service's `initialize`) it
+    /// starts the service and returns without waiting: that `initialize`
+    /// could be waiting for the caller, and neither would ever finish.
     ///
     /// # Errors
     ///

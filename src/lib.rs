@@ -56,12 +56,13 @@
 //! 3. [Services](guide::services)
 //! 4. [Publish and subscribe](guide::publish_subscribe)
 //! 5. [Shutdown](guide::shutdown)
-//! 6. [Errors, panics and overload](guide::errors)
-//! 7. [Memory policies](guide::memory)
-//! 8. [Choosing a runtime](guide::runtimes)
-//! 9. [Observing a system](guide::observing)
-//! 10. [Testing your actors](guide::testing)
-//! 11. [Migrating from acteur 0.12](guide::migration)
+//! 6. [Keeping state](guide::keeping_state)
+//! 7. [Errors, panics and overload](guide::errors)
+//! 8. [Memory policies](guide::memory)
+//! 9. [Choosing a runtime](guide::runtimes)
+//! 10. [Observing a system](guide::observing)
+//! 11. [Testing your actors](guide::testing)
+//! 12. [Migrating from acteur 0.12](guide::migration)
 //!
 //! ## Cargo features
 //!

@@ -135,11 +135,10 @@ impl<R> Unanswered<R> {
 
 impl<R> Drop for Unanswered<R> {
     fn drop(&mut self) {
-        if std::thread::panicking() {
-            return;
-        }
         if let Some(reply) = self.0.take() {
-            let _ = reply.send(Err(Error::Stopped));
+            if !std::thread::panicking() {
+                let _ = reply.send(Err(Error::Stopped));
+            }
         }
     }
 }

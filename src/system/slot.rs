@@ -165,9 +165,8 @@ impl<A: Actor> Slot<A> {
         system: &System,
     ) -> Pushed<A> {
         let mut state = self.lock();
-        let active = state.live && !self.stop_requested.load(Relaxed);
         if (system.lifecycle.is_stopping() && !self.open_during_shutdown(&state, system))
-            || (only_if_active && !active)
+            || (only_if_active && (!state.live || self.stop_requested.load(Relaxed)))
         {
             drop(state);
             // Dropped here, outside the lock: its `Drop` is user code.

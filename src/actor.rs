@@ -86,7 +86,14 @@ pub trait Actor: Sized + Send + 'static {
     /// returns, then activates the actor afresh.
     ///
     /// An eviction runs it in the task that needs the room, so a slow
-    /// `deactivate` slows the activations that evict it.
+    /// `deactivate` slows the activations that evict it. It may run for at
+    /// most [`ActorConfiguration::deactivate_timeout`] (and, at shutdown,
+    /// within [`ActeurBuilder::shutdown_timeout`](crate::ActeurBuilder::shutdown_timeout)):
+    /// past it, it is dropped where it stands.
+    ///
+    /// At shutdown it can still call and send to services (a store that
+    /// saves the state) and to actors that are active and not deactivating
+    /// themselves; see [`Acteur::stop`](crate::Acteur::stop).
     ///
     /// It is not called for an activation whose handler panicked, since its
     /// state may be broken. The default does nothing.

@@ -74,7 +74,11 @@ impl<S: Service> ServiceAssistant<S> {
     ///
     /// # Errors
     ///
-    /// [`Error::Stopped`] once the system is stopping.
+    /// [`Error::Stopped`] once the system is stopping, from anywhere: a
+    /// service first started during shutdown (by a `deactivate` that saves
+    /// through it, say) gets it in its `initialize` too, so write
+    /// `assistant.subscribe::<M>().await.ok()` there if the service must
+    /// still start then.
     pub async fn subscribe<M: Clone + Send + 'static>(&self) -> Result<(), Error>
     where
         S: Listen<M>,

@@ -483,3 +483,52 @@ fn a_deactivate_past_its_timeout_is_dropped_and_the_actor_activates_again() {
         2
     );
 }
+
+/// Its `deactivate_timeout` is zero.
+struct NoTimeToSave;
+impl Actor for NoTimeToSave {
+    type Id = u32;
+    async fn activate(_: u32, _: &ActorAssistant<Self>) -> Result<Self, BoxError> {
+        Ok(NoTimeToSave)
+    }
+    fn configuration() -> ActorConfiguration {
+        ActorConfiguration {
+            deactivate_timeout: Duration::ZERO,
+            ..Default::default()
+        }
+    }
+}
+impl Receive<Stamp> for NoTimeToSave {
+    async fn handle(&mut self, _: Stamp, _: &ActorAssistant<Self>) {}
+}
+
+#[test]
+fn zero_timeouts_are_configuration_errors() {
+    let sys = Acteur::new();
+    let refused = sys.send_to_actor_sync::<NoTimeToSave, Stamp>(1, Stamp);
+    assert!(
+        matches!(
+            refused,
+            Err(Error::InvalidConfiguration {
+                field: "deactivate_timeout",
+                ..
+            })
+        ),
+        "{refused:?}"
+    );
+    shut_down(&sys);
+
+    let sys = Acteur::builder().shutdown_timeout(Duration::ZERO).build();
+    let refused = sys.send_to_actor_sync::<Clerk, Stamp>(1, Stamp);
+    assert!(
+        matches!(
+            refused,
+            Err(Error::InvalidConfiguration {
+                field: "shutdown_timeout",
+                ..
+            })
+        ),
+        "{refused:?}"
+    );
+    shut_down(&sys);
+}

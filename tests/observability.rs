@@ -35,6 +35,22 @@ impl Receive<Explode> for Account {
     }
 }
 
+/// Its `deactivate` never returns.
+struct Lingering;
+impl Actor for Lingering {
+    type Id = u64;
+    async fn activate(_: u64, _: &ActorAssistant<Self>) -> Result<Self, BoxError> {
+        Ok(Lingering)
+    }
+    async fn deactivate(&mut self, _: &ActorAssistant<Self>) {
+        std::future::pending::<()>().await;
+    }
+}
+impl Respond<Touch> for Lingering {
+    type Response = ();
+    async fn handle(&mut self, _: Touch, _: &ActorAssistant<Self>) {}
+}
+
 struct Clock;
 impl Service for Clock {
     async fn initialize(
@@ -125,6 +141,26 @@ fn lifecycle_events_are_logged_at_their_levels() {
     assert_eq!(records_with(&["INFO", "service", clock, "stops"]).len(), 1);
     // Other tests in this binary stop systems of their own.
     assert!(!records_with(&["INFO", "stopping the actor system"]).is_empty());
+    assert_eq!(
+        records_with(&["INFO", "service", clock, "shuts down"]).len(),
+        1
+    );
+
+    // A shutdown past its deadline says, in one line, what it abandoned.
+    let sys = Acteur::builder()
+        .shutdown_timeout(std::time::Duration::from_millis(50))
+        .build();
+    sys.call_actor_sync::<Lingering, Touch>(1, Touch).unwrap();
+    sys.stop();
+    sys.wait_until_stopped();
+    let lingering = std::any::type_name::<Lingering>();
+    let abandoned = records_with(&["ERROR", "shutdown_timeout of 50ms", lingering]);
+    assert_eq!(abandoned.len(), 1, "{:?}", RECORDS.lock().unwrap());
+    assert!(
+        abandoned[0].contains("1 activation(s), 0 message(s)"),
+        "{}",
+        abandoned[0]
+    );
 }
 
 #[cfg(feature = "serde")]

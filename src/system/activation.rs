@@ -80,31 +80,38 @@ pub(crate) async fn drain<A: Actor>(
                     // too (the handler gets them from its envelope).
                     let chain = envelope.chain().cloned();
                     let activation = activate(system, &actors, id, slot, &assistant);
-                    match Box::pin(context::run_with_chain(chain, activation)).await {
-                        Activation::Ready(fresh) => {
-                            memory = estimate_memory(&fresh, 0);
-                            actor = Some(fresh);
-                            if let Some(evictions) = actors.resized(system, 0, memory) {
-                                evictions.await;
+                    // In a block of its own, which ends before the evictions
+                    // are awaited: nothing of the outcome then stays in every
+                    // drain task's future.
+                    let evictions = {
+                        let activation = Box::pin(context::run_with_chain(chain, activation)).await;
+                        match activation {
+                            Activation::Ready(fresh) => {
+                                memory = estimate_memory(&fresh, 0);
+                                actor = Some(fresh);
+                                actors.resized(system, 0, memory)
+                            }
+                            Activation::Failed(cause) => {
+                                consecutive_panics = consecutive_panics.saturating_add(1);
+                                activation_failed(
+                                    &actors,
+                                    id,
+                                    &mut inbox,
+                                    envelope,
+                                    consecutive_panics,
+                                    cause,
+                                );
+                                continue;
+                            }
+                            Activation::Abandoned => {
+                                // Abandoned with the rest at the loop's top.
+                                inbox.push_front(envelope);
+                                continue;
                             }
                         }
-                        Activation::Failed(cause) => {
-                            consecutive_panics = consecutive_panics.saturating_add(1);
-                            activation_failed(
-                                &actors,
-                                id,
-                                &mut inbox,
-                                envelope,
-                                consecutive_panics,
-                                cause,
-                            );
-                            continue;
-                        }
-                        Activation::Abandoned => {
-                            // Abandoned with the rest at the loop's top.
-                            inbox.push_front(envelope);
-                            continue;
-                        }
+                    };
+                    if let Some(evictions) = evictions {
+                        evictions.await;
                     }
                 }
                 let Some(current) = actor.as_mut() else {
@@ -113,43 +120,54 @@ pub(crate) async fn drain<A: Actor>(
                 let message = envelope.message_type();
                 let handler =
                     handler_span::actor::<A>(id, message, envelope.handle(current, &assistant));
-                let outcome = if system.lifecycle.is_stopping() {
-                    // Cold: a handler started during shutdown may be cut
-                    // short by its deadline (its caller gets `Stopped`).
-                    match Box::pin(system.lifecycle.unless_abandoned(catch(handler))).await {
-                        Some(outcome) => outcome,
-                        None => {
-                            actors.counters.abandoned(0, 1);
-                            continue;
+                // In a block that ends before the evictions are awaited: the
+                // outcome then takes no room in every drain task's future.
+                let evictions = {
+                    let outcome = if system.lifecycle.is_stopping() {
+                        // Cold: a handler started during shutdown may be cut
+                        // short by its deadline (its caller gets `Stopped`).
+                        let cut_short = Box::pin(system.lifecycle.unless_abandoned(catch(handler)));
+                        match cut_short.await {
+                            Some(outcome) => outcome,
+                            None => {
+                                actors.counters.abandoned(0, 1);
+                                continue;
+                            }
+                        }
+                    } else {
+                        catch(handler).await
+                    };
+                    match outcome {
+                        Err(panic) => {
+                            consecutive_panics = consecutive_panics.saturating_add(1);
+                            log::error!(
+                                "the handler of {message} in actor {} {id:?} panicked \
+                                 ({consecutive_panics} panic(s) in a row): {panic}; the \
+                                 message is dropped (its caller gets an error), and the \
+                                 activation too, without deactivate: the next message \
+                                 activates the actor afresh",
+                                type_name::<A>()
+                            );
+                            actors.counters.handler_panicked();
+                            if let Some(broken) = actor.take() {
+                                catch_sync("dropping an abandoned actor", || drop(broken));
+                            }
+                            actors.activation_ended(system, memory, false);
+                            memory = 0;
+                            slot.activation_ended();
+                            None
+                        }
+                        Ok(()) => {
+                            consecutive_panics = 0;
+                            let estimate = estimate_memory(current, memory);
+                            let evictions = actors.resized(system, memory, estimate);
+                            memory = estimate;
+                            evictions
                         }
                     }
-                } else {
-                    catch(handler).await
                 };
-                if let Err(panic) = outcome {
-                    consecutive_panics = consecutive_panics.saturating_add(1);
-                    log::error!(
-                        "the handler of {message} in actor {} {id:?} panicked \
-                         ({consecutive_panics} panic(s) in a row): {panic}; the message is \
-                         dropped (its caller gets an error), and the activation too, without \
-                         deactivate: the next message activates the actor afresh",
-                        type_name::<A>()
-                    );
-                    actors.counters.handler_panicked();
-                    if let Some(broken) = actor.take() {
-                        catch_sync("dropping an abandoned actor", || drop(broken));
-                    }
-                    actors.activation_ended(system, memory, false);
-                    memory = 0;
-                    slot.activation_ended();
-                } else {
-                    consecutive_panics = 0;
-                    let estimate = estimate_memory(current, memory);
-                    let evictions = actors.resized(system, memory, estimate);
-                    memory = estimate;
-                    if let Some(evictions) = evictions {
-                        evictions.await;
-                    }
+                if let Some(evictions) = evictions {
+                    evictions.await;
                 }
             }
             Step::Deactivate(reason) => {

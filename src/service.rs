@@ -18,7 +18,7 @@ use crate::{BoxError, Error, ServiceAssistant};
 ///
 /// ```
 /// use std::sync::atomic::{AtomicU64, Ordering};
-/// use acteur::{BoxError, Acteur, Serve, Service, ServiceAssistant, ServiceConcurrency, ServiceConfiguration};
+/// use acteur::{Acteur, BoxError, Serve, Service, ServiceAssistant, ServiceConcurrency, ServiceConfiguration};
 ///
 /// struct IdGenerator(AtomicU64);
 ///
@@ -82,7 +82,7 @@ pub trait Service: Sized + Send + Sync + 'static {
 /// # Examples
 ///
 /// ```
-/// use acteur::{BoxError, Acteur, Listen, Service, ServiceAssistant, ServiceConfiguration};
+/// use acteur::{Acteur, BoxError, Listen, Service, ServiceAssistant, ServiceConfiguration};
 ///
 /// struct Logger;
 /// impl Service for Logger {

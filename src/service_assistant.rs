@@ -15,7 +15,7 @@ use crate::{Acteur, Error, Listen, Receive, Respond, Serve, Service};
 ///
 /// ```
 /// use std::sync::atomic::{AtomicUsize, Ordering};
-/// use acteur::{BoxError, Acteur, Listen, Serve, Service, ServiceAssistant, ServiceConfiguration};
+/// use acteur::{Acteur, BoxError, Listen, Serve, Service, ServiceAssistant, ServiceConfiguration};
 ///
 /// #[derive(Clone)]
 /// struct UserCreated;

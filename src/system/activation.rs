@@ -283,11 +283,7 @@ async fn activate<A: Actor>(
         evictions.await;
     }
     let attempt = catch(A::activate(id.clone(), assistant));
-    let outcome = if system.lifecycle.is_stopping() {
-        system.lifecycle.unless_abandoned(attempt).await
-    } else {
-        Some(attempt.await)
-    };
+    let outcome = system.lifecycle.within_shutdown_deadline(attempt).await;
     let cause = match outcome {
         Some(Ok(Ok(actor))) => {
             log::debug!("activated actor {} {id:?}", type_name::<A>());

@@ -187,6 +187,17 @@ impl Lifecycle {
         self.until(Lifecycle::is_stopping).await;
     }
 
+    /// `work`'s output; if it starts during shutdown, `None` should the
+    /// shutdown deadline pass first. For user code: outside shutdown it is
+    /// only awaited, and during shutdown, as [`Lifecycle::unless_abandoned`].
+    pub(crate) async fn within_shutdown_deadline<F: Future>(&self, work: F) -> Option<F::Output> {
+        if self.is_stopping() {
+            self.unless_abandoned(work).await
+        } else {
+            Some(work.await)
+        }
+    }
+
     /// `work`'s output, or `None` if the shutdown deadline passes first
     /// (then `work` is dropped where it stands). For the user code that runs
     /// during shutdown, so that one that never ends cannot hold it forever.

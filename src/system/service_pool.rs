@@ -301,11 +301,7 @@ impl<S: Service> ServicePool<S> {
     async fn initialize(self: Arc<Self>, system: Arc<System>) {
         let assistant = ServiceAssistant::new(system.handle());
         let attempt = catch(S::initialize(&assistant));
-        let outcome = if system.lifecycle.is_stopping() {
-            system.lifecycle.unless_abandoned(attempt).await
-        } else {
-            Some(attempt.await)
-        };
+        let outcome = system.lifecycle.within_shutdown_deadline(attempt).await;
         let failed = |cause: String| Error::ServiceInitFailed {
             service: type_name::<S>(),
             cause,
@@ -414,21 +410,15 @@ impl<S: Service> ServicePool<S> {
             let message = envelope.message_type();
             let handler =
                 handler_span::service::<S>(message, envelope.handle(&service, &assistant));
-            let outcome = if system.lifecycle.is_stopping() {
-                // A handler started during shutdown may be cut short by its
-                // deadline (its caller then gets `Stopped`).
-                match system.lifecycle.unless_abandoned(catch(handler)).await {
-                    Some(outcome) => outcome,
-                    None => {
-                        let mut state = self.lock();
-                        state.in_flight -= 1;
-                        state.workers -= 1;
-                        state.abandoned += 1;
-                        return;
-                    }
-                }
-            } else {
-                catch(handler).await
+            // A handler started during shutdown may be cut short by its
+            // deadline (its caller then gets `Stopped`).
+            let handled = catch(handler);
+            let Some(outcome) = system.lifecycle.within_shutdown_deadline(handled).await else {
+                let mut state = self.lock();
+                state.in_flight -= 1;
+                state.workers -= 1;
+                state.abandoned += 1;
+                return;
             };
             if let Err(panic) = &outcome {
                 log::error!(

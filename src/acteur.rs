@@ -13,7 +13,7 @@ use crate::system::context;
 use crate::system::data::DataMap;
 use crate::system::envelope::{Tell, ask};
 use crate::system::{System, SystemLimits};
-use crate::{ActeurBuilder, Error, Listen, Receive, Respond, Serve, Service};
+use crate::{ActeurBuilder, Error, Listen, Receive, Respond, Serve, Service, TrySendError};
 
 /// A handle on an actor system: send messages to actors and services, publish,
 /// and stop.
@@ -185,9 +185,9 @@ impl Acteur {
     }
 
     /// Sends `message` to the actor of type `A` with `id` if its mailbox has
-    /// room, without waiting for anything: a producer that must not slow
-    /// down can drop, retry or divert the message on [`Error::MailboxFull`].
-    /// Usable anywhere, handlers included.
+    /// room, without waiting for anything. A refused message comes back in
+    /// the [`TrySendError`], so that a producer that must not slow down can
+    /// drop, retry or divert it. Usable anywhere, handlers included.
     ///
     /// ```
     /// use acteur::{Acteur, Actor, ActorAssistant, BoxError, ActorConfiguration, Error, Receive};
@@ -208,10 +208,14 @@ impl Acteur {
     /// }
     ///
     /// let sys = Acteur::new();
-    /// match sys.try_send_to_actor::<Sensor, Reading>(1, Reading(21.5)) {
-    ///     Ok(()) => {}
-    ///     Err(Error::MailboxFull) => { /* too fast for this sensor: skip a reading */ }
-    ///     Err(other) => panic!("{other}"),
+    /// if let Err(refused) = sys.try_send_to_actor::<Sensor, Reading>(1, Reading(21.5)) {
+    ///     match refused.error() {
+    ///         Error::MailboxFull => {
+    ///             let Reading(skipped) = refused.into_message();
+    ///             println!("too fast for this sensor: {skipped} skipped");
+    ///         }
+    ///         other => panic!("{other}"),
+    ///     }
     /// }
     /// sys.stop();
     /// sys.wait_until_stopped();
@@ -219,15 +223,15 @@ impl Acteur {
     ///
     /// # Errors
     ///
+    /// A [`TrySendError`] holding the message and the reason:
     /// [`Error::MailboxFull`] if the mailbox holds its capacity; otherwise
     /// as [`Acteur::send_to_actor`].
     pub fn try_send_to_actor<A: Receive<M>, M: Send + 'static>(
         &self,
         id: A::Id,
         message: M,
-    ) -> Result<(), Error> {
-        self.system
-            .try_deliver_to_actor::<A>(id, Box::new(Tell(message)))
+    ) -> Result<(), TrySendError<M>> {
+        self.system.try_deliver_to_actor::<A, M>(id, message)
     }
 
     /// Blocking form of [`Acteur::send_to_actor`], for code outside handlers.
@@ -447,20 +451,26 @@ impl Acteur {
     }
 
     /// Sends `message` to service `S` if it has room, without waiting for
-    /// anything. A service not started yet is started, and the message
-    /// waits for it in its queue (should `initialize` fail, the message is
-    /// dropped and counted in [`ServiceStatistics::dropped_messages`](crate::ServiceStatistics::dropped_messages)).
+    /// anything; a refused message comes back in the [`TrySendError`]. A
+    /// service not started yet is started, and the message waits for it in
+    /// its queue (should `initialize` fail, the message is dropped and
+    /// counted in [`ServiceStatistics::dropped_messages`](crate::ServiceStatistics::dropped_messages)).
     ///
     /// # Errors
     ///
+    /// A [`TrySendError`] holding the message and the reason:
     /// [`Error::MailboxFull`] if the service holds its capacity;
-    /// [`Error::Stopped`] once the system is stopping.
+    /// [`Error::Stopped`] once the system is stopping;
+    /// [`Error::InvalidConfiguration`] if a limit given to the builder is
+    /// invalid.
     pub fn try_send_to_service<S: Listen<M>, M: Send + 'static>(
         &self,
         message: M,
-    ) -> Result<(), Error> {
-        let pool = self.system.service_pool::<S>()?;
-        pool.try_deliver(&self.system, Box::new(Tell(message)))
+    ) -> Result<(), TrySendError<M>> {
+        match self.system.service_pool::<S>() {
+            Ok(pool) => pool.try_deliver(&self.system, message),
+            Err(error) => Err(TrySendError::new(error, message)),
+        }
     }
 
     /// Blocking form of [`Acteur::send_to_service`].

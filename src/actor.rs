@@ -299,7 +299,8 @@ pub struct ActorConfiguration {
     /// type (the message being handled is no longer in it). When it is full,
     /// `send_*` and `call_*` wait for room (the `_sync` forms block), which
     /// slows a producer down to the actor's pace, and `try_send_to_actor`
-    /// returns [`Error::MailboxFull`](crate::Error::MailboxFull) at once.
+    /// hands the message back at once, with
+    /// [`Error::MailboxFull`](crate::Error::MailboxFull).
     ///
     /// The actor takes its messages out in batches, everything waiting at
     /// once, and the room they held is free again when it comes back for

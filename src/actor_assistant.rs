@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use crate::system::System;
 use crate::system::slot::Slot;
-use crate::{Acteur, Actor, DeactivationReason, Error, Listen, Receive, Respond, Serve};
+use crate::{
+    Acteur, Actor, DeactivationReason, Error, Listen, Receive, Respond, Serve, TrySendError,
+};
 
 /// Given to an actor's `activate`, `deactivate` and handlers: its own ID, the
 /// way to send to other actors and services, control over its own lifetime
@@ -197,7 +199,7 @@ impl<A: Actor> ActorAssistant<A> {
         &self,
         id: B::Id,
         message: M,
-    ) -> Result<(), Error> {
+    ) -> Result<(), TrySendError<M>> {
         self.acteur.try_send_to_actor::<B, M>(id, message)
     }
 
@@ -280,7 +282,7 @@ impl<A: Actor> ActorAssistant<A> {
     pub fn try_send_to_service<S: Listen<M>, M: Send + 'static>(
         &self,
         message: M,
-    ) -> Result<(), Error> {
+    ) -> Result<(), TrySendError<M>> {
         self.acteur.try_send_to_service::<S, M>(message)
     }
 

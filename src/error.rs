@@ -109,7 +109,8 @@ pub enum Error {
     /// dropped.
     Timeout,
     /// A `try_send_*` found the mailbox of the actor (or the queue of the
-    /// service) full, so the message was not queued. Its capacity is set by
+    /// service) full, so the message was not queued (it comes back in the
+    /// [`TrySendError`](crate::TrySendError)). Its capacity is set by
     /// [`ActorConfiguration::mailbox_capacity`](crate::ActorConfiguration::mailbox_capacity)
     /// or [`ServiceConfiguration::capacity`](crate::ServiceConfiguration::capacity).
     MailboxFull,

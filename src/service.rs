@@ -150,8 +150,8 @@ pub struct ServiceConfiguration {
     pub concurrency: ServiceConcurrency,
     /// The most messages the service holds at once, waiting or being
     /// handled. When it is full, `send_*` and `call_*` wait for room (the
-    /// `_sync` forms block) and `try_send_to_service` returns
-    /// [`Error::MailboxFull`] at once. For a
+    /// `_sync` forms block) and `try_send_to_service` hands the message
+    /// back at once, with [`Error::MailboxFull`]. For a
     /// [`ServiceConcurrency::Unlimited`] service this is the ceiling on
     /// handlers running at once, so that a flood cannot start them without
     /// bound.

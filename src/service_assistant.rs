@@ -3,7 +3,7 @@
 use std::marker::PhantomData;
 use std::time::Duration;
 
-use crate::{Acteur, Error, Listen, Receive, Respond, Serve, Service};
+use crate::{Acteur, Error, Listen, Receive, Respond, Serve, Service, TrySendError};
 
 /// Given to a service's `initialize` and handlers: the way to send to actors
 /// and other services, to publish, and to [`subscribe`](ServiceAssistant::subscribe).
@@ -131,7 +131,7 @@ impl<S: Service> ServiceAssistant<S> {
         &self,
         id: A::Id,
         message: M,
-    ) -> Result<(), Error> {
+    ) -> Result<(), TrySendError<M>> {
         self.acteur.try_send_to_actor::<A, M>(id, message)
     }
 
@@ -213,7 +213,7 @@ impl<S: Service> ServiceAssistant<S> {
     pub fn try_send_to_service<T: Listen<M>, M: Send + 'static>(
         &self,
         message: M,
-    ) -> Result<(), Error> {
+    ) -> Result<(), TrySendError<M>> {
         self.acteur.try_send_to_service::<T, M>(message)
     }
 

@@ -75,7 +75,7 @@ const ACTOR_SENDERS: usize = 1_000;
 
 /// Every message's identity: a key unique in the case, increasing along
 /// each sender's sends, and who sent it.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 struct Stamp {
     key: u64,
     /// The producer thread, or `SCHEDULER` for scheduled sends, whose order
@@ -340,8 +340,12 @@ fn produce(sys: &Acteur, from: usize, ops: &[Op]) -> Sent {
             }
             Op::TrySend { id } => {
                 match sys.try_send_to_actor::<Subject, Tell>(id, Tell(stamp, Action::Nothing)) {
-                    Err(Error::MailboxFull) => Fate::Refused,
-                    other => accepted(other),
+                    Err(refused) if refused.error() == &Error::MailboxFull => {
+                        // Handed back as it was sent.
+                        assert_eq!(refused.into_message().0, stamp);
+                        Fate::Refused
+                    }
+                    other => accepted(other.map_err(Error::from)),
                 }
             }
             Op::Schedule { id, after_ms } => {

@@ -165,10 +165,15 @@ impl<A: Actor> ActorType<A> {
         envelope: ActorEnvelope<A>,
         chain: Option<&Arc<Link>>,
     ) -> Result<Option<RoomWait>, Error> {
-        match self.try_deliver(system, id, envelope, chain)? {
+        match self.try_deliver(system, id, envelope, chain) {
             Delivery::Queued => Ok(None),
             Delivery::Full { id, envelope, slot } => {
                 Ok(Some(self.wait_for_room_boxed(system, id, envelope, slot)))
+            }
+            Delivery::Refused { error, envelope } => {
+                // Dropped outside every lock: its `Drop` is user code.
+                drop(envelope);
+                Err(error)
             }
         }
     }
@@ -201,8 +206,12 @@ impl<A: Actor> ActorType<A> {
             // Listen first, then look again: room made in between is seen.
             let room = slot.listen_for_room();
             // Checked for deadlocks already, before the first try.
-            match self.try_deliver(&system, id, envelope, None)? {
+            match self.try_deliver(&system, id, envelope, None) {
                 Delivery::Queued => return Ok(()),
+                Delivery::Refused { error, envelope } => {
+                    drop(envelope);
+                    return Err(error);
+                }
                 Delivery::Full {
                     id: same_id,
                     envelope: same_envelope,
@@ -220,8 +229,8 @@ impl<A: Actor> ActorType<A> {
     }
 
     /// Queues `envelope` for actor `id`, activating it if needed, unless its
-    /// mailbox is full; then hands everything back. With a `chain`, as
-    /// [`ActorType::deliver`].
+    /// mailbox is full or it is refused; then hands everything back. With a
+    /// `chain`, as [`ActorType::deliver`].
     #[inline]
     pub(crate) fn try_deliver(
         self: &Arc<Self>,
@@ -229,7 +238,7 @@ impl<A: Actor> ActorType<A> {
         id: A::Id,
         envelope: ActorEnvelope<A>,
         chain: Option<&Arc<Link>>,
-    ) -> Result<Delivery<A>, Error> {
+    ) -> Delivery<A> {
         // The map's read guard is held while pushing, so the slot cannot
         // retire in between.
         if let Some(slot) = self.slots.get(&id) {
@@ -240,9 +249,8 @@ impl<A: Actor> ActorType<A> {
                 if call_chain::waits_on(chain, address) {
                     // Named after the guard is dropped: naming scans the map.
                     drop(slot);
-                    return Err(call_chain::deadlock(system, chain, address, || {
-                        describe::<A>(&id)
-                    }));
+                    let error = call_chain::deadlock(system, chain, address, || describe::<A>(&id));
+                    return Delivery::Refused { error, envelope };
                 }
             }
             return self.deliver_to(system, &slot, id, envelope);
@@ -250,7 +258,10 @@ impl<A: Actor> ActorType<A> {
         // The check that counts is `Slot::push`'s, under the slot lock; this
         // one only avoids creating a slot for an ID after the system stopped.
         if system.lifecycle.is_stopping() {
-            return Err(Error::Stopped);
+            return Delivery::Refused {
+                error: Error::Stopped,
+                envelope,
+            };
         }
         let slot = self
             .slots
@@ -267,7 +278,7 @@ impl<A: Actor> ActorType<A> {
         slot: &Arc<Slot<A>>,
         id: A::Id,
         envelope: ActorEnvelope<A>,
-    ) -> Result<Delivery<A>, Error> {
+    ) -> Delivery<A> {
         // An actor's message to itself never waits for room: it would wait
         // for itself.
         let capacity = self.mailbox_capacity.filter(|_| {
@@ -278,14 +289,17 @@ impl<A: Actor> ActorType<A> {
                 if spawn {
                     self.spawn_drain(system, id, slot.clone());
                 }
-                Ok(Delivery::Queued)
+                Delivery::Queued
             }
-            Pushed::Refused => Err(Error::Stopped),
-            Pushed::Full(envelope) => Ok(Delivery::Full {
+            Pushed::Refused(envelope) => Delivery::Refused {
+                error: Error::Stopped,
+                envelope,
+            },
+            Pushed::Full(envelope) => Delivery::Full {
                 id,
                 envelope,
                 slot: slot.clone(),
-            }),
+            },
         }
     }
 
@@ -313,13 +327,13 @@ impl<A: Actor> ActorType<A> {
                         }
                         break;
                     }
-                    Pushed::Refused if refused_to_caller() => {
+                    Pushed::Refused(_) if refused_to_caller() => {
                         return Err(Error::Stopped);
                     }
                     // Deactivated (or deactivating, during shutdown)
                     // meanwhile: it gets no copy, as if it had not been
                     // active when the message was sent.
-                    Pushed::Refused => break,
+                    Pushed::Refused(_) => break,
                     Pushed::Full(back) => {
                         envelope = back;
                         // Listen first, then look again: room made in
@@ -458,14 +472,19 @@ impl<A: Actor> ActorTypeControl for ActorType<A> {
 /// A sender's wait for room in a full mailbox; see [`ActorType::deliver`].
 pub(crate) type RoomWait = std::pin::Pin<Box<dyn Future<Output = Result<(), Error>> + Send>>;
 
-/// What a send found when it could not wait: queued, or a full mailbox, with
-/// everything handed back for another try.
+/// What a send found when it could not wait: queued; a full mailbox, with
+/// everything handed back for another try; or a refusal, with the envelope
+/// handed back (to drop outside every lock, or to return to the sender).
 pub(crate) enum Delivery<A: Actor> {
     Queued,
     Full {
         id: A::Id,
         envelope: ActorEnvelope<A>,
         slot: Arc<Slot<A>>,
+    },
+    Refused {
+        error: Error,
+        envelope: ActorEnvelope<A>,
     },
 }
 

@@ -1,7 +1,7 @@
 //! Type-erased messages: what sits in a mailbox. Each envelope knows how to
 //! run its handler and how to refuse itself (telling a waiting caller why).
 
-use std::any::type_name;
+use std::any::{Any, type_name};
 use std::future::Future;
 use std::pin::Pin;
 
@@ -23,6 +23,10 @@ pub(crate) type HandlerFuture<'a> = Pin<Box<dyn Future<Output = ()> + Send + 'a>
 pub(crate) trait Envelope: Send {
     /// The message's type name, for logs and traces.
     fn message_type(&self) -> &'static str;
+
+    /// The envelope as its concrete type, for a refused `try_send_*` that
+    /// hands its message back (see [`Tell::open`]).
+    fn into_any(self: Box<Self>) -> Box<dyn Any + Send>;
 }
 
 pub(crate) trait ActorMessage<A: Actor>: Envelope {
@@ -85,15 +89,34 @@ pub(crate) fn ask<M, R>(message: M, chain: Option<Arc<Link>>) -> (Ask<M, R>, Rep
     )
 }
 
-impl<M: Send> Envelope for Tell<M> {
+impl<M: Send + 'static> Envelope for Tell<M> {
     fn message_type(&self) -> &'static str {
         type_name::<M>()
     }
+
+    fn into_any(self: Box<Self>) -> Box<dyn Any + Send> {
+        self
+    }
 }
 
-impl<M: Send, R: Send> Envelope for Ask<M, R> {
+impl<M: Send + 'static, R: Send + 'static> Envelope for Ask<M, R> {
     fn message_type(&self) -> &'static str {
         type_name::<M>()
+    }
+
+    fn into_any(self: Box<Self>) -> Box<dyn Any + Send> {
+        self
+    }
+}
+
+impl<M: Send + 'static> Tell<M> {
+    /// The message of an envelope that was made as a `Tell<M>` and refused.
+    pub(crate) fn open(envelope: Box<dyn Any + Send>) -> M {
+        match envelope.downcast::<Tell<M>>() {
+            Ok(tell) => tell.0,
+            // Every caller passes back the envelope it made itself.
+            Err(_) => unreachable!("a refused envelope comes back as it was sent"),
+        }
     }
 }
 

@@ -31,7 +31,7 @@ use std::time::Duration;
 
 use crate::runtime::{Home, Runtime};
 use crate::statistics::Statistics;
-use crate::{Acteur, Actor, Error, Listen, Service};
+use crate::{Acteur, Actor, Error, Listen, Service, TrySendError};
 use actor_type::{ActorType, ActorTypeControl, Delivery, RoomWait};
 use budget::Budget;
 use context::TaskContext;
@@ -263,24 +263,23 @@ impl System {
         self.actor_type::<A>()?.deliver(self, id, envelope, None)
     }
 
-    /// Queues `envelope` for actor `id` of type `A`, or returns
-    /// [`Error::MailboxFull`] at once.
-    pub(crate) fn try_deliver_to_actor<A: Actor>(
+    /// Queues `message` for actor `id` of type `A` at once, or hands it
+    /// back with the reason: a full mailbox, or any refusal.
+    pub(crate) fn try_deliver_to_actor<A: crate::Receive<M>, M: Send + 'static>(
         self: &Arc<Self>,
         id: A::Id,
-        envelope: ActorEnvelope<A>,
-    ) -> Result<(), Error> {
-        match self
-            .actor_type::<A>()?
-            .try_deliver(self, id, envelope, None)?
-        {
-            Delivery::Queued => Ok(()),
-            Delivery::Full { envelope, .. } => {
-                // Dropped outside every lock: its `Drop` is user code.
-                drop(envelope);
-                Err(Error::MailboxFull)
-            }
-        }
+        message: M,
+    ) -> Result<(), TrySendError<M>> {
+        let actors = match self.actor_type::<A>() {
+            Ok(actors) => actors,
+            Err(error) => return Err(TrySendError::new(error, message)),
+        };
+        let (error, envelope) = match actors.try_deliver(self, id, Box::new(Tell(message)), None) {
+            Delivery::Queued => return Ok(()),
+            Delivery::Full { envelope, .. } => (Error::MailboxFull, envelope),
+            Delivery::Refused { error, envelope } => (error, envelope),
+        };
+        Err(TrySendError::new(error, Tell::open(envelope.into_any())))
     }
 
     /// Sends `message` to actor `id` after `delay`, from a task of its own.

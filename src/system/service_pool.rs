@@ -19,10 +19,10 @@ use crate::statistics::ServiceStatistics;
 use crate::system::System;
 use crate::system::call_chain::{self, Link, Waiter};
 use crate::system::context::{self, TaskContext};
-use crate::system::envelope::ServiceEnvelope;
+use crate::system::envelope::{ServiceEnvelope, Tell};
 use crate::system::handler_span;
 use crate::system::panics::{catch, catch_sync};
-use crate::{Error, Service, ServiceAssistant};
+use crate::{Error, Service, ServiceAssistant, TrySendError};
 
 pub(crate) struct ServicePool<S: Service> {
     state: Mutex<PoolState<S>>,
@@ -168,23 +168,30 @@ impl<S: Service> ServicePool<S> {
         call_chain::check(system, chain, self.address(), describe::<S>)
     }
 
-    /// Queues `envelope` now, or returns [`Error::MailboxFull`] if the
-    /// service holds its capacity. A service not up yet is started, and the
-    /// message waits in its queue meanwhile; if the start fails, it is
-    /// dropped (or its caller told) like every message queued for it.
-    pub(crate) fn try_deliver(
+    /// Queues `message` now, or hands it back with the reason:
+    /// [`Error::MailboxFull`] if the service holds its capacity, or any
+    /// refusal. A service not up yet is started, and the message waits in
+    /// its queue meanwhile; if the start fails, it is dropped (or its caller
+    /// told) like every message queued for it.
+    pub(crate) fn try_deliver<M: Send + 'static>(
         self: &Arc<Self>,
         system: &Arc<System>,
-        envelope: ServiceEnvelope<S>,
-    ) -> Result<(), Error> {
-        let mut envelope = Some(envelope);
-        match self.enqueue(system, &mut envelope, true, self.bounded_for_caller())? {
-            None => Ok(()),
-            Some(_) => {
-                // Dropped outside the lock: its `Drop` is user code.
-                drop(envelope);
-                Err(Error::MailboxFull)
-            }
+        message: M,
+    ) -> Result<(), TrySendError<M>>
+    where
+        S: crate::Listen<M>,
+    {
+        let mut envelope: Option<ServiceEnvelope<S>> = Some(Box::new(Tell(message)));
+        let error = match self.enqueue(system, &mut envelope, true, self.bounded_for_caller()) {
+            Ok(None) => return Ok(()),
+            Ok(Some(_)) => Error::MailboxFull,
+            Err(error) => error,
+        };
+        let message = envelope.map(|envelope| Tell::open(envelope.into_any()));
+        match message {
+            Some(message) => Err(TrySendError::new(error, message)),
+            // `enqueue` takes the envelope only when it queues it.
+            None => unreachable!("a refused message is still in hand"),
         }
     }
 

@@ -108,8 +108,9 @@ pub(crate) enum Pushed<A: Actor> {
     /// Queued; `true` if the caller must spawn the drain task (already counted).
     Queued(bool),
     /// Not queued: the system is stopping, or the actor is not active for a
-    /// send to active actors only.
-    Refused,
+    /// send to active actors only. The envelope comes back, to be dropped
+    /// outside the slot lock (its `Drop` is user code) or handed back.
+    Refused(ActorEnvelope<A>),
     /// Not queued: the mailbox holds its capacity; the envelope comes back.
     Full(ActorEnvelope<A>),
 }
@@ -168,10 +169,7 @@ impl<A: Actor> Slot<A> {
         if (system.lifecycle.is_stopping() && !self.open_during_shutdown(&state, system))
             || (only_if_active && (!state.live || self.stop_requested.load(Relaxed)))
         {
-            drop(state);
-            // Dropped here, outside the lock: its `Drop` is user code.
-            drop(envelope);
-            return Pushed::Refused;
+            return Pushed::Refused(envelope);
         }
         if capacity.is_some_and(|capacity| state.waiting() >= capacity) {
             state.senders_waiting = true;

@@ -14,6 +14,7 @@ mod deadlocks;
 mod eviction_stress;
 mod failures;
 mod fallible_hooks;
+mod handed_back;
 mod helpers;
 mod journal;
 mod keeping_state;

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use acteur::{
     Acteur, Actor, ActorAssistant, ActorConfiguration, BoxError, Error, Listen, Receive, Respond,
-    Serve, Service, ServiceAssistant, ServiceConcurrency, ServiceConfiguration,
+    Serve, Service, ServiceAssistant, ServiceConcurrency, ServiceConfiguration, TrySendError,
 };
 use futures_channel::oneshot;
 
@@ -59,7 +59,7 @@ impl Respond<Hold> for Narrow {
         let _ = m.release.await;
     }
 }
-#[derive(Clone)]
+#[derive(Clone, Debug, PartialEq)]
 struct Note(u32);
 impl Receive<Note> for Narrow {
     async fn handle(&mut self, m: Note, _: &ActorAssistant<Self>) {
@@ -88,9 +88,11 @@ fn a_full_mailbox_refuses_try_send_and_makes_send_wait_for_room() {
     wait_began(began);
     sys.try_send_to_actor::<Narrow, Note>(1, Note(1)).unwrap();
     sys.try_send_to_actor::<Narrow, Note>(1, Note(2)).unwrap();
+    // Refused, and handed back.
     assert_eq!(
-        sys.try_send_to_actor::<Narrow, Note>(1, Note(3)),
-        Err(Error::MailboxFull)
+        sys.try_send_to_actor::<Narrow, Note>(1, Note(3))
+            .map_err(TrySendError::into_parts),
+        Err((Error::MailboxFull, Note(3)))
     );
     assert_eq!(queued::<Narrow>(&sys), 2);
 
@@ -103,9 +105,11 @@ fn a_full_mailbox_refuses_try_send_and_makes_send_wait_for_room() {
     });
     // Whatever the producer thread has done by now, the mailbox has not
     // grown past its capacity.
+    // Refused, and handed back.
     assert_eq!(
-        sys.try_send_to_actor::<Narrow, Note>(1, Note(5)),
-        Err(Error::MailboxFull)
+        sys.try_send_to_actor::<Narrow, Note>(1, Note(5))
+            .map_err(TrySendError::into_parts),
+        Err((Error::MailboxFull, Note(5)))
     );
     assert_eq!(queued::<Narrow>(&sys), 2);
     release.send(()).unwrap();
@@ -179,6 +183,7 @@ impl Actor for Gauge {
         }
     }
 }
+#[derive(Debug, PartialEq)]
 struct Tick;
 impl Receive<Tick> for Gauge {
     async fn handle(&mut self, _: Tick, assistant: &ActorAssistant<Self>) {
@@ -360,8 +365,9 @@ fn a_full_service_refuses_try_send_and_makes_calls_wait() {
     sys.try_send_to_service::<Turnstile, Tick>(Tick).unwrap();
     sys.try_send_to_service::<Turnstile, Tick>(Tick).unwrap();
     assert_eq!(
-        sys.try_send_to_service::<Turnstile, Tick>(Tick),
-        Err(Error::MailboxFull)
+        sys.try_send_to_service::<Turnstile, Tick>(Tick)
+            .map_err(TrySendError::into_parts),
+        Err((Error::MailboxFull, Tick))
     );
     let caller = sys.clone();
     let (answered, answer) = std::sync::mpsc::channel();
@@ -384,8 +390,9 @@ fn capacity_is_the_ceiling_of_an_unlimited_service() {
         releases.push(release);
     }
     assert_eq!(
-        sys.try_send_to_service::<Turnstile, Tick>(Tick),
-        Err(Error::MailboxFull)
+        sys.try_send_to_service::<Turnstile, Tick>(Tick)
+            .map_err(TrySendError::into_parts),
+        Err((Error::MailboxFull, Tick))
     );
     let stats = sys.statistics();
     let turnstile = stats.service::<Turnstile>().unwrap();

@@ -176,6 +176,12 @@ pub trait Actor: Sized + Send + 'static {
 /// sys.stop();
 /// sys.wait_until_stopped();
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` does not receive `{M}` as a fire-and-forget message",
+    label = "`{Self}` has no `Receive<{M}>` implementation",
+    note = "to send `{M}` without waiting for an answer, implement `Receive<{M}> for {Self}`",
+    note = "if `{Self}` answers `{M}` (it implements `Respond<{M}>`), use `call_actor` instead of `send_to_actor`"
+)]
 pub trait Receive<M: Send + 'static>: Actor {
     /// Handles one message. Panics are caught: the activation is dropped and
     /// the next message activates the actor afresh.
@@ -215,6 +221,12 @@ pub trait Receive<M: Send + 'static>: Actor {
 /// sys.stop();
 /// sys.wait_until_stopped();
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` does not answer `{M}` as a request",
+    label = "`{Self}` has no `Respond<{M}>` implementation",
+    note = "to call `{Self}` with `{M}` and get an answer, implement `Respond<{M}> for {Self}`",
+    note = "if `{Self}` receives `{M}` without answering (it implements `Receive<{M}>`), use `send_to_actor` instead of `call_actor`"
+)]
 pub trait Respond<M: Send + 'static>: Actor {
     /// What the caller gets back.
     type Response: Send + 'static;
@@ -226,6 +238,31 @@ pub trait Respond<M: Send + 'static>: Actor {
         message: M,
         assistant: &ActorAssistant<Self>,
     ) -> impl Future<Output = Self::Response> + Send;
+}
+
+/// A message type that cannot exist, which every actor receives and answers.
+///
+/// With two implementations of `Receive<_>` (or `Respond<_>`) for every
+/// actor, the compiler can never take a message type from an actor's only
+/// implementation: in `send_to_actor::<A, _>(id, Get)`, it takes `Get` from
+/// the argument, and a missing `Receive<Get>` is reported as such (see the
+/// `on_unimplemented` messages above), instead of as "expected `Add`".
+#[doc(hidden)]
+pub enum NoMessage {}
+
+#[doc(hidden)]
+impl<A: Actor> Receive<NoMessage> for A {
+    async fn handle(&mut self, message: NoMessage, _: &ActorAssistant<Self>) {
+        match message {}
+    }
+}
+
+#[doc(hidden)]
+impl<A: Actor> Respond<NoMessage> for A {
+    type Response = NoMessage;
+    async fn handle(&mut self, message: NoMessage, _: &ActorAssistant<Self>) -> NoMessage {
+        match message {}
+    }
 }
 
 /// Policies for one actor type, returned by [`Actor::configuration`]: how

@@ -103,6 +103,12 @@ pub trait Service: Sized + Send + Sync + 'static {
 /// sys.stop();
 /// sys.wait_until_stopped();
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` does not listen to `{M}` as a fire-and-forget message",
+    label = "`{Self}` has no `Listen<{M}>` implementation",
+    note = "to send or publish `{M}` to `{Self}` without waiting, implement `Listen<{M}> for {Self}`",
+    note = "if `{Self}` answers `{M}` (it implements `Serve<{M}>`), use `call_service` instead of `send_to_service`"
+)]
 pub trait Listen<M: Send + 'static>: Service {
     /// Handles one message. A panic is caught, logged and counted; the
     /// service goes on serving.
@@ -117,6 +123,12 @@ pub trait Listen<M: Send + 'static>: Service {
 /// [`Acteur::call_service`](crate::Acteur::call_service).
 ///
 /// See [`Service`] for an example.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` does not serve `{M}` as a request",
+    label = "`{Self}` has no `Serve<{M}>` implementation",
+    note = "to call `{Self}` with `{M}` and get an answer, implement `Serve<{M}> for {Self}`",
+    note = "if `{Self}` listens to `{M}` without answering (it implements `Listen<{M}>`), use `send_to_service` instead of `call_service`"
+)]
 pub trait Serve<M: Send + 'static>: Service {
     /// What the caller gets back.
     type Response: Send + 'static;
@@ -128,6 +140,28 @@ pub trait Serve<M: Send + 'static>: Service {
         message: M,
         assistant: &ServiceAssistant<Self>,
     ) -> impl Future<Output = Self::Response> + Send;
+}
+
+/// A message type that cannot exist, which every service listens to and
+/// serves: as `actor::NoMessage` does for actors, it keeps the compiler from
+/// taking a message type from a service's only `Listen` (or `Serve`)
+/// implementation, so that a missing one is reported as such.
+#[doc(hidden)]
+pub enum NoMessage {}
+
+#[doc(hidden)]
+impl<S: Service> Listen<NoMessage> for S {
+    async fn handle(&self, message: NoMessage, _: &ServiceAssistant<Self>) {
+        match message {}
+    }
+}
+
+#[doc(hidden)]
+impl<S: Service> Serve<NoMessage> for S {
+    type Response = NoMessage;
+    async fn handle(&self, message: NoMessage, _: &ServiceAssistant<Self>) -> NoMessage {
+        match message {}
+    }
 }
 
 /// How a service runs, returned by [`Service::initialize`].

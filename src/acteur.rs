@@ -96,7 +96,7 @@ impl Acteur {
     /// Worker threads start with the first message, one per core. With the
     /// `tokio` feature, a system created inside a tokio runtime runs on that
     /// runtime instead, and one created elsewhere starts a runtime of its
-    /// own (see the guide's [Choosing a runtime](crate::guide::runtimes)).
+    /// own (see the guide's [Choosing a runtime](crate::guide::ch09_runtimes)).
     pub fn new() -> Acteur {
         Acteur {
             system: System::new(SystemLimits::default(), DataMap::default(), Home::Ambient),

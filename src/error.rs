@@ -8,7 +8,7 @@ use std::fmt;
 /// printing the error (`{}`) is usually enough for a log line or an HTTP body.
 /// The enum is `#[non_exhaustive]`: later versions may add variants, so a
 /// `match` needs a `_` arm. The guide's chapter
-/// [Errors, panics and overload](crate::guide::errors) says what causes each
+/// [Errors, panics and overload](crate::guide::ch07_errors) says what causes each
 /// one and what to do.
 ///
 /// # Examples

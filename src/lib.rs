@@ -51,18 +51,18 @@
 //! The [`guide`] module is a short book, from the concepts to testing and
 //! migrating from acteur 0.12:
 //!
-//! 1. [Concepts](guide::concepts)
-//! 2. [Actors](guide::actors)
-//! 3. [Services](guide::services)
-//! 4. [Publish and subscribe](guide::publish_subscribe)
-//! 5. [Shutdown](guide::shutdown)
-//! 6. [Keeping state](guide::keeping_state)
-//! 7. [Errors, panics and overload](guide::errors)
-//! 8. [Memory policies](guide::memory)
-//! 9. [Choosing a runtime](guide::runtimes)
-//! 10. [Observing a system](guide::observing)
-//! 11. [Testing your actors](guide::testing)
-//! 12. [Migrating from acteur 0.12](guide::migration)
+//! 1. [Concepts](guide::ch01_concepts)
+//! 2. [Actors](guide::ch02_actors)
+//! 3. [Services](guide::ch03_services)
+//! 4. [Publish and subscribe](guide::ch04_publish_subscribe)
+//! 5. [Shutdown](guide::ch05_shutdown)
+//! 6. [Keeping state](guide::ch06_keeping_state)
+//! 7. [Errors, panics and overload](guide::ch07_errors)
+//! 8. [Memory policies](guide::ch08_memory)
+//! 9. [Choosing a runtime](guide::ch09_runtimes)
+//! 10. [Observing a system](guide::ch10_observing)
+//! 11. [Testing your actors](guide::ch11_testing)
+//! 12. [Migrating from acteur 0.12](guide::ch12_migration)
 //!
 //! ## Cargo features
 //!
@@ -70,8 +70,8 @@
 //!
 //! | feature | what it adds |
 //! |---|---|
-//! | `tokio` | actors and services run on tokio: the runtime a system is created in, or one it starts; handlers can use tokio-based libraries. See [Choosing a runtime](guide::runtimes) |
-//! | `tracing` | a `tracing` span around every handled message, naming the actor type, its ID and the message type. See [Observing a system](guide::observing) |
+//! | `tokio` | actors and services run on tokio: the runtime a system is created in, or one it starts; handlers can use tokio-based libraries. See [Choosing a runtime](guide::ch09_runtimes) |
+//! | `tracing` | a `tracing` span around every handled message, naming the actor type, its ID and the message type. See [Observing a system](guide::ch10_observing) |
 //! | `serde` | [`Statistics`] and its parts implement `serde::Serialize` |
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]

@@ -170,6 +170,15 @@ impl Acteur {
     ///
     /// [`Error::Stopped`] once the system is stopping;
     /// [`Error::InvalidConfiguration`] if `A::configuration()` is invalid.
+    ///
+    /// # Cancel safety
+    ///
+    /// The message is queued by the first poll, unless the mailbox is full: only
+    /// then does the future wait for room. If it is dropped while it waits, the
+    /// message was not queued, and it is dropped with the future (as with tokio's
+    /// `Sender::send`); to keep a message that finds no room, use
+    /// [`Acteur::try_send_to_actor`], which hands it back. Nothing else is left
+    /// behind.
     pub async fn send_to_actor<A: Receive<M>, M: Send + 'static>(
         &self,
         id: A::Id,
@@ -267,6 +276,15 @@ impl Acteur {
     /// calls, for the code making this call (an actor calling its own ID, or
     /// A calling B calling A); [`Error::InvalidConfiguration`] if
     /// `A::configuration()` is invalid.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future cancels the wait, not the request. Dropped while it
+    /// waits for room in a full mailbox, the request was not queued and is
+    /// dropped. Once it is queued, the actor still handles it and its answer is
+    /// dropped, so make requests that may be cancelled safe to handle with
+    /// nobody waiting. Either way, the call's deadline and its place in deadlock
+    /// detection are released with the future: nothing is left behind.
     pub async fn call_actor<A: Respond<M>, M: Send + 'static>(
         &self,
         id: A::Id,
@@ -286,6 +304,15 @@ impl Acteur {
     /// # Errors
     ///
     /// As [`Acteur::call_actor`].
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future cancels the wait, not the request. Dropped while it
+    /// waits for room in a full mailbox, the request was not queued and is
+    /// dropped. Once it is queued, the actor still handles it and its answer is
+    /// dropped, so make requests that may be cancelled safe to handle with
+    /// nobody waiting. Either way, the call's deadline and its place in deadlock
+    /// detection are released with the future: nothing is left behind.
     pub async fn call_actor_with_timeout<A: Respond<M>, M: Send + 'static>(
         &self,
         id: A::Id,
@@ -354,6 +381,13 @@ impl Acteur {
     /// # Errors
     ///
     /// [`Error::Stopped`] once the system is stopping.
+    ///
+    /// # Cancel safety
+    ///
+    /// Not cancel safe: the copies go out one actor after the other, each
+    /// waiting for room in a full mailbox in turn. If the future is dropped while
+    /// it waits, the actors reached before keep their copy, and the one waited for
+    /// and those after it get none.
     pub async fn send_to_all_actors<A: Receive<M>, M: Clone + Send + 'static>(
         &self,
         message: M,
@@ -394,6 +428,12 @@ impl Acteur {
     /// [`Error::Stopped`] once the system is stopping;
     /// [`Error::InvalidConfiguration`] if `A::configuration()` or a limit
     /// given to the builder is invalid, as for every send.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: all its work is done in its first poll, which never waits. A
+    /// future dropped before its first poll schedules nothing; the message is
+    /// then dropped with it.
     pub async fn schedule_send_to_actor<A: Receive<M>, M: Send + 'static>(
         &self,
         id: A::Id,
@@ -441,6 +481,15 @@ impl Acteur {
     /// [`Error::Stopped`] once the system is stopping;
     /// [`Error::ServiceInitFailed`] or [`Error::InvalidConfiguration`] if the
     /// service could not start.
+    ///
+    /// # Cancel safety
+    ///
+    /// From outside the system, the future waits for a service that is starting
+    /// (to report a failed `initialize`), then, like [`Acteur::send_to_actor`],
+    /// for room in a full service. Dropped while it waits, the message was not
+    /// queued, and it is dropped with the future; use
+    /// [`Acteur::try_send_to_service`] to have a refused message handed back.
+    /// Nothing else is left behind.
     pub async fn send_to_service<S: Listen<M>, M: Send + 'static>(
         &self,
         message: M,
@@ -501,6 +550,15 @@ impl Acteur {
     /// panicked; [`Error::Timeout`] if no answer came in time;
     /// [`Error::Deadlock`] if `S` handles one message at a time and waits,
     /// through a chain of calls, for the code making this call.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future cancels the wait, not the request. Dropped while it
+    /// waits for the service to start or for room in it, the request was not
+    /// queued and is dropped. Once it is queued, the service still handles it and
+    /// its answer is dropped, so make requests that may be cancelled safe to
+    /// handle with nobody waiting. Either way, the call's deadline and its place
+    /// in deadlock detection are released with the future.
     pub async fn call_service<S: Serve<M>, M: Send + 'static>(
         &self,
         message: M,
@@ -516,6 +574,15 @@ impl Acteur {
     /// # Errors
     ///
     /// As [`Acteur::call_service`].
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future cancels the wait, not the request. Dropped while it
+    /// waits for the service to start or for room in it, the request was not
+    /// queued and is dropped. Once it is queued, the service still handles it and
+    /// its answer is dropped, so make requests that may be cancelled safe to
+    /// handle with nobody waiting. Either way, the call's deadline and its place
+    /// in deadlock detection are released with the future.
     pub async fn call_service_with_timeout<S: Serve<M>, M: Send + 'static>(
         &self,
         message: M,
@@ -578,6 +645,13 @@ impl Acteur {
     /// # Errors
     ///
     /// [`Error::Stopped`] once the system is stopping.
+    ///
+    /// # Cancel safety
+    ///
+    /// Not cancel safe: each subscriber gets its copy in turn, and a full one is
+    /// waited for. If the future is dropped while it waits, the subscribers
+    /// reached before keep their copy, and the one waited for and those after it
+    /// get none.
     pub async fn publish<M: Clone + Send + 'static>(&self, message: M) -> Result<(), Error> {
         self.system.publish(message).await
     }
@@ -611,6 +685,12 @@ impl Acteur {
     /// [`Error::Stopped`] once the system is stopping;
     /// [`Error::ServiceInitFailed`] or [`Error::InvalidConfiguration`] if the
     /// service could not start.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: the first poll starts `initialize`, which then runs to its
+    /// end whether or not the future is awaited; dropping the future only stops
+    /// waiting for it.
     pub async fn preload_service<S: Service>(&self) -> Result<(), Error> {
         let pool = self.system.service_pool::<S>()?;
         pool.deliver(&self.system, None).await
@@ -689,6 +769,11 @@ impl Acteur {
 
     /// Completes once the system has stopped; the `async` form of
     /// [`Acteur::wait_until_stopped`].
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: dropping the future stops only the wait; the shutdown, if
+    /// begun, goes on.
     pub async fn stopped(&self) {
         self.system.lifecycle.stopped().await;
     }

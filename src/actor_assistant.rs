@@ -182,6 +182,10 @@ impl<A: Actor> ActorAssistant<A> {
     /// # Errors
     ///
     /// As [`Acteur::send_to_actor`].
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`Acteur::send_to_actor`](crate::Acteur::send_to_actor).
     pub async fn send_to_actor<B: Receive<M>, M: Send + 'static>(
         &self,
         id: B::Id,
@@ -209,6 +213,10 @@ impl<A: Actor> ActorAssistant<A> {
     /// # Errors
     ///
     /// As [`Acteur::call_actor`].
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`Acteur::call_actor`](crate::Acteur::call_actor).
     pub async fn call_actor<B: Respond<M>, M: Send + 'static>(
         &self,
         id: B::Id,
@@ -222,6 +230,10 @@ impl<A: Actor> ActorAssistant<A> {
     /// # Errors
     ///
     /// As [`Acteur::call_actor`].
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`Acteur::call_actor_with_timeout`](crate::Acteur::call_actor_with_timeout).
     pub async fn call_actor_with_timeout<B: Respond<M>, M: Send + 'static>(
         &self,
         id: B::Id,
@@ -238,6 +250,10 @@ impl<A: Actor> ActorAssistant<A> {
     /// # Errors
     ///
     /// As [`Acteur::send_to_all_actors`].
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`Acteur::send_to_all_actors`](crate::Acteur::send_to_all_actors).
     pub async fn send_to_all_actors<B: Receive<M>, M: Clone + Send + 'static>(
         &self,
         message: M,
@@ -251,6 +267,10 @@ impl<A: Actor> ActorAssistant<A> {
     /// # Errors
     ///
     /// As [`Acteur::schedule_send_to_actor`].
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`Acteur::schedule_send_to_actor`](crate::Acteur::schedule_send_to_actor).
     pub async fn schedule_send_to_actor<B: Receive<M>, M: Send + 'static>(
         &self,
         id: B::Id,
@@ -267,6 +287,10 @@ impl<A: Actor> ActorAssistant<A> {
     /// # Errors
     ///
     /// As [`Acteur::send_to_service`].
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`Acteur::send_to_service`](crate::Acteur::send_to_service).
     pub async fn send_to_service<S: Listen<M>, M: Send + 'static>(
         &self,
         message: M,
@@ -291,6 +315,10 @@ impl<A: Actor> ActorAssistant<A> {
     /// # Errors
     ///
     /// As [`Acteur::call_service`].
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`Acteur::call_service`](crate::Acteur::call_service).
     pub async fn call_service<S: Serve<M>, M: Send + 'static>(
         &self,
         message: M,
@@ -303,6 +331,10 @@ impl<A: Actor> ActorAssistant<A> {
     /// # Errors
     ///
     /// As [`Acteur::call_service`].
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`Acteur::call_service_with_timeout`](crate::Acteur::call_service_with_timeout).
     pub async fn call_service_with_timeout<S: Serve<M>, M: Send + 'static>(
         &self,
         message: M,
@@ -318,6 +350,10 @@ impl<A: Actor> ActorAssistant<A> {
     /// # Errors
     ///
     /// As [`Acteur::publish`].
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`Acteur::publish`](crate::Acteur::publish).
     pub async fn publish<M: Clone + Send + 'static>(&self, message: M) -> Result<(), Error> {
         self.acteur.publish::<M>(message).await
     }

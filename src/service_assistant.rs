@@ -79,6 +79,10 @@ impl<S: Service> ServiceAssistant<S> {
     /// through it, say) gets it in its `initialize` too, so write
     /// `assistant.subscribe::<M>().await.ok()` there if the service must
     /// still start then.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: all its work is done in its first poll, which never waits.
     pub async fn subscribe<M: Clone + Send + 'static>(&self) -> Result<(), Error>
     where
         S: Listen<M>,
@@ -114,6 +118,10 @@ impl<S: Service> ServiceAssistant<S> {
     /// # Errors
     ///
     /// As [`Acteur::send_to_actor`].
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`Acteur::send_to_actor`](crate::Acteur::send_to_actor).
     pub async fn send_to_actor<A: Receive<M>, M: Send + 'static>(
         &self,
         id: A::Id,
@@ -140,6 +148,10 @@ impl<S: Service> ServiceAssistant<S> {
     /// # Errors
     ///
     /// As [`Acteur::call_actor`].
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`Acteur::call_actor`](crate::Acteur::call_actor).
     pub async fn call_actor<A: Respond<M>, M: Send + 'static>(
         &self,
         id: A::Id,
@@ -153,6 +165,10 @@ impl<S: Service> ServiceAssistant<S> {
     /// # Errors
     ///
     /// As [`Acteur::call_actor`].
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`Acteur::call_actor_with_timeout`](crate::Acteur::call_actor_with_timeout).
     pub async fn call_actor_with_timeout<A: Respond<M>, M: Send + 'static>(
         &self,
         id: A::Id,
@@ -169,6 +185,10 @@ impl<S: Service> ServiceAssistant<S> {
     /// # Errors
     ///
     /// As [`Acteur::send_to_all_actors`].
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`Acteur::send_to_all_actors`](crate::Acteur::send_to_all_actors).
     pub async fn send_to_all_actors<A: Receive<M>, M: Clone + Send + 'static>(
         &self,
         message: M,
@@ -181,6 +201,10 @@ impl<S: Service> ServiceAssistant<S> {
     /// # Errors
     ///
     /// As [`Acteur::schedule_send_to_actor`].
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`Acteur::schedule_send_to_actor`](crate::Acteur::schedule_send_to_actor).
     pub async fn schedule_send_to_actor<A: Receive<M>, M: Send + 'static>(
         &self,
         id: A::Id,
@@ -198,6 +222,10 @@ impl<S: Service> ServiceAssistant<S> {
     /// # Errors
     ///
     /// As [`Acteur::send_to_service`].
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`Acteur::send_to_service`](crate::Acteur::send_to_service).
     pub async fn send_to_service<T: Listen<M>, M: Send + 'static>(
         &self,
         message: M,
@@ -222,6 +250,10 @@ impl<S: Service> ServiceAssistant<S> {
     /// # Errors
     ///
     /// As [`Acteur::call_service`].
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`Acteur::call_service`](crate::Acteur::call_service).
     pub async fn call_service<T: Serve<M>, M: Send + 'static>(
         &self,
         message: M,
@@ -234,6 +266,10 @@ impl<S: Service> ServiceAssistant<S> {
     /// # Errors
     ///
     /// As [`Acteur::call_service`].
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`Acteur::call_service_with_timeout`](crate::Acteur::call_service_with_timeout).
     pub async fn call_service_with_timeout<T: Serve<M>, M: Send + 'static>(
         &self,
         message: M,
@@ -249,6 +285,10 @@ impl<S: Service> ServiceAssistant<S> {
     /// # Errors
     ///
     /// As [`Acteur::publish`].
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`Acteur::publish`](crate::Acteur::publish).
     pub async fn publish<M: Clone + Send + 'static>(&self, message: M) -> Result<(), Error> {
         self.acteur.publish::<M>(message).await
     }

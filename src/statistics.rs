@@ -53,6 +53,10 @@ pub struct Statistics {
     /// Scheduled messages cancelled because the system stopped before they
     /// were due.
     pub scheduled_cancelled: u64,
+    /// Calls (`call_actor`, `call_service` and their forms) waiting for
+    /// their answer now, past their first moment: each holds an entry with
+    /// its deadline until it ends, answered, failed, timed out or dropped.
+    pub waiting_calls: usize,
     /// The system-wide limit on live activations of all types, from
     /// [`ActeurBuilder::max_actors`](crate::ActeurBuilder::max_actors).
     pub max_actors: Option<usize>,

@@ -83,10 +83,10 @@ pub mod examples {
     macro_rules! example {
         ($name:ident, $file:literal, $what:literal) => {
             #[doc = concat!(
-                            "`examples/", $file, "`: ", $what, "\n\n```rust,ignore\n",
-                            include_str!(concat!("../../examples/", $file)),
-                            "\n```"
-                        )]
+                                        "`examples/", $file, "`: ", $what, "\n\n```rust,ignore\n",
+                                        include_str!(concat!("../../examples/", $file)),
+                                        "\n```"
+                                    )]
             pub mod $name {}
         };
     }

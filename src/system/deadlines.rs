@@ -155,6 +155,13 @@ impl Deadlines {
         }
     }
 
+    /// How many calls wait with a deadline now (for statistics).
+    pub(crate) fn waiting(&self) -> usize {
+        (0..SHARDS)
+            .map(|index| self.shard(index).slots.iter().flatten().count())
+            .sum()
+    }
+
     /// Takes the wakers of the calls due at `now`; returns them and the
     /// earliest deadline still ahead.
     fn due(&self, now: Instant) -> (Vec<Waker>, Option<Instant>) {

@@ -398,6 +398,7 @@ impl System {
                 .map(|pool| pool.statistics())
                 .collect(),
             scheduled_cancelled: self.scheduled_cancelled.load(Relaxed),
+            waiting_calls: self.deadlines.waiting(),
             max_actors: self.budget.max_actors,
             max_memory: self.budget.max_memory,
         }

@@ -9,6 +9,7 @@
 
 mod actors;
 mod application_data;
+mod cancel_safety;
 mod concurrency;
 mod deadlocks;
 mod eviction_stress;

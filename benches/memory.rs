@@ -1,7 +1,8 @@
 //! Heap bytes per idle actor, with 100,000 and 1,000,000 actors alive, beside
 //! a plain baseline: a task and a channel per actor, its sender kept, as an
-//! address table would. Counted by a global allocator; the process's
-//! resident memory is printed too.
+//! address table would. Then heap bytes per pending scheduled message, with
+//! 100,000 pending, and their `Timer`s kept. Counted by a global allocator;
+//! the process's resident memory is printed too.
 //!
 //! Not a criterion bench: it measures bytes, not time.
 //! `cargo bench --bench memory`; `ACTEUR_BENCH_QUICK=1` measures a tenth.
@@ -74,6 +75,32 @@ fn acteur_idle(n: u32) -> (f64, Option<u64>) {
     ((after - before) as f64 / f64::from(n), resident)
 }
 
+/// Heap bytes per pending scheduled message with `n` pending, an hour away,
+/// their `Timer`s kept (as a program that may cancel them would).
+fn acteur_pending_timers(n: u32) -> f64 {
+    let sys = Acteur::new();
+    let hour = std::time::Duration::from_secs(3600);
+    // The sweeper's own start is not the timers'.
+    let first = sys
+        .schedule_send_to_actor_sync::<Counter, Inc>(0, hour, Inc)
+        .unwrap();
+    support::count_heap(true);
+    let before = support::reset_peak();
+    let timers: Vec<_> = (0..n)
+        .map(|id| {
+            sys.schedule_send_to_actor_sync::<Counter, Inc>(id, hour, Inc)
+                .unwrap()
+        })
+        .collect();
+    let after = support::reset_peak();
+    support::count_heap(false);
+    assert_eq!(sys.statistics().scheduled_pending, n as usize + 1);
+    drop((first, timers));
+    sys.stop();
+    sys.wait_until_stopped();
+    (after - before) as f64 / f64::from(n)
+}
+
 fn baseline_idle(n: u32) -> (f64, Option<u64>) {
     let pool = Pool::new();
     let (countdown, zero) = Countdown::new(u64::from(n));
@@ -135,4 +162,9 @@ fn main() {
             megabytes(resident)
         );
     }
+    println!();
+    println!("| pending scheduled messages | Acteur heap B/timer (with its `Timer`) |");
+    println!("|---:|---:|");
+    let n = 100_000 / scale;
+    println!("| {n} | {:.0} |", acteur_pending_timers(n));
 }

@@ -13,7 +13,7 @@ use crate::system::context;
 use crate::system::data::DataMap;
 use crate::system::envelope::{Tell, ask};
 use crate::system::{System, SystemLimits};
-use crate::{ActeurBuilder, Error, Listen, Receive, Respond, Serve, Service, TrySendError};
+use crate::{ActeurBuilder, Error, Listen, Receive, Respond, Serve, Service, Timer, TrySendError};
 
 /// A handle on an actor system: send messages to actors and services, publish,
 /// and stop.
@@ -417,8 +417,11 @@ impl Acteur {
     }
 
     /// Sends `message` to the actor of type `A` with `id` once `delay` has
-    /// passed. Returns at once; the wait blocks neither the caller nor any
-    /// actor. If the system stops first, the message is cancelled (and
+    /// passed, and returns the [`Timer`] that can cancel it. Returns at once;
+    /// the wait blocks neither the caller nor any actor, and a pending
+    /// message costs no thread or task, only its entry in the system's
+    /// timers (see the `timers` bench). Delivered as by
+    /// [`Acteur::send_to_actor`], waiting for room if the mailbox is full. If the system stops first, the message is cancelled (and
     /// counted in [`Statistics::scheduled_cancelled`]); if every handle of the
     /// system is dropped first, it is dropped with the system, which it
     /// does not keep alive.
@@ -439,7 +442,7 @@ impl Acteur {
         id: A::Id,
         delay: Duration,
         message: M,
-    ) -> Result<(), Error> {
+    ) -> Result<Timer, Error> {
         self.system.schedule::<A, M>(id, delay, message)
     }
 
@@ -456,10 +459,77 @@ impl Acteur {
         id: A::Id,
         delay: Duration,
         message: M,
-    ) -> Result<(), Error> {
+    ) -> Result<Timer, Error> {
         self.blocking(
             "schedule_send_to_actor_sync",
             self.schedule_send_to_actor::<A, M>(id, delay, message),
+        )
+    }
+
+    /// Sends `message` to service `S` once `delay` has passed, and returns
+    /// the [`Timer`] that can cancel it; as [`Acteur::schedule_send_to_actor`]
+    /// does for actors. Delivered as by [`Acteur::send_to_service`], waiting
+    /// for room if the service is full.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use acteur::{Acteur, BoxError, Listen, Service, ServiceAssistant, ServiceConfiguration};
+    ///
+    /// struct Reports;
+    /// impl Service for Reports {
+    ///     async fn initialize(_: &ServiceAssistant<Self>) -> Result<(Self, ServiceConfiguration), BoxError> {
+    ///         Ok((Reports, ServiceConfiguration::default()))
+    ///     }
+    /// }
+    /// struct Nightly;
+    /// impl Listen<Nightly> for Reports {
+    ///     async fn handle(&self, _: Nightly, _: &ServiceAssistant<Self>) {}
+    /// }
+    ///
+    /// let sys = Acteur::new();
+    /// let nightly = sys
+    ///     .schedule_send_to_service_sync::<Reports, Nightly>(Duration::from_secs(3600), Nightly)
+    ///     .unwrap();
+    /// assert!(nightly.cancel());
+    /// sys.stop();
+    /// sys.wait_until_stopped();
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Stopped`] once the system is stopping;
+    /// [`Error::InvalidConfiguration`] if a limit given to the builder is
+    /// invalid.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: all its work is done in its first poll, which never
+    /// waits. A future dropped before its first poll schedules nothing; the
+    /// message is then dropped with it.
+    pub async fn schedule_send_to_service<S: Listen<M>, M: Send + 'static>(
+        &self,
+        delay: Duration,
+        message: M,
+    ) -> Result<Timer, Error> {
+        self.system.schedule_to_service::<S, M>(delay, message)
+    }
+
+    /// Blocking form of [`Acteur::schedule_send_to_service`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Acteur::schedule_send_to_service`], and
+    /// [`Error::BlockingCallInHandler`] inside a handler;
+    /// [`Error::BlockingCallOnRuntimeThread`] on the thread of a current-thread
+    /// tokio runtime the system runs on.
+    pub fn schedule_send_to_service_sync<S: Listen<M>, M: Send + 'static>(
+        &self,
+        delay: Duration,
+        message: M,
+    ) -> Result<Timer, Error> {
+        self.blocking(
+            "schedule_send_to_service_sync",
+            self.schedule_send_to_service::<S, M>(delay, message),
         )
     }
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 use crate::system::System;
 use crate::system::slot::Slot;
 use crate::{
-    Acteur, Actor, DeactivationReason, Error, Listen, Receive, Respond, Serve, TrySendError,
+    Acteur, Actor, DeactivationReason, Error, Listen, Receive, Respond, Serve, Timer, TrySendError,
 };
 
 /// Given to an actor's `activate`, `deactivate` and handlers: its own ID, the
@@ -276,9 +276,28 @@ impl<A: Actor> ActorAssistant<A> {
         id: B::Id,
         delay: Duration,
         message: M,
-    ) -> Result<(), Error> {
+    ) -> Result<Timer, Error> {
         self.acteur
             .schedule_send_to_actor::<B, M>(id, delay, message)
+            .await
+    }
+
+    /// As [`Acteur::schedule_send_to_service`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Acteur::schedule_send_to_service`].
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`Acteur::schedule_send_to_service`](crate::Acteur::schedule_send_to_service).
+    pub async fn schedule_send_to_service<S: Listen<M>, M: Send + 'static>(
+        &self,
+        delay: Duration,
+        message: M,
+    ) -> Result<Timer, Error> {
+        self.acteur
+            .schedule_send_to_service::<S, M>(delay, message)
             .await
     }
 

@@ -88,6 +88,7 @@ mod service;
 mod service_assistant;
 mod statistics;
 mod system;
+mod timer;
 mod try_send_error;
 
 pub use acteur::Acteur;
@@ -99,6 +100,7 @@ pub use error::Error;
 pub use service::{Listen, Serve, Service, ServiceConcurrency, ServiceConfiguration};
 pub use service_assistant::ServiceAssistant;
 pub use statistics::{ActorStatistics, DeactivationCounts, ServiceStatistics, Statistics};
+pub use timer::Timer;
 pub use try_send_error::TrySendError;
 
 /// The error an [`Actor::activate`] or a [`Service::initialize`] returns when

@@ -3,7 +3,7 @@
 use std::marker::PhantomData;
 use std::time::Duration;
 
-use crate::{Acteur, Error, Listen, Receive, Respond, Serve, Service, TrySendError};
+use crate::{Acteur, Error, Listen, Receive, Respond, Serve, Service, Timer, TrySendError};
 
 /// Given to a service's `initialize` and handlers: the way to send to actors
 /// and other services, to publish, and to [`subscribe`](ServiceAssistant::subscribe).
@@ -210,9 +210,28 @@ impl<S: Service> ServiceAssistant<S> {
         id: A::Id,
         delay: Duration,
         message: M,
-    ) -> Result<(), Error> {
+    ) -> Result<Timer, Error> {
         self.acteur
             .schedule_send_to_actor::<A, M>(id, delay, message)
+            .await
+    }
+
+    /// As [`Acteur::schedule_send_to_service`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Acteur::schedule_send_to_service`].
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`Acteur::schedule_send_to_service`](crate::Acteur::schedule_send_to_service).
+    pub async fn schedule_send_to_service<T: Listen<M>, M: Send + 'static>(
+        &self,
+        delay: Duration,
+        message: M,
+    ) -> Result<Timer, Error> {
+        self.acteur
+            .schedule_send_to_service::<T, M>(delay, message)
             .await
     }
 

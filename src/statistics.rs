@@ -53,6 +53,8 @@ pub struct Statistics {
     /// Scheduled messages cancelled because the system stopped before they
     /// were due.
     pub scheduled_cancelled: u64,
+    /// Scheduled messages not yet due, and not cancelled.
+    pub scheduled_pending: usize,
     /// Calls (`call_actor`, `call_service` and their forms) waiting for
     /// their answer now, past their first moment: each holds an entry with
     /// its deadline until it ends, answered, failed, timed out or dropped.

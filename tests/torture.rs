@@ -359,7 +359,7 @@ fn produce(sys: &Acteur, from: usize, ops: &[Op]) -> Sent {
                     delay,
                     Tell(stamp, Action::Nothing),
                 ) {
-                    Ok(()) => Fate::Scheduled,
+                    Ok(_timer) => Fate::Scheduled,
                     Err(_) => Fate::Refused,
                 }
             }

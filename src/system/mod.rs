@@ -17,20 +17,23 @@ pub(crate) mod mailbox;
 pub(crate) mod padded;
 pub(crate) mod panics;
 pub(crate) mod registry;
+pub(crate) mod scheduled;
 pub(crate) mod service_pool;
 pub(crate) mod shutdown;
 pub(crate) mod slot;
 pub(crate) mod subscriptions;
 pub(crate) mod system_task;
+pub(crate) mod timers;
 
 use std::any::TypeId;
 use std::future::Future;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use crate::runtime::{Home, Runtime};
 use crate::statistics::Statistics;
+use crate::timer::{Timer, TimerShared};
 use crate::{Acteur, Actor, Error, Listen, Service, TrySendError};
 use actor_type::{ActorType, ActorTypeControl, Delivery, RoomWait};
 use budget::Budget;
@@ -89,6 +92,8 @@ pub(crate) struct System {
     pub(crate) shutdown_timeout: Duration,
     /// The application's values, from `ActeurBuilder::data`.
     pub(crate) data: DataMap,
+    /// The scheduled messages not yet due.
+    pub(crate) timers: timers::Timers,
 }
 
 impl System {
@@ -123,6 +128,7 @@ impl System {
             deadlines: deadlines::Deadlines::default(),
             shutdown_timeout: limits.shutdown_timeout,
             data,
+            timers: timers::Timers::default(),
         })
     }
 
@@ -282,40 +288,52 @@ impl System {
         Err(TrySendError::new(error, Tell::open(envelope.into_any())))
     }
 
-    /// Sends `message` to actor `id` after `delay`, from a task of its own.
-    /// The task holds the system weakly: a pending message does not keep a
-    /// system alive whose handles are all gone.
+    /// Sends `message` to actor `id` after `delay` (see `timers.rs`).
     pub(crate) fn schedule<A: Actor + crate::Receive<M>, M: Send + 'static>(
         self: &Arc<Self>,
         id: A::Id,
         delay: Duration,
         message: M,
-    ) -> Result<(), Error> {
+    ) -> Result<Timer, Error> {
         // The type's configuration is checked now, as every other send does.
         drop(self.actor_type::<A>()?);
-        if !self.lifecycle.try_task_started() {
+        if self.lifecycle.is_stopping() {
             return Err(Error::Stopped);
         }
-        let system = Arc::downgrade(self);
-        let lifecycle = self.lifecycle.clone();
-        self.spawn_counted(TaskContext::default(), async move {
-            let due = lifecycle.sleep_unless_stopping(delay).await;
-            let Some(system) = Weak::upgrade(&system) else {
-                return;
-            };
-            let delivered = due && {
-                let delivery = system.deliver_to_actor::<A>(id, Box::new(Tell(message)));
-                match delivery {
-                    Ok(None) => true,
-                    Ok(Some(wait_for_room)) => wait_for_room.await.is_ok(),
-                    Err(_) => false,
-                }
-            };
-            if !delivered {
-                system.scheduled_cancelled.fetch_add(1, Relaxed);
-            }
-        });
-        Ok(())
+        let timer = TimerShared::new();
+        let scheduled = scheduled::ToActor::<A, M> {
+            timer: timer.clone(),
+            id,
+            message,
+        };
+        self.timers.add(self, delay, Box::new(scheduled))?;
+        Ok(Timer::new(timer))
+    }
+
+    /// Sends `message` to service `S` after `delay` (see `timers.rs`).
+    pub(crate) fn schedule_to_service<S: Listen<M>, M: Send + 'static>(
+        self: &Arc<Self>,
+        delay: Duration,
+        message: M,
+    ) -> Result<Timer, Error> {
+        drop(self.service_pool::<S>()?);
+        if self.lifecycle.is_stopping() {
+            return Err(Error::Stopped);
+        }
+        let timer = TimerShared::new();
+        let scheduled = scheduled::ToService::<S, M> {
+            timer: timer.clone(),
+            message,
+            service: std::marker::PhantomData,
+        };
+        self.timers.add(self, delay, Box::new(scheduled))?;
+        Ok(Timer::new(timer))
+    }
+
+    /// A scheduled message was not delivered: the system stopped first, or
+    /// its target refused it.
+    pub(crate) fn count_cancelled_schedule(&self) {
+        self.scheduled_cancelled.fetch_add(1, Relaxed);
     }
 
     /// Subscribes service `S` to published `M`.
@@ -399,6 +417,7 @@ impl System {
                 .collect(),
             scheduled_cancelled: self.scheduled_cancelled.load(Relaxed),
             waiting_calls: self.deadlines.waiting(),
+            scheduled_pending: self.timers.pending(),
             max_actors: self.budget.max_actors,
             max_memory: self.budget.max_memory,
         }

@@ -32,3 +32,4 @@ mod pubsub;
 mod scheduling;
 mod services;
 mod shutdown;
+mod timers;

@@ -103,7 +103,10 @@ fn after_stop_every_method_returns_stopped() {
     stopped(sys.send_to_actor_sync::<Idle, Job>(1, Job));
     stopped(sys.call_actor_sync::<Idle, Job>(1, Job));
     stopped(sys.send_to_all_actors_sync::<Idle, Job>(Job));
-    stopped(sys.schedule_send_to_actor_sync::<Idle, Job>(1, Duration::from_millis(1), Job));
+    stopped(
+        sys.schedule_send_to_actor_sync::<Idle, Job>(1, Duration::from_millis(1), Job)
+            .map(drop),
+    );
     stopped(sys.send_to_service_sync::<Desk, Note>(Note));
     stopped(sys.call_service_sync::<Desk, Note>(Note));
     stopped(sys.publish_sync(Note));

@@ -1,0 +1,247 @@
+//! Scheduled messages without a task or a runtime timer each.
+//!
+//! A scheduled message is an entry in one heap per system, ordered by when
+//! it is due. One sweeper task per system sleeps until the earliest entry,
+//! delivers what is due and sleeps again; it is told when an entry earlier
+//! than the one it sleeps for arrives. A pending timer thus costs its entry
+//! (the message, the address, a handle to cancel it) and no thread, task or
+//! reactor timer.
+//!
+//! A cancelled entry stays in the heap until it is due, when it is dropped
+//! unsent; the heap is also cleared of cancelled entries whenever it has
+//! doubled since it was last cleared, so that a program that schedules and
+//! cancels a timeout per message does not grow it without bound.
+//!
+//! At shutdown the sweeper cancels every pending entry (counted in
+//! `Statistics::scheduled_cancelled`) and ends; no entry is taken after.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
+use std::time::{Duration, Instant};
+
+use event_listener::Event;
+use futures_lite::future;
+
+use crate::Error;
+use crate::system::System;
+use crate::system::context::TaskContext;
+use crate::system::lifecycle::Lifecycle;
+use crate::system::slot::stamp;
+use crate::timer::TimerShared;
+
+/// What a due entry does: deliver its message, or at shutdown, give up.
+pub(crate) trait Scheduled: Send {
+    /// The timer this entry belongs to.
+    fn timer(&self) -> &TimerShared;
+    /// Delivers the message; the timer was claimed already.
+    fn deliver(self: Box<Self>, system: &Arc<System>);
+}
+
+/// One pending message, ordered by when it is due, then by when it was
+/// scheduled.
+struct Entry {
+    due: u64,
+    order: u64,
+    scheduled: Box<dyn Scheduled>,
+}
+
+impl PartialEq for Entry {
+    fn eq(&self, other: &Self) -> bool {
+        (self.due, self.order) == (other.due, other.order)
+    }
+}
+impl Eq for Entry {}
+impl PartialOrd for Entry {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Entry {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (self.due, self.order).cmp(&(other.due, other.order))
+    }
+}
+
+#[derive(Default)]
+struct Pending {
+    heap: BinaryHeap<Reverse<Entry>>,
+    next_order: u64,
+    /// Cleared of cancelled entries when it reaches this size.
+    clear_at: usize,
+    /// The sweeper has cancelled everything at shutdown: nothing is taken.
+    closed: bool,
+}
+
+/// The entries cancelled entries are cleared at least this often.
+const CLEAR_AT_LEAST: usize = 1_024;
+
+pub(crate) struct Timers {
+    pending: Mutex<Pending>,
+    /// The [`stamp`] the sweeper sleeps until; `u64::MAX` while it sweeps or
+    /// sleeps until told.
+    sweeper_wakes_at: AtomicU64,
+    sweeper_started: AtomicBool,
+    /// Tells the sweeper that an entry earlier than its wake-up arrived.
+    earlier: Event,
+}
+
+impl Default for Timers {
+    fn default() -> Self {
+        Timers {
+            pending: Mutex::default(),
+            sweeper_wakes_at: AtomicU64::new(u64::MAX),
+            sweeper_started: AtomicBool::new(false),
+            earlier: Event::new(),
+        }
+    }
+}
+
+impl Timers {
+    fn lock(&self) -> MutexGuard<'_, Pending> {
+        self.pending.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Schedules `scheduled` for `delay` from now.
+    pub(crate) fn add(
+        &self,
+        system: &Arc<System>,
+        delay: Duration,
+        scheduled: Box<dyn Scheduled>,
+    ) -> Result<(), Error> {
+        self.start_sweeper(system)?;
+        // Too far to represent: as good as never.
+        let due = Instant::now().checked_add(delay).map_or(u64::MAX, stamp);
+        {
+            let mut pending = self.lock();
+            if pending.closed {
+                return Err(Error::Stopped);
+            }
+            if pending.heap.len() >= pending.clear_at {
+                pending
+                    .heap
+                    .retain(|Reverse(entry)| !entry.scheduled.timer().is_cancelled());
+                pending.clear_at = (pending.heap.len() * 2).max(CLEAR_AT_LEAST);
+            }
+            let order = pending.next_order;
+            pending.next_order += 1;
+            pending.heap.push(Reverse(Entry {
+                due,
+                order,
+                scheduled,
+            }));
+        }
+        if due < self.sweeper_wakes_at.load(SeqCst) {
+            self.earlier.notify(1);
+        }
+        Ok(())
+    }
+
+    /// How many entries wait and were not cancelled.
+    pub(crate) fn pending(&self) -> usize {
+        let pending = self.lock();
+        pending
+            .heap
+            .iter()
+            .filter(|Reverse(entry)| !entry.scheduled.timer().is_cancelled())
+            .count()
+    }
+
+    /// Starts the sweeper unless it runs; counted, so that shutdown waits for
+    /// it to cancel what is pending.
+    fn start_sweeper(&self, system: &Arc<System>) -> Result<(), Error> {
+        if self.sweeper_started.load(SeqCst) || self.sweeper_started.swap(true, SeqCst) {
+            return Ok(());
+        }
+        // Inside a task the count is above zero; from outside, not once
+        // the system is stopping.
+        let counted = if system.is_inside() {
+            system.lifecycle.task_started();
+            true
+        } else {
+            system.lifecycle.try_task_started()
+        };
+        if !counted {
+            self.sweeper_started.store(false, SeqCst);
+            return Err(Error::Stopped);
+        }
+        let sweeper = sweep(Arc::downgrade(system), system.lifecycle.clone());
+        system.spawn_counted(TaskContext::default(), sweeper);
+        Ok(())
+    }
+
+    /// Takes the entries due at `now`, and the stamp of the next one.
+    fn due(&self, now: u64) -> (Vec<Box<dyn Scheduled>>, u64) {
+        let mut pending = self.lock();
+        let mut due = Vec::new();
+        while pending
+            .heap
+            .peek()
+            .is_some_and(|Reverse(entry)| entry.due <= now)
+        {
+            if let Some(Reverse(entry)) = pending.heap.pop() {
+                due.push(entry.scheduled);
+            }
+        }
+        let next = pending
+            .heap
+            .peek()
+            .map_or(u64::MAX, |Reverse(entry)| entry.due);
+        (due, next)
+    }
+
+    /// At shutdown: takes every entry, and refuses new ones from now on.
+    fn close(&self) -> Vec<Box<dyn Scheduled>> {
+        let mut pending = self.lock();
+        pending.closed = true;
+        std::mem::take(&mut pending.heap)
+            .into_iter()
+            .map(|Reverse(entry)| entry.scheduled)
+            .collect()
+    }
+}
+
+/// Delivers due entries until the system stops (then cancels the rest) or
+/// is dropped. Holds the system only while it delivers.
+async fn sweep(weak: Weak<System>, lifecycle: Arc<Lifecycle>) {
+    loop {
+        let Some(system) = weak.upgrade() else {
+            return;
+        };
+        let timers = &system.timers;
+        // Listening before looking: an earlier entry added after the look
+        // is not missed.
+        let earlier = timers.earlier.listen();
+        if lifecycle.is_stopping() {
+            let cancelled = timers.close();
+            for scheduled in cancelled {
+                if scheduled.timer().cancel() {
+                    system.count_cancelled_schedule();
+                }
+            }
+            return;
+        }
+        timers.sweeper_wakes_at.store(u64::MAX, SeqCst);
+        let (due, next) = timers.due(stamp(Instant::now()));
+        timers.sweeper_wakes_at.store(next, SeqCst);
+        for scheduled in due {
+            if scheduled.timer().fire() {
+                scheduled.deliver(&system);
+            }
+        }
+        drop(system);
+        let sleep = if next == u64::MAX {
+            Duration::MAX
+        } else {
+            Duration::from_nanos(next.saturating_sub(stamp(Instant::now())))
+        };
+        future::or(
+            async {
+                lifecycle.sleep_unless_stopping(sleep).await;
+            },
+            earlier,
+        )
+        .await;
+    }
+}

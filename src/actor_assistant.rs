@@ -167,6 +167,75 @@ impl<A: Actor> ActorAssistant<A> {
         self.acteur.system().data.get::<T>()
     }
 
+    /// Sends a clone of `message` to this actor every `every`, the first
+    /// after `every`, for as long as this activation lives: the interval
+    /// ends when the actor is deactivated (for any reason), or when the
+    /// returned [`Timer`] is cancelled. Call it from `activate` or a handler.
+    ///
+    /// Ticks do not keep the actor in memory: an actor that only receives
+    /// ticks is still deactivated after its idle timeout. A tick is never
+    /// queued behind another: if the previous one has not been handled yet
+    /// (the actor is slow or busy), the next is skipped and counted in
+    /// [`Statistics::skipped_ticks`](crate::Statistics::skipped_ticks).
+    /// Ticks ignore the mailbox capacity, and once the timer is cancelled, a
+    /// tick still queued is not handled.
+    ///
+    /// An interval costs no thread or task: it is an entry among the
+    /// system's timers. A zero `every` starts no interval (an error is
+    /// logged), nor does a system that is stopping; the timer returned has
+    /// then ended already.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use acteur::{Acteur, Actor, ActorAssistant, BoxError, Receive, Respond, Timer};
+    ///
+    /// /// Saves itself every 10 ms while it is in memory, three times.
+    /// struct Document {
+    ///     saves: u32,
+    ///     autosave: Option<Timer>,
+    /// }
+    /// impl Actor for Document {
+    ///     type Id = u32;
+    ///     async fn activate(_: u32, assistant: &ActorAssistant<Self>) -> Result<Self, BoxError> {
+    ///         let autosave = assistant.send_interval(Duration::from_millis(10), Save);
+    ///         Ok(Document { saves: 0, autosave: Some(autosave) })
+    ///     }
+    /// }
+    /// #[derive(Clone)]
+    /// struct Save;
+    /// impl Receive<Save> for Document {
+    ///     async fn handle(&mut self, _: Save, _: &ActorAssistant<Self>) {
+    ///         self.saves += 1;
+    ///         if self.saves == 3 {
+    ///             if let Some(autosave) = self.autosave.take() {
+    ///                 autosave.cancel();
+    ///             }
+    ///         }
+    ///     }
+    /// }
+    /// struct Saves;
+    /// impl Respond<Saves> for Document {
+    ///     type Response = u32;
+    ///     async fn handle(&mut self, _: Saves, _: &ActorAssistant<Self>) -> u32 {
+    ///         self.saves
+    ///     }
+    /// }
+    ///
+    /// let sys = Acteur::new();
+    /// while sys.call_actor_sync::<Document, Saves>(1, Saves).unwrap() < 3 {
+    ///     std::thread::sleep(Duration::from_millis(1));
+    /// }
+    /// sys.stop();
+    /// sys.wait_until_stopped();
+    /// ```
+    pub fn send_interval<M: Clone + Send + 'static>(&self, every: Duration, message: M) -> Timer
+    where
+        A: Receive<M>,
+    {
+        self.system()
+            .interval_to_actor::<A, M>(self.id.clone(), self.slot.clone(), every, message)
+    }
+
     /// Begins stopping the whole system, as [`Acteur::stop`].
     pub fn stop_system(&self) {
         self.acteur.stop();

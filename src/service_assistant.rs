@@ -103,6 +103,26 @@ impl<S: Service> ServiceAssistant<S> {
         self.acteur.system().data.get::<T>()
     }
 
+    /// Sends a clone of `message` to this service every `every`, the first
+    /// after `every`, until the system stops or the returned [`Timer`] is
+    /// cancelled: a periodic flush, a cache refresh.
+    ///
+    /// A tick is never queued behind another: if the previous one has not
+    /// been handled yet, the next is skipped and counted in
+    /// [`Statistics::skipped_ticks`](crate::Statistics::skipped_ticks). Ticks
+    /// ignore the service's capacity, and once the timer is cancelled, a
+    /// tick still queued is not handled. A zero `every` starts no interval
+    /// (an error is logged), nor does a system that is stopping; the timer
+    /// returned has then ended already.
+    pub fn send_interval<M: Clone + Send + 'static>(&self, every: Duration, message: M) -> Timer
+    where
+        S: Listen<M>,
+    {
+        self.acteur
+            .system()
+            .interval_to_service::<S, M>(every, message)
+    }
+
     /// Begins stopping the whole system, as [`Acteur::stop`].
     pub fn stop_system(&self) {
         self.acteur.stop();

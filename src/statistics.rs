@@ -53,8 +53,12 @@ pub struct Statistics {
     /// Scheduled messages cancelled because the system stopped before they
     /// were due.
     pub scheduled_cancelled: u64,
-    /// Scheduled messages not yet due, and not cancelled.
+    /// Scheduled messages not yet due, and not cancelled (intervals
+    /// included).
     pub scheduled_pending: usize,
+    /// Interval ticks skipped because the previous tick of their interval
+    /// was not handled yet (see `ActorAssistant::send_interval`).
+    pub skipped_ticks: u64,
     /// Calls (`call_actor`, `call_service` and their forms) waiting for
     /// their answer now, past their first moment: each holds an entry with
     /// its deadline until it ends, answered, failed, timed out or dropped.

@@ -1,10 +1,12 @@
 //! A handle on a scheduled message, to cancel it.
 
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 /// A message scheduled for later (by `schedule_send_to_actor` or
-/// `schedule_send_to_service`), which [`Timer::cancel`] stops.
+/// `schedule_send_to_service`), or sent at intervals (by an assistant's
+/// `send_interval`), which [`Timer::cancel`] stops.
 ///
 /// Dropping a `Timer` does not cancel it: the message is still delivered,
 /// as a dropped tokio `JoinHandle` leaves its task running. Keep the
@@ -51,21 +53,37 @@ pub(crate) struct TimerShared {
     /// Under a lock, so that a delivery decided under it is never made
     /// after `cancel` returned true.
     state: Mutex<TimerState>,
+    /// An interval's tick is queued and not handled yet: the next is
+    /// skipped rather than queued behind it.
+    tick_queued: AtomicBool,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum TimerState {
-    /// Not delivered yet.
+    /// Not delivered yet; for an interval, running.
     Pending,
     /// Delivered (or being delivered): too late to cancel.
     Fired,
     Cancelled,
+    /// An interval whose activation (or system) ended.
+    Ended,
+}
+
+/// What an interval's tick came to.
+pub(crate) enum Tick {
+    /// Queued: the interval goes on.
+    Queued,
+    /// The previous tick is still queued: this one is skipped.
+    Skipped,
+    /// The interval is over (cancelled, or its target gone).
+    Over,
 }
 
 impl TimerShared {
     pub(crate) fn new() -> Arc<Self> {
         Arc::new(TimerShared {
             state: Mutex::new(TimerState::Pending),
+            tick_queued: AtomicBool::new(false),
         })
     }
 
@@ -84,6 +102,31 @@ impl TimerShared {
         true
     }
 
+    /// For the sweeper: runs an interval's tick, `queue` (true if the tick
+    /// was queued), under the lock that `cancel` takes, unless the interval
+    /// is over or its previous tick is still queued.
+    pub(crate) fn tick(&self, queue: impl FnOnce() -> bool) -> Tick {
+        let mut state = self.lock();
+        if *state != TimerState::Pending {
+            return Tick::Over;
+        }
+        if self.tick_queued.swap(true, SeqCst) {
+            return Tick::Skipped;
+        }
+        if queue() {
+            Tick::Queued
+        } else {
+            self.tick_queued.store(false, SeqCst);
+            *state = TimerState::Ended;
+            Tick::Over
+        }
+    }
+
+    /// The queued tick was handled (or dropped): the next may be queued.
+    pub(crate) fn tick_done(&self) {
+        self.tick_queued.store(false, SeqCst);
+    }
+
     /// Cancels it if it is pending; true if this call did.
     pub(crate) fn cancel(&self) -> bool {
         let mut state = self.lock();
@@ -92,6 +135,14 @@ impl TimerShared {
         }
         *state = TimerState::Cancelled;
         true
+    }
+
+    /// Ends an interval that could not start, or whose target is gone.
+    pub(crate) fn end(&self) {
+        let mut state = self.lock();
+        if *state == TimerState::Pending {
+            *state = TimerState::Ended;
+        }
     }
 
     /// Whether `cancel` stopped it, so that its entry can go.
@@ -105,10 +156,12 @@ impl Timer {
         Timer { shared }
     }
 
-    /// Stops the timer: `true` if this call stopped it before it fired;
-    /// `false` if it had fired already (its message is delivered, or on its
-    /// way), or had been cancelled, or was cancelled by the system's
-    /// shutdown. Once this returns, the timer delivers nothing more.
+    /// Stops the timer: `true` if this call stopped it (a scheduled message
+    /// not delivered yet, an interval still running); `false` if a
+    /// scheduled message was delivered already (or is on its way), if the
+    /// interval had ended with its activation or the system, or if the timer
+    /// had been cancelled, by a call or by the system's shutdown. Once this
+    /// returns, the timer delivers nothing more.
     pub fn cancel(&self) -> bool {
         self.shared.cancel()
     }

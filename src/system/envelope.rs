@@ -11,6 +11,7 @@ use futures_channel::oneshot;
 
 use crate::system::call_chain::Link;
 use crate::system::context;
+use crate::timer::TimerShared;
 use crate::{
     Actor, ActorAssistant, Error, Listen, Receive, Respond, Serve, Service, ServiceAssistant,
 };
@@ -239,5 +240,76 @@ impl<S: Serve<M>, M: Send + 'static> ServiceMessage<S> for Ask<M, <S as Serve<M>
     fn refuse(self: Box<Self>, error: Error) -> bool {
         let _ = self.reply.send(Err(error));
         true
+    }
+}
+
+/// An interval's tick: its message, and its timer, told when the tick is
+/// handled or dropped so that the next may be queued. A tick of an interval
+/// cancelled meanwhile is dropped unhandled.
+pub(crate) struct IntervalTick<M> {
+    pub(crate) message: M,
+    pub(crate) queued: QueuedTick,
+}
+
+/// Marks its interval's tick handled (or dropped) when dropped.
+pub(crate) struct QueuedTick(pub(crate) Arc<TimerShared>);
+
+impl Drop for QueuedTick {
+    fn drop(&mut self) {
+        self.0.tick_done();
+    }
+}
+
+impl<M: Send + 'static> Envelope for IntervalTick<M> {
+    fn message_type(&self) -> &'static str {
+        type_name::<M>()
+    }
+
+    fn into_any(self: Box<Self>) -> Box<dyn Any + Send> {
+        self
+    }
+}
+
+impl<M> IntervalTick<M> {
+    /// The message, unless its interval was cancelled; the tick is done.
+    fn open(self) -> Option<M> {
+        let IntervalTick { message, queued } = self;
+        let live = !queued.0.is_cancelled();
+        drop(queued);
+        live.then_some(message)
+    }
+}
+
+impl<A: Receive<M>, M: Send + 'static> ActorMessage<A> for IntervalTick<M> {
+    fn handle<'a>(
+        self: Box<Self>,
+        actor: &'a mut A,
+        assistant: &'a ActorAssistant<A>,
+    ) -> HandlerFuture<'a> {
+        match (*self).open() {
+            Some(message) => Box::pin(<A as Receive<M>>::handle(actor, message, assistant)),
+            None => Box::pin(std::future::ready(())),
+        }
+    }
+
+    fn refuse(self: Box<Self>, _: Error) -> bool {
+        false
+    }
+}
+
+impl<S: Listen<M>, M: Send + 'static> ServiceMessage<S> for IntervalTick<M> {
+    fn handle<'a>(
+        self: Box<Self>,
+        service: &'a S,
+        assistant: &'a ServiceAssistant<S>,
+    ) -> HandlerFuture<'a> {
+        match (*self).open() {
+            Some(message) => Box::pin(<S as Listen<M>>::handle(service, message, assistant)),
+            None => Box::pin(std::future::ready(())),
+        }
+    }
+
+    fn refuse(self: Box<Self>, _: Error) -> bool {
+        false
     }
 }

@@ -79,6 +79,7 @@ pub(crate) struct System {
     services: Padded<Registry<dyn ServicePoolControl>>,
     subscriptions: Subscriptions,
     scheduled_cancelled: AtomicU64,
+    skipped_ticks: AtomicU64,
     /// The system-wide limits and figures; counted only when limited.
     pub(crate) budget: Budget,
     evictor: Evictor,
@@ -121,6 +122,7 @@ impl System {
             services: Padded::default(),
             subscriptions: Subscriptions::default(),
             scheduled_cancelled: AtomicU64::new(0),
+            skipped_ticks: AtomicU64::new(0),
             budget: Budget::new(limits.max_actors, limits.max_memory),
             evictor: Evictor::new(limits.max_actors),
             invalid_limits: limits.validate().err(),
@@ -330,6 +332,82 @@ impl System {
         Ok(Timer::new(timer))
     }
 
+    /// Sends a clone of `message` to actor `id` (whose `slot` this is) every
+    /// `every`, while its current activation lives; see
+    /// `ActorAssistant::send_interval`.
+    pub(crate) fn interval_to_actor<A: crate::Receive<M>, M: Clone + Send + 'static>(
+        self: &Arc<Self>,
+        id: A::Id,
+        slot: Arc<slot::Slot<A>>,
+        every: Duration,
+        message: M,
+    ) -> Timer {
+        let timer = TimerShared::new();
+        let interval = scheduled::ActorInterval::<A, M> {
+            timer: timer.clone(),
+            every,
+            id,
+            activation: slot.activation(),
+            slot,
+            message,
+        };
+        self.start_interval(&timer, every, Box::new(interval));
+        Timer::new(timer)
+    }
+
+    /// Sends a clone of `message` to service `S` every `every` until the
+    /// system stops; see `ServiceAssistant::send_interval`.
+    pub(crate) fn interval_to_service<S: Listen<M>, M: Clone + Send + 'static>(
+        self: &Arc<Self>,
+        every: Duration,
+        message: M,
+    ) -> Timer {
+        let timer = TimerShared::new();
+        match self.service_pool::<S>() {
+            Ok(pool) => {
+                let interval = scheduled::ServiceInterval::<S, M> {
+                    timer: timer.clone(),
+                    every,
+                    pool: Arc::clone(&pool),
+                    message,
+                };
+                self.start_interval(&timer, every, Box::new(interval));
+            }
+            Err(error) => {
+                log::error!("no interval started: {error}");
+                timer.end();
+            }
+        }
+        Timer::new(timer)
+    }
+
+    /// Puts an interval among the timers, first due after `every`; one that
+    /// cannot start (a zero period, a stopping system) ends at once.
+    fn start_interval(
+        self: &Arc<Self>,
+        timer: &TimerShared,
+        every: Duration,
+        interval: Box<dyn timers::Scheduled>,
+    ) {
+        if every.is_zero() {
+            log::error!(
+                "send_interval was given a zero period, which would send without pause; \
+                 no interval started: give it a positive duration"
+            );
+            timer.end();
+            return;
+        }
+        if let Err(error) = self.timers.add(self, every, interval) {
+            log::debug!("no interval started: {error}");
+            timer.end();
+        }
+    }
+
+    /// An interval's tick was skipped: the previous one was still queued.
+    pub(crate) fn count_skipped_tick(&self) {
+        self.skipped_ticks.fetch_add(1, Relaxed);
+    }
+
     /// A scheduled message was not delivered: the system stopped first, or
     /// its target refused it.
     pub(crate) fn count_cancelled_schedule(&self) {
@@ -418,6 +496,7 @@ impl System {
             scheduled_cancelled: self.scheduled_cancelled.load(Relaxed),
             waiting_calls: self.deadlines.waiting(),
             scheduled_pending: self.timers.pending(),
+            skipped_ticks: self.skipped_ticks.load(Relaxed),
             max_actors: self.budget.max_actors,
             max_memory: self.budget.max_memory,
         }

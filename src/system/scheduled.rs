@@ -1,14 +1,18 @@
-//! The two kinds of scheduled message: to an actor, and to a service. Each
-//! is an entry of the system's timers (see `timers.rs`) until it is due.
+//! What the system's timers (see `timers.rs`) deliver when an entry is due:
+//! a scheduled message to an actor or to a service, or an interval's tick
+//! to the actor or service that started it.
 
 use std::marker::PhantomData;
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::system::System;
 use crate::system::context::TaskContext;
-use crate::system::envelope::Tell;
+use crate::system::envelope::{IntervalTick, QueuedTick, Tell};
+use crate::system::service_pool::ServicePool;
+use crate::system::slot::{Pushed, Slot};
 use crate::system::timers::Scheduled;
-use crate::timer::TimerShared;
+use crate::timer::{Tick, TimerShared};
 use crate::{Listen, Receive};
 
 /// `message` for actor `id` of type `A`.
@@ -23,7 +27,10 @@ impl<A: Receive<M>, M: Send + 'static> Scheduled for ToActor<A, M> {
         &self.timer
     }
 
-    fn deliver(self: Box<Self>, system: &Arc<System>) {
+    fn deliver(self: Box<Self>, system: &Arc<System>) -> Option<(Duration, Box<dyn Scheduled>)> {
+        if !self.timer.fire() {
+            return None;
+        }
         let ToActor { id, message, .. } = *self;
         match system.deliver_to_actor::<A>(id, Box::new(Tell(message))) {
             Ok(None) => {}
@@ -40,6 +47,7 @@ impl<A: Receive<M>, M: Send + 'static> Scheduled for ToActor<A, M> {
             }
             Err(_) => system.count_cancelled_schedule(),
         }
+        None
     }
 }
 
@@ -55,17 +63,24 @@ impl<S: Listen<M>, M: Send + 'static> Scheduled for ToService<S, M> {
         &self.timer
     }
 
-    fn deliver(self: Box<Self>, system: &Arc<System>) {
+    fn deliver(self: Box<Self>, system: &Arc<System>) -> Option<(Duration, Box<dyn Scheduled>)> {
+        if !self.timer.fire() {
+            return None;
+        }
         let pool = match system.service_pool::<S>() {
             Ok(pool) => Arc::clone(&pool),
-            Err(_) => return system.count_cancelled_schedule(),
+            Err(_) => {
+                system.count_cancelled_schedule();
+                return None;
+            }
         };
         let refused = match pool.try_deliver(system, self.message) {
-            Ok(()) => return,
+            Ok(()) => return None,
             Err(refused) => refused,
         };
         if *refused.error() != crate::Error::MailboxFull {
-            return system.count_cancelled_schedule();
+            system.count_cancelled_schedule();
+            return None;
         }
         // A full service is waited for in a task of its own.
         let waiting = system.clone();
@@ -76,5 +91,113 @@ impl<S: Listen<M>, M: Send + 'static> Scheduled for ToService<S, M> {
                 waiting.count_cancelled_schedule();
             }
         });
+        None
+    }
+}
+
+/// An interval's `message` for actor `id`, while the activation that
+/// started it lives.
+pub(crate) struct ActorInterval<A: Receive<M>, M: Clone + Send + 'static> {
+    pub(crate) timer: Arc<TimerShared>,
+    pub(crate) every: Duration,
+    pub(crate) id: A::Id,
+    pub(crate) slot: Arc<Slot<A>>,
+    /// The activation that started it (see `Slot::activation`).
+    pub(crate) activation: u32,
+    pub(crate) message: M,
+}
+
+impl<A: Receive<M>, M: Clone + Send + 'static> Scheduled for ActorInterval<A, M> {
+    fn timer(&self) -> &TimerShared {
+        &self.timer
+    }
+
+    fn repeats(&self) -> bool {
+        true
+    }
+
+    fn deliver(self: Box<Self>, system: &Arc<System>) -> Option<(Duration, Box<dyn Scheduled>)> {
+        let Ok(actors) = system.actor_type::<A>() else {
+            return None;
+        };
+        // Dropped after the timer's lock is released: its `Drop` is user code.
+        let mut refused = None;
+        let tick = self.timer.tick(|| {
+            let envelope = Box::new(IntervalTick {
+                message: self.message.clone(),
+                queued: QueuedTick(self.timer.clone()),
+            });
+            match self
+                .slot
+                .push_tick(envelope, self.activation, &system.lifecycle)
+            {
+                Pushed::Queued(spawn) => {
+                    if spawn {
+                        actors.spawn_drain(system, self.id.clone(), self.slot.clone());
+                    }
+                    true
+                }
+                Pushed::Refused(envelope) | Pushed::Full(envelope) => {
+                    refused = Some(envelope);
+                    false
+                }
+            }
+        });
+        drop(refused);
+        repeat(system, tick, self.every, self)
+    }
+}
+
+/// An interval's `message` for service `S`, until the system stops.
+pub(crate) struct ServiceInterval<S: Listen<M>, M: Clone + Send + 'static> {
+    pub(crate) timer: Arc<TimerShared>,
+    pub(crate) every: Duration,
+    pub(crate) pool: Arc<ServicePool<S>>,
+    pub(crate) message: M,
+}
+
+impl<S: Listen<M>, M: Clone + Send + 'static> Scheduled for ServiceInterval<S, M> {
+    fn timer(&self) -> &TimerShared {
+        &self.timer
+    }
+
+    fn repeats(&self) -> bool {
+        true
+    }
+
+    fn deliver(self: Box<Self>, system: &Arc<System>) -> Option<(Duration, Box<dyn Scheduled>)> {
+        let mut refused = None;
+        let tick = self.timer.tick(|| {
+            let envelope = Box::new(IntervalTick {
+                message: self.message.clone(),
+                queued: QueuedTick(self.timer.clone()),
+            });
+            match self.pool.push_tick(system, envelope) {
+                Ok(()) => true,
+                Err(envelope) => {
+                    refused = Some(envelope);
+                    false
+                }
+            }
+        });
+        drop(refused);
+        repeat(system, tick, self.every, self)
+    }
+}
+
+/// What follows an interval's tick: the interval again, or its end.
+fn repeat(
+    system: &System,
+    tick: Tick,
+    every: Duration,
+    interval: Box<dyn Scheduled>,
+) -> Option<(Duration, Box<dyn Scheduled>)> {
+    match tick {
+        Tick::Queued => Some((every, interval)),
+        Tick::Skipped => {
+            system.count_skipped_tick();
+            Some((every, interval))
+        }
+        Tick::Over => None,
     }
 }

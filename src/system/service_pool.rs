@@ -195,6 +195,22 @@ impl<S: Service> ServicePool<S> {
         }
     }
 
+    /// Queues an interval's tick for the service, whatever its capacity (the
+    /// interval queues one tick at a time); hands it back if refused.
+    pub(crate) fn push_tick(
+        self: &Arc<Self>,
+        system: &Arc<System>,
+        envelope: ServiceEnvelope<S>,
+    ) -> Result<(), ServiceEnvelope<S>> {
+        let mut envelope = Some(envelope);
+        match self.enqueue(system, &mut envelope, true, false) {
+            Ok(None) => Ok(()),
+            Ok(Some(_)) | Err(_) => {
+                Err(envelope.unwrap_or_else(|| unreachable!("a refused tick is still in hand")))
+            }
+        }
+    }
+
     /// Queues a published message: at once if there is room or the service
     /// is not up yet (a failed start drops it, as nobody waits for it);
     /// otherwise returns the wait for room, to be awaited by the publisher.

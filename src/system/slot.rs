@@ -83,6 +83,13 @@ struct SlotState<A: Actor> {
     /// empties the mailbox tells them all and clears it: a waiter is never
     /// left behind, and a mailbox that never filled never touches `room`.
     senders_waiting: bool,
+    /// The drain task runs only for interval ticks (see [`Slot::push_tick`]):
+    /// the slot keeps the stamp of when it went idle, so that ticks do not
+    /// keep the actor from its idle timeout.
+    ticking: bool,
+    /// Counts activations that ended: an interval belongs to the activation
+    /// it was started by, and ends with it.
+    activation: u32,
 }
 
 /// What the drain task does next.
@@ -133,6 +140,8 @@ impl<A: Actor> Slot<A> {
                 in_hand: 0,
                 consecutive_panics: 0,
                 senders_waiting: false,
+                ticking: false,
+                activation: 0,
             }),
         }
     }
@@ -176,7 +185,46 @@ impl<A: Actor> Slot<A> {
             return Pushed::Full(envelope);
         }
         state.queue.push_back(envelope);
+        if std::mem::take(&mut state.ticking) {
+            // A message that is not a tick: the actor is busy, no longer idle.
+            self.idle_stamp.store(0, Relaxed);
+        }
         Pushed::Queued(self.schedule(&mut state, &system.lifecycle))
+    }
+
+    /// The activation now, to bind an interval to it.
+    pub(crate) fn activation(&self) -> u32 {
+        self.lock().activation
+    }
+
+    /// Queues an interval's tick for the activation `activation`, if it is
+    /// still the live one and not deactivating; never waits for room (the
+    /// interval queues one tick at a time). A tick that wakes an idle actor
+    /// leaves its idle stamp as it was, so that ticks alone do not keep it
+    /// in memory: the idle sweeper may expire it while the tick is handled.
+    pub(crate) fn push_tick(
+        &self,
+        envelope: ActorEnvelope<A>,
+        activation: u32,
+        lifecycle: &Lifecycle,
+    ) -> Pushed<A> {
+        let mut state = self.lock();
+        if lifecycle.is_stopping()
+            || !state.live
+            || state.activation != activation
+            || state.deactivating.is_some()
+            || self.stop_requested.load(Relaxed)
+        {
+            return Pushed::Refused(envelope);
+        }
+        state.queue.push_back(envelope);
+        if state.scheduled {
+            return Pushed::Queued(false);
+        }
+        state.scheduled = true;
+        state.ticking = true;
+        lifecycle.task_started();
+        Pushed::Queued(true)
     }
 
     /// While actors drain, the code running inside the system may still
@@ -365,7 +413,11 @@ impl<A: Actor> Slot<A> {
         if state.queue.buffer_capacity() > IDLE_MAILBOX_CAPACITY {
             state.queue.shrink_buffer_to(IDLE_MAILBOX_CAPACITY);
         }
-        self.idle_stamp.store(stamp(Instant::now()), Relaxed);
+        // Idle since now, unless the drain task ran only for ticks: then
+        // since when it went idle before them.
+        if !std::mem::take(&mut state.ticking) || self.idle_stamp.load(Relaxed) == 0 {
+            self.idle_stamp.store(stamp(Instant::now()), Relaxed);
+        }
         Step::Idle
     }
 
@@ -388,6 +440,8 @@ impl<A: Actor> Slot<A> {
     pub(crate) fn activation_ended(&self) {
         let mut state = self.lock();
         state.live = false;
+        state.ticking = false;
+        state.activation = state.activation.wrapping_add(1);
         self.stop_requested.store(false, Relaxed);
         state.idle_expired = false;
         state.keep_alive_until = 0;

@@ -35,9 +35,17 @@ use crate::timer::TimerShared;
 pub(crate) trait Scheduled: Send {
     /// The timer this entry belongs to.
     fn timer(&self) -> &TimerShared;
-    /// Delivers the message; the timer was claimed already.
-    fn deliver(self: Box<Self>, system: &Arc<System>);
+    /// Whether it is an interval (whose end at shutdown cancels no message).
+    fn repeats(&self) -> bool {
+        false
+    }
+    /// Delivers the message, unless the timer was cancelled; an interval
+    /// returns itself and its period, to be due again.
+    fn deliver(self: Box<Self>, system: &Arc<System>) -> Option<(Duration, Box<dyn Scheduled>)>;
 }
+
+/// An entry taken from the heap, with the [`stamp`] it was due at.
+type DueEntry = (u64, Box<dyn Scheduled>);
 
 /// One pending message, ordered by when it is due, then by when it was
 /// scheduled.
@@ -113,6 +121,11 @@ impl Timers {
         self.start_sweeper(system)?;
         // Too far to represent: as good as never.
         let due = Instant::now().checked_add(delay).map_or(u64::MAX, stamp);
+        self.insert(due, scheduled)
+    }
+
+    /// Puts `scheduled` in the heap, due at the [`stamp`] `due`.
+    fn insert(&self, due: u64, scheduled: Box<dyn Scheduled>) -> Result<(), Error> {
         {
             let mut pending = self.lock();
             if pending.closed {
@@ -171,8 +184,9 @@ impl Timers {
         Ok(())
     }
 
-    /// Takes the entries due at `now`, and the stamp of the next one.
-    fn due(&self, now: u64) -> (Vec<Box<dyn Scheduled>>, u64) {
+    /// Takes the entries due at `now`, each with when it was due, and the
+    /// stamp of the next one.
+    fn due(&self, now: u64) -> (Vec<DueEntry>, u64) {
         let mut pending = self.lock();
         let mut due = Vec::new();
         while pending
@@ -181,7 +195,7 @@ impl Timers {
             .is_some_and(|Reverse(entry)| entry.due <= now)
         {
             if let Some(Reverse(entry)) = pending.heap.pop() {
-                due.push(entry.scheduled);
+                due.push((entry.due, entry.scheduled));
             }
         }
         let next = pending
@@ -216,7 +230,7 @@ async fn sweep(weak: Weak<System>, lifecycle: Arc<Lifecycle>) {
         if lifecycle.is_stopping() {
             let cancelled = timers.close();
             for scheduled in cancelled {
-                if scheduled.timer().cancel() {
+                if scheduled.timer().cancel() && !scheduled.repeats() {
                     system.count_cancelled_schedule();
                 }
             }
@@ -225,9 +239,19 @@ async fn sweep(weak: Weak<System>, lifecycle: Arc<Lifecycle>) {
         timers.sweeper_wakes_at.store(u64::MAX, SeqCst);
         let (due, next) = timers.due(stamp(Instant::now()));
         timers.sweeper_wakes_at.store(next, SeqCst);
-        for scheduled in due {
-            if scheduled.timer().fire() {
-                scheduled.deliver(&system);
+        for (was_due, scheduled) in due {
+            if let Some((every, again)) = scheduled.deliver(&system) {
+                // Due again a period after it was due, not after now, so
+                // that a late sweep does not shift every later tick; a tick
+                // missed altogether is not made up.
+                let every = u64::try_from(every.as_nanos()).unwrap_or(u64::MAX).max(1);
+                let now = stamp(Instant::now());
+                let mut next_due = was_due.saturating_add(every);
+                if next_due <= now {
+                    next_due = now.saturating_add(every);
+                }
+                // Refused only once closed at shutdown: the interval ends.
+                let _ = timers.insert(next_due, again);
             }
         }
         drop(system);

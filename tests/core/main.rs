@@ -17,6 +17,7 @@ mod failures;
 mod fallible_hooks;
 mod handed_back;
 mod helpers;
+mod intervals;
 mod journal;
 mod keeping_state;
 mod overload;

@@ -34,6 +34,7 @@ use crate::{Acteur, Error};
 pub struct ActeurBuilder {
     limits: SystemLimits,
     data: DataMap,
+    home: Home,
 }
 
 impl ActeurBuilder {
@@ -161,6 +162,35 @@ impl ActeurBuilder {
         self
     }
 
+    /// With the `tokio` feature: the tokio runtime whose context the
+    /// system's worker threads enter, so
+    /// that handlers can use tokio-based libraries (tokio's time and net,
+    /// database, HTTP and gRPC clients): what they spawn runs there, and it
+    /// drives their I/O and timers. Actors and services still run on the
+    /// system's own worker threads.
+    ///
+    /// Without it, a system built inside a tokio runtime uses that one, and
+    /// one built elsewhere starts a small runtime of its own (one thread),
+    /// shut down with the system.
+    ///
+    /// ```
+    /// let runtime = tokio::runtime::Builder::new_multi_thread()
+    ///     .worker_threads(1)
+    ///     .enable_all()
+    ///     .build()
+    ///     .unwrap();
+    /// let sys = acteur::Acteur::builder()
+    ///     .tokio_handle(runtime.handle().clone())
+    ///     .build();
+    /// sys.stop();
+    /// sys.wait_until_stopped();
+    /// ```
+    #[cfg(feature = "tokio")]
+    pub fn tokio_handle(mut self, handle: tokio::runtime::Handle) -> ActeurBuilder {
+        self.home = Home::Given(handle);
+        self
+    }
+
     /// Creates the system. Like [`Acteur::new`], its worker threads start with
     /// the first message.
     ///
@@ -170,7 +200,7 @@ impl ActeurBuilder {
         if let Err(error) = self.limits.validate() {
             log::error!("{error}");
         }
-        Acteur::from_system(System::new(self.limits, self.data, Home::Ambient))
+        Acteur::from_system(System::new(self.limits, self.data, self.home))
     }
 }
 

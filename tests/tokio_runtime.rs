@@ -1,11 +1,15 @@
-//! The `tokio` feature: where a system's tasks run, and what handlers can
-//! use there. Run with `cargo test --features tokio`.
+//! The `tokio` feature: actors and services run on the system's own worker
+//! threads, inside a tokio runtime's context, so that handlers can use
+//! tokio-based libraries; and blocking a tokio thread no longer holds the
+//! system back. Run with `cargo test --features tokio`.
 #![cfg(feature = "tokio")]
 
 use std::thread;
 use std::time::Duration;
 
-use acteur::{Acteur, Actor, ActorAssistant, BoxError, Error, Respond};
+use acteur::{
+    Acteur, Actor, ActorAssistant, ActorConfiguration, BoxError, Error, Receive, Respond,
+};
 
 struct Probe;
 impl Actor for Probe {
@@ -15,21 +19,40 @@ impl Actor for Probe {
     }
 }
 
-/// Answers with the name of the thread that ran the handler, after using
-/// tokio's timer and spawning a tokio task, as a handler built on
-/// tokio-based libraries would.
+/// Where the handler ran, and where a task it spawned on tokio ran, after
+/// using tokio's timer, as a handler built on tokio-based libraries would.
+#[derive(Debug)]
+struct Places {
+    handler: Option<String>,
+    spawned: Option<String>,
+}
+
+fn thread_name() -> Option<String> {
+    thread::current().name().map(str::to_owned)
+}
+
 struct WhereAmI;
 impl Respond<WhereAmI> for Probe {
-    type Response = Option<String>;
-    async fn handle(&mut self, _: WhereAmI, _: &ActorAssistant<Self>) -> Option<String> {
+    type Response = Places;
+    async fn handle(&mut self, _: WhereAmI, _: &ActorAssistant<Self>) -> Places {
         tokio::time::sleep(Duration::from_millis(1)).await;
-        let spawned = tokio::spawn(async { thread::current().name().map(str::to_owned) });
-        spawned.await.unwrap()
+        let spawned = tokio::spawn(async { thread_name() }).await.unwrap();
+        Places {
+            handler: thread_name(),
+            spawned,
+        }
     }
 }
 
+fn on_a_worker(places: &Places) -> bool {
+    places
+        .handler
+        .as_deref()
+        .is_some_and(|name| name.starts_with("acteur-worker-"))
+}
+
 #[test]
-fn a_system_created_inside_a_runtime_runs_on_it() {
+fn inside_a_runtime_handlers_run_on_the_pool_and_spawn_on_that_runtime() {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .thread_name("callers-runtime")
@@ -38,21 +61,41 @@ fn a_system_created_inside_a_runtime_runs_on_it() {
         .unwrap();
     runtime.block_on(async {
         let sys = Acteur::new();
-        let name = sys
+        let places = sys
             .call_actor::<Probe, WhereAmI>(1, WhereAmI)
             .await
             .unwrap();
-        assert_eq!(name.as_deref(), Some("callers-runtime"));
+        assert!(on_a_worker(&places), "{places:?}");
+        assert_eq!(places.spawned.as_deref(), Some("callers-runtime"));
         sys.stop();
         sys.stopped().await;
     });
 }
 
 #[test]
-fn a_system_created_outside_any_runtime_starts_its_own() {
+fn a_runtime_given_to_the_builder_is_the_one_entered() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("given-runtime")
+        .enable_all()
+        .build()
+        .unwrap();
+    let sys = Acteur::builder()
+        .tokio_handle(runtime.handle().clone())
+        .build();
+    let places = sys.call_actor_sync::<Probe, WhereAmI>(1, WhereAmI).unwrap();
+    assert!(on_a_worker(&places), "{places:?}");
+    assert_eq!(places.spawned.as_deref(), Some("given-runtime"));
+    sys.stop();
+    sys.wait_until_stopped();
+}
+
+#[test]
+fn outside_any_runtime_a_system_starts_a_small_one_of_its_own() {
     let sys = Acteur::new();
-    let name = sys.call_actor_sync::<Probe, WhereAmI>(1, WhereAmI).unwrap();
-    assert_eq!(name.as_deref(), Some("acteur-worker"));
+    let places = sys.call_actor_sync::<Probe, WhereAmI>(1, WhereAmI).unwrap();
+    assert!(on_a_worker(&places), "{places:?}");
+    assert_eq!(places.spawned.as_deref(), Some("acteur-tokio"));
     sys.stop();
     sys.wait_until_stopped();
 }
@@ -60,15 +103,13 @@ fn a_system_created_outside_any_runtime_starts_its_own() {
 #[tokio::test]
 async fn a_current_thread_runtime_serves_async_calls_and_refuses_blocking_ones() {
     let sys = Acteur::new();
-    let name = sys
+    let places = sys
         .call_actor::<Probe, WhereAmI>(1, WhereAmI)
         .await
         .unwrap();
-    assert!(
-        name.is_some(),
-        "the test's own thread is named after the test"
-    );
-    // Blocking here would block the one thread that runs the system.
+    assert!(on_a_worker(&places), "{places:?}");
+    // Blocking here would block the one thread that drives the handlers'
+    // timers and I/O.
     let blocked = sys.call_actor_sync::<Probe, WhereAmI>(1, WhereAmI);
     assert!(
         matches!(
@@ -94,12 +135,83 @@ fn the_global_system_outlives_the_runtime_it_was_first_used_in() {
             .enable_all()
             .build()
             .unwrap();
-        let name = runtime.block_on(async {
+        let places = runtime.block_on(async {
             Acteur::global()
                 .call_actor::<Probe, WhereAmI>(7, WhereAmI)
                 .await
                 .unwrap()
         });
-        assert_eq!(name.as_deref(), Some("acteur-worker"));
+        assert!(on_a_worker(&places), "{places:?}");
+        assert_eq!(places.spawned.as_deref(), Some("acteur-tokio"));
     }
+}
+
+/// One message waits at most.
+struct Narrow;
+impl Actor for Narrow {
+    type Id = u32;
+    async fn activate(_: u32, _: &ActorAssistant<Self>) -> Result<Self, BoxError> {
+        Ok(Narrow)
+    }
+    fn configuration() -> ActorConfiguration {
+        ActorConfiguration {
+            mailbox_capacity: Some(1),
+            ..Default::default()
+        }
+    }
+}
+struct Note;
+impl Receive<Note> for Narrow {
+    async fn handle(&mut self, _: Note, _: &ActorAssistant<Self>) {}
+}
+struct Ping;
+impl Respond<Ping> for Narrow {
+    type Response = ();
+    async fn handle(&mut self, _: Ping, _: &ActorAssistant<Self>) {}
+}
+
+/// Blocking `_sync` calls made from tasks on the tokio runtime the system
+/// was built in: they block tokio's workers, which the system's tasks no
+/// longer run on, so each returns. Before, a task the system spawned from
+/// a blocked worker waited in that worker's slot, and the call with it.
+#[test]
+fn blocking_calls_from_tasks_on_the_systems_runtime_return() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let sys = runtime.block_on(async {
+        Acteur::builder()
+            .call_timeout(Duration::from_secs(20))
+            .build()
+    });
+    let calls: Vec<_> = (0..5)
+        .map(|id| {
+            let sys = sys.clone();
+            runtime.spawn(async move { sys.call_actor_sync::<Narrow, Ping>(id, Ping) })
+        })
+        .collect();
+    let sends: Vec<_> = (0..3)
+        .map(|_| {
+            let sys = sys.clone();
+            runtime.spawn(async move {
+                (0..100).try_for_each(|_| sys.send_to_actor_sync::<Narrow, Note>(9, Note))
+            })
+        })
+        .collect();
+    runtime.block_on(async {
+        for call in calls {
+            assert_eq!(call.await.unwrap(), Ok(()));
+        }
+        for send in sends {
+            assert_eq!(send.await.unwrap(), Ok(()));
+        }
+    });
+    let stopper = sys.clone();
+    let stopped = runtime.spawn(async move {
+        stopper.stop();
+        stopper.wait_until_stopped();
+    });
+    runtime.block_on(stopped).unwrap();
 }

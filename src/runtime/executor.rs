@@ -207,14 +207,20 @@ impl Executor {
 
     /// Starts the worker threads; each runs tasks until `done` returns true
     /// when checked (whenever it runs out of tasks, and when woken by
-    /// [`Executor::wake_all_after`]).
-    pub(crate) fn start(&self, done: impl Fn() -> bool + Clone + Send + 'static) {
+    /// [`Executor::wake_all_after`]), inside `around` (which enters a tokio
+    /// runtime's context, under the `tokio` feature).
+    pub(crate) fn start(
+        &self,
+        done: impl Fn() -> bool + Clone + Send + 'static,
+        around: impl Fn(&mut dyn FnMut()) + Clone + Send + 'static,
+    ) {
         for index in 0..self.shared.workers.len() {
             let shared = self.shared.clone();
             let done = done.clone();
+            let around = around.clone();
             let started = thread::Builder::new()
                 .name(format!("acteur-worker-{index}"))
-                .spawn(move || shared.work(index, done));
+                .spawn(move || around(&mut || shared.clone().work(index, done.clone())));
             if let Err(error) = started {
                 log::error!("acteur could not start a worker thread: {error}");
             }

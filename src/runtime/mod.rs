@@ -1,41 +1,41 @@
 //! The one module that names an executor: spawning tasks, sleeping and
-//! blocking on a future all go through here, so that the rest of the crate
-//! runs unchanged on either runtime:
+//! blocking on a future all go through here.
 //!
-//! - by default, each system owns a pool of worker threads (`own_pool.rs`
-//!   over `executor.rs`);
-//! - with the `tokio` feature, tasks run on tokio (`on_tokio.rs`): the
-//!   runtime the system was created in, or one the system starts itself.
+//! Each system owns a pool of worker threads (`own_pool.rs` over
+//! `executor.rs`), with or without the `tokio` feature: features are
+//! additive, so turning one on must not change how every system schedules.
+//! With the feature, the workers enter a tokio runtime's context
+//! (`tokio_context.rs`), so that handlers can use tokio-based libraries.
 //!
-//! Timers and `block_on` come from async-io under both: its timers fire
-//! whichever executor polls them, so the crate's deadlines do not depend on
-//! whether a caller's tokio runtime has its time driver enabled.
+//! Timers and `block_on` come from async-io: its timers fire whichever
+//! executor polls them, so the crate's deadlines do not depend on a tokio
+//! runtime's time driver.
 
-#[cfg(not(feature = "tokio"))]
 mod executor;
-#[cfg(feature = "tokio")]
-mod on_tokio;
-#[cfg(not(feature = "tokio"))]
 mod own_pool;
+#[cfg(feature = "tokio")]
+mod tokio_context;
 
 use std::future::Future;
 use std::thread;
 use std::time::Duration;
 
-#[cfg(feature = "tokio")]
-pub(crate) use on_tokio::{Runtime, linger, may_linger};
-#[cfg(not(feature = "tokio"))]
 pub(crate) use own_pool::{Runtime, linger, may_linger};
 
-/// Which runtime a system's tasks run on, where there is a choice (under
-/// the `tokio` feature; the default pool is always the system's own).
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+/// Which tokio runtime a system's workers enter, under the `tokio` feature
+/// (without it, this changes nothing: tasks always run on the system's own
+/// pool).
+#[derive(Clone, Debug, Default)]
 pub(crate) enum Home {
     /// The tokio runtime the system is created in, if any; else its own.
+    #[default]
     Ambient,
     /// A runtime of the system's own, wherever it is created: for the
     /// global system, which outlives any runtime it may be first used in.
     Own,
+    /// The runtime given to the builder.
+    #[cfg(feature = "tokio")]
+    Given(tokio::runtime::Handle),
 }
 
 /// The number of worker threads: the machine's available parallelism.

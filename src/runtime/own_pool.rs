@@ -1,6 +1,7 @@
-//! The default runtime: each system owns a pool of worker threads (see
-//! `executor.rs`), started lazily on the first spawn and ended once the
-//! system has stopped.
+//! Each system owns a pool of worker threads (see `executor.rs`), started
+//! lazily on the first spawn and ended once the system has stopped. With
+//! the `tokio` feature, the workers run inside a tokio runtime's context
+//! (see `tokio_context.rs`), which changes nothing in how they schedule.
 
 use std::future::Future;
 use std::sync::{Arc, Once};
@@ -16,15 +17,22 @@ pub(crate) struct Runtime {
     executor: Executor,
     workers_started: Once,
     lifecycle: Arc<Lifecycle>,
+    #[cfg(feature = "tokio")]
+    tokio: super::tokio_context::TokioContext,
 }
 
 impl Runtime {
     /// An executor whose worker threads run until `lifecycle` says the
-    /// system has stopped. Every system owns its pool, whatever `_home`.
-    pub(crate) fn new(lifecycle: Arc<Lifecycle>, _home: Home) -> Self {
+    /// system has stopped; with the `tokio` feature, inside the runtime
+    /// `home` names.
+    pub(crate) fn new(lifecycle: Arc<Lifecycle>, home: Home) -> Self {
+        #[cfg(not(feature = "tokio"))]
+        let _ = home;
         Runtime {
             executor: Executor::new(worker_count()),
             workers_started: Once::new(),
+            #[cfg(feature = "tokio")]
+            tokio: super::tokio_context::TokioContext::new(lifecycle.clone(), &home),
             lifecycle,
         }
     }
@@ -36,15 +44,31 @@ impl Runtime {
     }
 
     /// Whether a thread blocking on one of this system's futures could
-    /// stop the system from running it: never, since no caller's thread
-    /// is one of the pool's workers (handlers are refused before this).
+    /// stall it. Never for the pool itself, since no caller's thread is one
+    /// of its workers (handlers are refused before this); with the `tokio`
+    /// feature, when the handlers' I/O and timers depend on the blocked
+    /// thread (see `TokioContext::blocking_here_would_hang`).
     pub(crate) fn blocking_here_would_hang(&self) -> bool {
+        #[cfg(feature = "tokio")]
+        return self.tokio.blocking_here_would_hang();
+        #[cfg(not(feature = "tokio"))]
         false
     }
 
     fn start_workers(&self) {
         let lifecycle = self.lifecycle.clone();
-        self.executor.start(move || lifecycle.is_stopped());
+        #[cfg(feature = "tokio")]
+        let around_worker = {
+            let handle = self.tokio.handle();
+            move |work: &mut dyn FnMut()| {
+                let _inside = handle.enter();
+                work();
+            }
+        };
+        #[cfg(not(feature = "tokio"))]
+        let around_worker = |work: &mut dyn FnMut()| work();
+        self.executor
+            .start(move || lifecycle.is_stopped(), around_worker);
         // Sleeping workers learn that the system stopped from this task.
         let lifecycle = self.lifecycle.clone();
         self.executor

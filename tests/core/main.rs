@@ -25,11 +25,7 @@ mod poison;
 mod policies;
 mod probed_defects;
 mod pubsub;
-// The default worker pool's own scheduling. Under tokio, a task woken by a
-// handler that then blocks its thread waits in that worker's LIFO slot until
-// the handler ends: tokio's documented advice for blocking code
-// (`block_in_place`, `spawn_blocking`) applies instead.
-#[cfg(not(feature = "tokio"))]
+// The worker pool's own scheduling, with or without the `tokio` feature.
 mod scheduling;
 mod services;
 mod shutdown;

@@ -25,8 +25,9 @@ use crate::{ActeurBuilder, Error, Listen, Receive, Respond, Serve, Service, Time
 /// handler (they return [`Error::BlockingCallInHandler`] there): use the
 /// `async` forms, or the [`ActorAssistant`](crate::ActorAssistant) /
 /// [`ServiceAssistant`](crate::ServiceAssistant) passed to the handler. Nor
-/// on the thread of a current-thread tokio runtime the system runs on, which
-/// they would block forever ([`Error::BlockingCallOnRuntimeThread`]).
+/// on the thread of a current-thread tokio runtime the system uses (the
+/// `tokio` feature), which drives its handlers' I/O and timers and would
+/// then wait forever ([`Error::BlockingCallOnRuntimeThread`]).
 ///
 /// Stop the system with [`Acteur::stop`] and [`Acteur::wait_until_stopped`]
 /// (or [`Acteur::stopped`]) so that every actor's `deactivate` runs; a system
@@ -94,9 +95,10 @@ impl Acteur {
     /// not their actors, services, subscriptions nor worker threads.
     ///
     /// Worker threads start with the first message, one per core. With the
-    /// `tokio` feature, a system created inside a tokio runtime runs on that
-    /// runtime instead, and one created elsewhere starts a runtime of its
-    /// own (see the guide's [Choosing a runtime](crate::guide::ch09_runtimes)).
+    /// `tokio` feature, they enter the tokio runtime the system is created
+    /// in, or else a small one the system starts, so that handlers can use
+    /// tokio-based libraries (see the guide's
+    /// [Choosing a runtime](crate::guide::ch09_runtimes)).
     pub fn new() -> Acteur {
         Acteur {
             system: System::new(SystemLimits::default(), DataMap::default(), Home::Ambient),
@@ -120,9 +122,9 @@ impl Acteur {
     ///
     /// Once stopped, it stays stopped for the rest of the process: every later
     /// send returns [`Error::Stopped`]. Use [`Acteur::new`] for systems with
-    /// their own lifetimes (tests, for instance). With the `tokio` feature it
-    /// always runs on a tokio runtime of its own, since it outlives any
-    /// runtime it may first be used in.
+    /// their own lifetimes (tests, for instance). With the `tokio` feature
+    /// its workers always enter a tokio runtime of its own, since it outlives
+    /// any runtime it may first be used in.
     ///
     /// ```
     /// let a = acteur::Acteur::global();
@@ -143,7 +145,7 @@ impl Acteur {
 
     /// Runs an `async` method to completion on the calling thread, unless
     /// that would stall the system: inside one of its handlers, or on the
-    /// one thread of the current-thread tokio runtime it runs on.
+    /// one thread of the current-thread tokio runtime it uses.
     fn blocking<T>(
         &self,
         method: &'static str,
@@ -250,7 +252,7 @@ impl Acteur {
     /// As [`Acteur::send_to_actor`], and [`Error::BlockingCallInHandler`]
     /// inside a handler;
     /// [`Error::BlockingCallOnRuntimeThread`] on the thread of a current-thread
-    /// tokio runtime the system runs on.
+    /// tokio runtime the system uses.
     pub fn send_to_actor_sync<A: Receive<M>, M: Send + 'static>(
         &self,
         id: A::Id,
@@ -346,7 +348,7 @@ impl Acteur {
     /// As [`Acteur::call_actor`], and [`Error::BlockingCallInHandler`]
     /// inside a handler;
     /// [`Error::BlockingCallOnRuntimeThread`] on the thread of a current-thread
-    /// tokio runtime the system runs on.
+    /// tokio runtime the system uses.
     pub fn call_actor_with_timeout_sync<A: Respond<M>, M: Send + 'static>(
         &self,
         id: A::Id,
@@ -366,7 +368,7 @@ impl Acteur {
     /// As [`Acteur::call_actor`], and [`Error::BlockingCallInHandler`]
     /// inside a handler;
     /// [`Error::BlockingCallOnRuntimeThread`] on the thread of a current-thread
-    /// tokio runtime the system runs on.
+    /// tokio runtime the system uses.
     pub fn call_actor_sync<A: Respond<M>, M: Send + 'static>(
         &self,
         id: A::Id,
@@ -405,7 +407,7 @@ impl Acteur {
     /// As [`Acteur::send_to_all_actors`], and
     /// [`Error::BlockingCallInHandler`] inside a handler;
     /// [`Error::BlockingCallOnRuntimeThread`] on the thread of a current-thread
-    /// tokio runtime the system runs on.
+    /// tokio runtime the system uses.
     pub fn send_to_all_actors_sync<A: Receive<M>, M: Clone + Send + 'static>(
         &self,
         message: M,
@@ -453,7 +455,7 @@ impl Acteur {
     /// As [`Acteur::schedule_send_to_actor`], and
     /// [`Error::BlockingCallInHandler`] inside a handler;
     /// [`Error::BlockingCallOnRuntimeThread`] on the thread of a current-thread
-    /// tokio runtime the system runs on.
+    /// tokio runtime the system uses.
     pub fn schedule_send_to_actor_sync<A: Receive<M>, M: Send + 'static>(
         &self,
         id: A::Id,
@@ -521,7 +523,7 @@ impl Acteur {
     /// As [`Acteur::schedule_send_to_service`], and
     /// [`Error::BlockingCallInHandler`] inside a handler;
     /// [`Error::BlockingCallOnRuntimeThread`] on the thread of a current-thread
-    /// tokio runtime the system runs on.
+    /// tokio runtime the system uses.
     pub fn schedule_send_to_service_sync<S: Listen<M>, M: Send + 'static>(
         &self,
         delay: Duration,
@@ -599,7 +601,7 @@ impl Acteur {
     /// As [`Acteur::send_to_service`], and [`Error::BlockingCallInHandler`]
     /// inside a handler;
     /// [`Error::BlockingCallOnRuntimeThread`] on the thread of a current-thread
-    /// tokio runtime the system runs on.
+    /// tokio runtime the system uses.
     pub fn send_to_service_sync<S: Listen<M>, M: Send + 'static>(
         &self,
         message: M,
@@ -680,7 +682,7 @@ impl Acteur {
     /// As [`Acteur::call_service`], and [`Error::BlockingCallInHandler`]
     /// inside a handler;
     /// [`Error::BlockingCallOnRuntimeThread`] on the thread of a current-thread
-    /// tokio runtime the system runs on.
+    /// tokio runtime the system uses.
     pub fn call_service_with_timeout_sync<S: Serve<M>, M: Send + 'static>(
         &self,
         message: M,
@@ -699,7 +701,7 @@ impl Acteur {
     /// As [`Acteur::call_service`], and [`Error::BlockingCallInHandler`]
     /// inside a handler;
     /// [`Error::BlockingCallOnRuntimeThread`] on the thread of a current-thread
-    /// tokio runtime the system runs on.
+    /// tokio runtime the system uses.
     pub fn call_service_sync<S: Serve<M>, M: Send + 'static>(
         &self,
         message: M,
@@ -738,7 +740,7 @@ impl Acteur {
     /// As [`Acteur::publish`], and [`Error::BlockingCallInHandler`] inside a
     /// handler;
     /// [`Error::BlockingCallOnRuntimeThread`] on the thread of a current-thread
-    /// tokio runtime the system runs on.
+    /// tokio runtime the system uses.
     pub fn publish_sync<M: Clone + Send + 'static>(&self, message: M) -> Result<(), Error> {
         self.blocking("publish_sync", self.publish::<M>(message))
     }
@@ -773,7 +775,7 @@ impl Acteur {
     /// As [`Acteur::preload_service`], and [`Error::BlockingCallInHandler`]
     /// inside a handler;
     /// [`Error::BlockingCallOnRuntimeThread`] on the thread of a current-thread
-    /// tokio runtime the system runs on.
+    /// tokio runtime the system uses.
     pub fn preload_service_sync<S: Service>(&self) -> Result<(), Error> {
         self.blocking("preload_service_sync", self.preload_service::<S>())
     }
@@ -829,7 +831,7 @@ impl Acteur {
         if self.system.blocking_here_would_hang() {
             log::error!(
                 "wait_until_stopped was called on the one thread of the current-thread tokio \
-                 runtime the system runs on, where it would wait forever; it returns at once. \
+                 runtime the system uses, where it could wait forever; it returns at once. \
                  Await `Acteur::stopped` instead"
             );
             return;

@@ -124,9 +124,10 @@ pub enum Error {
     },
     /// A blocking method (one whose name ends in `_sync`) was called on the
     /// thread of a current-thread tokio runtime (such as `#[tokio::test]`'s)
-    /// that the system runs on (the `tokio` feature). That thread would wait
-    /// for tasks only it can run, forever: use the `async` form and `.await`
-    /// it, or a multi-thread runtime.
+    /// that the system uses (the `tokio` feature). That thread drives the
+    /// handlers' tokio I/O and timers, so a handler using them would wait for
+    /// it, forever: use the `async` form and `.await` it, or a multi-thread
+    /// runtime.
     #[non_exhaustive]
     BlockingCallOnRuntimeThread {
         /// The blocking method that was called, e.g. `call_actor_sync`.
@@ -203,9 +204,9 @@ impl fmt::Display for Error {
             ),
             Error::BlockingCallOnRuntimeThread { method } => write!(
                 f,
-                "`{method}` blocks the calling thread, which runs the current-thread tokio \
-                 runtime the actor system runs on, so it would wait forever; use the async \
-                 form `{}` and `.await` it, or a multi-thread runtime",
+                "`{method}` blocks the calling thread, which drives the current-thread tokio \
+                 runtime the actor system's handlers use, so it could wait forever; use the \
+                 async form `{}` and `.await` it, or a multi-thread runtime",
                 method.trim_end_matches("_sync")
             ),
             Error::MissingData { type_name } => write!(

@@ -70,7 +70,7 @@
 //!
 //! | feature | what it adds |
 //! |---|---|
-//! | `tokio` | actors and services run on tokio: the runtime a system is created in, or one it starts; handlers can use tokio-based libraries. See [Choosing a runtime](guide::ch09_runtimes) |
+//! | `tokio` | handlers can use tokio-based libraries: the system's workers run inside a tokio runtime's context (the one given to the builder, the one the system is created in, or a small one it starts); scheduling is unchanged. See [Choosing a runtime](guide::ch09_runtimes) |
 //! | `tracing` | a `tracing` span around every handled message, naming the actor type, its ID and the message type. See [Observing a system](guide::ch10_observing) |
 //! | `serde` | [`Statistics`] and its parts implement `serde::Serialize` |
 #![forbid(unsafe_code)]

@@ -170,28 +170,46 @@ impl Respond<Ping> for Narrow {
     async fn handle(&mut self, _: Ping, _: &ActorAssistant<Self>) {}
 }
 
-/// Blocking `_sync` calls made from tasks on the tokio runtime the system
-/// was built in: they block tokio's workers, which the system's tasks no
-/// longer run on, so each returns. Before, a task the system spawned from
-/// a blocked worker waited in that worker's slot, and the call with it.
-#[test]
-fn blocking_calls_from_tasks_on_the_systems_runtime_return() {
+/// A multi-thread runtime with a system built inside it: `_sync` calls
+/// made from its tasks block tokio's workers, which the system's tasks no
+/// longer run on, so each returns. Before, a task the system spawned from a
+/// blocked worker waited in that worker's slot, and the call with it.
+fn runtime_and_system() -> (tokio::runtime::Runtime, Acteur) {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .unwrap();
+    // A hang shows as a timeout, not as a test that never ends.
     let sys = runtime.block_on(async {
         Acteur::builder()
             .call_timeout(Duration::from_secs(20))
             .build()
     });
+    (runtime, sys)
+}
+
+#[test]
+fn blocking_calls_from_tasks_on_the_systems_runtime_are_answered() {
+    let (runtime, sys) = runtime_and_system();
     let calls: Vec<_> = (0..5)
         .map(|id| {
             let sys = sys.clone();
             runtime.spawn(async move { sys.call_actor_sync::<Narrow, Ping>(id, Ping) })
         })
         .collect();
+    runtime.block_on(async {
+        for call in calls {
+            assert_eq!(call.await.unwrap(), Ok(()));
+        }
+    });
+    sys.stop();
+    sys.wait_until_stopped();
+}
+
+#[test]
+fn blocking_sends_into_a_full_mailbox_from_tasks_on_the_systems_runtime_return() {
+    let (runtime, sys) = runtime_and_system();
     let sends: Vec<_> = (0..3)
         .map(|_| {
             let sys = sys.clone();
@@ -201,17 +219,21 @@ fn blocking_calls_from_tasks_on_the_systems_runtime_return() {
         })
         .collect();
     runtime.block_on(async {
-        for call in calls {
-            assert_eq!(call.await.unwrap(), Ok(()));
-        }
         for send in sends {
             assert_eq!(send.await.unwrap(), Ok(()));
         }
     });
-    let stopper = sys.clone();
+    sys.stop();
+    sys.wait_until_stopped();
+}
+
+#[test]
+fn stopping_and_waiting_from_a_task_on_the_systems_runtime_returns() {
+    let (runtime, sys) = runtime_and_system();
+    sys.call_actor_sync::<Narrow, Ping>(1, Ping).unwrap();
     let stopped = runtime.spawn(async move {
-        stopper.stop();
-        stopper.wait_until_stopped();
+        sys.stop();
+        sys.wait_until_stopped();
     });
     runtime.block_on(stopped).unwrap();
 }

@@ -45,7 +45,9 @@ pub(crate) async fn drain<A: Actor>(
     // message (see below).
     let mut lingered = false;
     loop {
-        if system.lifecycle.is_abandoning() {
+        // Read once per step: every handled message pays for it.
+        let stopping = system.lifecycle.is_stopping();
+        if stopping && system.lifecycle.is_abandoning() {
             abandon(system, &actors, slot, actor.take(), memory, inbox);
             // Nothing is let in any more, so the slot is empty.
             actors.retire(id, slot);
@@ -54,7 +56,7 @@ pub(crate) async fn drain<A: Actor>(
         if inbox.is_empty()
             && actor.is_some()
             && !lingered
-            && !system.lifecycle.is_stopping()
+            && !stopping
             && runtime::may_linger()
         {
             // About to go idle while this worker has other tasks to run,
@@ -123,7 +125,7 @@ pub(crate) async fn drain<A: Actor>(
                 // In a block that ends before the evictions are awaited: the
                 // outcome then takes no room in every drain task's future.
                 let evictions = {
-                    let outcome = if system.lifecycle.is_stopping() {
+                    let outcome = if stopping {
                         // Cold: a handler started during shutdown may be cut
                         // short by its deadline (its caller gets `Stopped`).
                         let cut_short = Box::pin(system.lifecycle.unless_abandoned(catch(handler)));

@@ -8,6 +8,9 @@ use std::any::type_name;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
+use std::future::Future;
+use std::pin::Pin;
+
 use futures_lite::future;
 
 use crate::runtime;
@@ -17,6 +20,7 @@ use crate::system::context;
 use crate::system::deadlines::Expiry;
 use crate::system::envelope::ActorEnvelope;
 use crate::system::handler_span;
+use crate::system::lifecycle::Lifecycle;
 use crate::system::panics::{catch, catch_sync};
 use crate::system::slot::{Inbox, Resumed, Slot, Step};
 use crate::{Acteur, Actor, ActorAssistant, DeactivationReason, Error};
@@ -53,12 +57,7 @@ pub(crate) async fn drain<A: Actor>(
             actors.retire(id, slot);
             break;
         }
-        if inbox.is_empty()
-            && actor.is_some()
-            && !lingered
-            && !stopping
-            && runtime::may_linger()
-        {
+        if inbox.is_empty() && actor.is_some() && !lingered && !stopping && runtime::may_linger() {
             // About to go idle while this worker has other tasks to run,
             // most likely the actor just sent a message to: let them run
             // first. If one answers, the answer finds this task still
@@ -128,8 +127,7 @@ pub(crate) async fn drain<A: Actor>(
                     let outcome = if stopping {
                         // Cold: a handler started during shutdown may be cut
                         // short by its deadline (its caller gets `Stopped`).
-                        let cut_short = Box::pin(system.lifecycle.unless_abandoned(catch(handler)));
-                        match cut_short.await {
+                        match cut_short(&system.lifecycle, handler).await {
                             Some(outcome) => outcome,
                             None => {
                                 actors.counters.abandoned(0, 1);
@@ -202,9 +200,25 @@ pub(crate) async fn drain<A: Actor>(
     }
 }
 
+/// A handler started during shutdown, raced against the deadline (see
+/// `Lifecycle::unless_abandoned`). Cold, boxed and kept out of line, so
+/// that the drain task's poll, which every message goes through, holds only
+/// a pointer and a call for it.
+#[cold]
+#[inline(never)]
+fn cut_short<'a>(
+    lifecycle: &'a Lifecycle,
+    handler: impl Future<Output = ()> + Send + 'a,
+) -> Pin<Box<dyn Future<Output = Option<Result<(), String>>> + Send + 'a>> {
+    Box::pin(lifecycle.unless_abandoned(catch(handler)))
+}
+
 /// The shutdown deadline passed: drops the activation the drain task holds
 /// without `deactivate`, and every message it holds or its mailbox holds,
-/// telling their callers [`Error::Stopped`]; counts them all.
+/// telling their callers [`Error::Stopped`]; counts them all. Cold, and
+/// kept out of the drain task's poll, which every message goes through.
+#[cold]
+#[inline(never)]
 fn abandon<A: Actor>(
     system: &System,
     actors: &ActorType<A>,
@@ -235,6 +249,8 @@ fn abandon<A: Actor>(
 /// `cause`, the `consecutive_panics`th failure in a row: the message gets
 /// another attempt first in line, or, at the type's limit, is dropped and
 /// its caller told.
+#[cold]
+#[inline(never)]
 fn activation_failed<A: Actor>(
     actors: &ActorType<A>,
     id: &A::Id,

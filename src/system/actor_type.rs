@@ -170,11 +170,7 @@ impl<A: Actor> ActorType<A> {
             Delivery::Full { id, envelope, slot } => {
                 Ok(Some(self.wait_for_room_boxed(system, id, envelope, slot)))
             }
-            Delivery::Refused { error, envelope } => {
-                // Dropped outside every lock: its `Drop` is user code.
-                drop(envelope);
-                Err(error)
-            }
+            Delivery::Refused { error, envelope } => Err(refused(error, envelope)),
         }
     }
 
@@ -486,6 +482,15 @@ pub(crate) enum Delivery<A: Actor> {
         error: Error,
         envelope: ActorEnvelope<A>,
     },
+}
+
+/// Drops a refused envelope, outside every lock (its `Drop` is user code),
+/// and returns the reason. Out of line: every send's path stays short.
+#[cold]
+#[inline(never)]
+fn refused<A: Actor>(error: Error, envelope: ActorEnvelope<A>) -> Error {
+    drop(envelope);
+    error
 }
 
 /// An actor as named in errors, e.g. `shop::Account(7)`.

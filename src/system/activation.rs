@@ -200,6 +200,10 @@ pub(crate) async fn drain<A: Actor>(
     }
 }
 
+/// A handler's outcome (`Err` with the panic's message), or `None` if the
+/// shutdown deadline cut it short.
+type CutShort<'a> = Pin<Box<dyn Future<Output = Option<Result<(), String>>> + Send + 'a>>;
+
 /// A handler started during shutdown, raced against the deadline (see
 /// `Lifecycle::unless_abandoned`). Cold, boxed and kept out of line, so
 /// that the drain task's poll, which every message goes through, holds only
@@ -209,7 +213,7 @@ pub(crate) async fn drain<A: Actor>(
 fn cut_short<'a>(
     lifecycle: &'a Lifecycle,
     handler: impl Future<Output = ()> + Send + 'a,
-) -> Pin<Box<dyn Future<Output = Option<Result<(), String>>> + Send + 'a>> {
+) -> CutShort<'a> {
     Box::pin(lifecycle.unless_abandoned(catch(handler)))
 }
 

@@ -185,8 +185,10 @@ impl<A: Actor> Slot<A> {
             return Pushed::Full(envelope);
         }
         state.queue.push_back(envelope);
-        if std::mem::take(&mut state.ticking) {
+        // Written only when set: every send takes this path.
+        if state.ticking {
             // A message that is not a tick: the actor is busy, no longer idle.
+            state.ticking = false;
             self.idle_stamp.store(0, Relaxed);
         }
         Pushed::Queued(self.schedule(&mut state, &system.lifecycle))

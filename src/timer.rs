@@ -102,24 +102,31 @@ impl TimerShared {
         true
     }
 
-    /// For the sweeper: runs an interval's tick, `queue` (true if the tick
-    /// was queued), under the lock that `cancel` takes, unless the interval
-    /// is over or its previous tick is still queued.
-    pub(crate) fn tick(&self, queue: impl FnOnce() -> bool) -> Tick {
-        let mut state = self.lock();
-        if *state != TimerState::Pending {
-            return Tick::Over;
-        }
-        if self.tick_queued.swap(true, SeqCst) {
-            return Tick::Skipped;
-        }
-        if queue() {
-            Tick::Queued
-        } else {
-            self.tick_queued.store(false, SeqCst);
-            *state = TimerState::Ended;
-            Tick::Over
-        }
+    /// For the sweeper: runs an interval's tick, `queue`, under the lock
+    /// that `cancel` takes, unless the interval is over or its previous tick
+    /// is still queued. A tick `queue` hands back (its target is gone) ends
+    /// the interval, and is dropped once the lock is released: its `Drop`
+    /// is user code.
+    pub(crate) fn tick<R>(&self, queue: impl FnOnce() -> Result<(), R>) -> Tick {
+        let refused = {
+            let mut state = self.lock();
+            if *state != TimerState::Pending {
+                return Tick::Over;
+            }
+            if self.tick_queued.swap(true, SeqCst) {
+                return Tick::Skipped;
+            }
+            match queue() {
+                Ok(()) => return Tick::Queued,
+                Err(refused) => {
+                    self.tick_queued.store(false, SeqCst);
+                    *state = TimerState::Ended;
+                    refused
+                }
+            }
+        };
+        drop(refused);
+        Tick::Over
     }
 
     /// The queued tick was handled (or dropped): the next may be queued.

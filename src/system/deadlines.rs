@@ -23,7 +23,7 @@ use futures_lite::future;
 
 use crate::runtime;
 use crate::system::System;
-use crate::system::context::{self, TaskContext};
+use crate::system::context::TaskContext;
 use crate::system::lifecycle::Lifecycle;
 use crate::system::padded::Padded;
 use crate::system::slot::stamp;
@@ -110,17 +110,9 @@ impl Deadlines {
         // flag cleared (the shard lock and sequential consistency order the
         // two).
         if !self.sweeper_started.load(SeqCst) && !self.sweeper_started.swap(true, SeqCst) {
-            // Inside a system task the count is above zero, so a sweeper may
-            // start even while the system stops: the calls of handlers still
-            // running keep their timeouts. From outside, not once stopping:
-            // the system may have stopped already.
-            let counted = if context::current().is_some() {
-                system.lifecycle.task_started();
-                true
-            } else {
-                system.lifecycle.try_task_started()
-            };
-            if counted {
+            // During shutdown, only for the calls of handlers still running,
+            // which keep their timeouts.
+            if system.count_task_for_caller() {
                 let sweeper = sweep(Arc::downgrade(system), system.lifecycle.clone());
                 system.spawn_counted(TaskContext::default(), sweeper);
             } else {

@@ -140,6 +140,20 @@ impl System {
         context::current().is_some_and(|current| current.system == self.address())
     }
 
+    /// Counts a task about to be spawned on behalf of the code running now,
+    /// unless that would be too late: from inside the system the count is
+    /// above zero, so a task may start even while the system stops (the
+    /// sweepers that serve its handlers' calls and timers); from outside,
+    /// not once it is stopping, since it may have stopped already.
+    pub(crate) fn count_task_for_caller(&self) -> bool {
+        if self.is_inside() {
+            self.lifecycle.task_started();
+            true
+        } else {
+            self.lifecycle.try_task_started()
+        }
+    }
+
     /// What tasks of this system record as theirs (see `TaskContext`).
     pub(crate) fn address(&self) -> usize {
         std::ptr::from_ref(self) as usize
@@ -299,17 +313,9 @@ impl System {
     ) -> Result<Timer, Error> {
         // The type's configuration is checked now, as every other send does.
         drop(self.actor_type::<A>()?);
-        if self.lifecycle.is_stopping() {
-            return Err(Error::Stopped);
-        }
-        let timer = TimerShared::new();
-        let scheduled = scheduled::ToActor::<A, M> {
-            timer: timer.clone(),
-            id,
-            message,
-        };
-        self.timers.add(self, delay, Box::new(scheduled))?;
-        Ok(Timer::new(timer))
+        self.add_timer(delay, |timer| {
+            Box::new(scheduled::ToActor::<A, M> { timer, id, message })
+        })
     }
 
     /// Sends `message` to service `S` after `delay` (see `timers.rs`).
@@ -319,16 +325,28 @@ impl System {
         message: M,
     ) -> Result<Timer, Error> {
         drop(self.service_pool::<S>()?);
+        self.add_timer(delay, |timer| {
+            Box::new(scheduled::ToService::<S, M> {
+                timer,
+                message,
+                service: std::marker::PhantomData,
+            })
+        })
+    }
+
+    /// Schedules the entry `entry` makes of a new timer for `delay` from
+    /// now, and returns the timer; refused once the system is stopping,
+    /// whoever asks (what is not due by then would be cancelled anyway).
+    fn add_timer(
+        self: &Arc<Self>,
+        delay: Duration,
+        entry: impl FnOnce(Arc<TimerShared>) -> Box<dyn timers::Scheduled>,
+    ) -> Result<Timer, Error> {
         if self.lifecycle.is_stopping() {
             return Err(Error::Stopped);
         }
         let timer = TimerShared::new();
-        let scheduled = scheduled::ToService::<S, M> {
-            timer: timer.clone(),
-            message,
-            service: std::marker::PhantomData,
-        };
-        self.timers.add(self, delay, Box::new(scheduled))?;
+        self.timers.add(self, delay, entry(timer.clone()))?;
         Ok(Timer::new(timer))
     }
 

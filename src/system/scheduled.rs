@@ -2,6 +2,7 @@
 //! a scheduled message to an actor or to a service, or an interval's tick
 //! to the actor or service that started it.
 
+use std::future::Future;
 use std::marker::PhantomData;
 use std::sync::Arc;
 use std::time::Duration;
@@ -36,15 +37,7 @@ impl<A: Receive<M>, M: Send + 'static> Scheduled for ToActor<A, M> {
             Ok(None) => {}
             // A full mailbox is waited for in a task of its own: the
             // sweeper never waits for one actor.
-            Ok(Some(wait_for_room)) => {
-                let waiting = system.clone();
-                system.lifecycle.task_started();
-                system.spawn_counted(TaskContext::default(), async move {
-                    if wait_for_room.await.is_err() {
-                        waiting.count_cancelled_schedule();
-                    }
-                });
-            }
+            Ok(Some(wait_for_room)) => wait_in_a_task(system, wait_for_room),
             Err(_) => system.count_cancelled_schedule(),
         }
         None
@@ -83,16 +76,29 @@ impl<S: Listen<M>, M: Send + 'static> Scheduled for ToService<S, M> {
             return None;
         }
         // A full service is waited for in a task of its own.
-        let waiting = system.clone();
         let envelope = Box::new(Tell(refused.into_message()));
-        system.lifecycle.task_started();
-        system.spawn_counted(TaskContext::default(), async move {
-            if pool.deliver(&waiting, Some(envelope)).await.is_err() {
-                waiting.count_cancelled_schedule();
-            }
+        let waiting = system.clone();
+        wait_in_a_task(system, async move {
+            pool.deliver(&waiting, Some(envelope)).await
         });
         None
     }
+}
+
+/// Awaits the delivery `wait` (for room in a full mailbox or service) in a
+/// counted task of its own, so that the sweeper never waits for one target;
+/// a delivery that fails counts as a cancelled schedule.
+fn wait_in_a_task(
+    system: &Arc<System>,
+    wait: impl Future<Output = Result<(), crate::Error>> + Send + 'static,
+) {
+    let counting = system.clone();
+    system.lifecycle.task_started();
+    system.spawn_counted(TaskContext::default(), async move {
+        if wait.await.is_err() {
+            counting.count_cancelled_schedule();
+        }
+    });
 }
 
 /// An interval's `message` for actor `id`, while the activation that
@@ -120,8 +126,6 @@ impl<A: Receive<M>, M: Clone + Send + 'static> Scheduled for ActorInterval<A, M>
         let Ok(actors) = system.actor_type::<A>() else {
             return None;
         };
-        // Dropped after the timer's lock is released: its `Drop` is user code.
-        let mut refused = None;
         let tick = self.timer.tick(|| {
             let envelope = Box::new(IntervalTick {
                 message: self.message.clone(),
@@ -135,15 +139,11 @@ impl<A: Receive<M>, M: Clone + Send + 'static> Scheduled for ActorInterval<A, M>
                     if spawn {
                         actors.spawn_drain(system, self.id.clone(), self.slot.clone());
                     }
-                    true
+                    Ok(())
                 }
-                Pushed::Refused(envelope) | Pushed::Full(envelope) => {
-                    refused = Some(envelope);
-                    false
-                }
+                Pushed::Refused(envelope) | Pushed::Full(envelope) => Err(envelope),
             }
         });
-        drop(refused);
         repeat(system, tick, self.every, self)
     }
 }
@@ -166,21 +166,13 @@ impl<S: Listen<M>, M: Clone + Send + 'static> Scheduled for ServiceInterval<S, M
     }
 
     fn deliver(self: Box<Self>, system: &Arc<System>) -> Option<(Duration, Box<dyn Scheduled>)> {
-        let mut refused = None;
         let tick = self.timer.tick(|| {
             let envelope = Box::new(IntervalTick {
                 message: self.message.clone(),
                 queued: QueuedTick(self.timer.clone()),
             });
-            match self.pool.push_tick(system, envelope) {
-                Ok(()) => true,
-                Err(envelope) => {
-                    refused = Some(envelope);
-                    false
-                }
-            }
+            self.pool.push_tick(system, envelope)
         });
-        drop(refused);
         repeat(system, tick, self.every, self)
     }
 }

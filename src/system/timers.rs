@@ -167,15 +167,7 @@ impl Timers {
         if self.sweeper_started.load(SeqCst) || self.sweeper_started.swap(true, SeqCst) {
             return Ok(());
         }
-        // Inside a task the count is above zero; from outside, not once
-        // the system is stopping.
-        let counted = if system.is_inside() {
-            system.lifecycle.task_started();
-            true
-        } else {
-            system.lifecycle.try_task_started()
-        };
-        if !counted {
+        if !system.count_task_for_caller() {
             self.sweeper_started.store(false, SeqCst);
             return Err(Error::Stopped);
         }

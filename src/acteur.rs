@@ -8,10 +8,10 @@ use std::time::Duration;
 
 use crate::runtime::{self, Home};
 use crate::statistics::Statistics;
-use crate::system::call_chain::OutgoingCall;
-use crate::system::context;
+use crate::system::calls::chain::OutgoingCall;
+use crate::system::calls::envelope::{Tell, ask};
 use crate::system::data::DataMap;
-use crate::system::envelope::{Tell, ask};
+use crate::system::tasks::context;
 use crate::system::{System, SystemLimits};
 use crate::{ActeurBuilder, Error, Listen, Receive, Respond, Serve, Service, Timer, TrySendError};
 

@@ -5,7 +5,7 @@ use std::future::Future;
 use std::hash::Hash;
 use std::time::Duration;
 
-use crate::{ActorAssistant, BoxError};
+use crate::{ActorAssistant, BoxError, Error};
 
 /// An entity identified by an ID — a user, an invoice, a player — whose state
 /// lives in RAM and whose messages are handled one at a time.
@@ -374,6 +374,63 @@ pub struct ActorConfiguration {
     /// [`ActeurBuilder::shutdown_timeout`](crate::ActeurBuilder::shutdown_timeout)
     /// bounds it too. Default: 30 seconds. Zero is invalid.
     pub deactivate_timeout: Duration,
+}
+
+impl ActorConfiguration {
+    /// The first setting that no actor type could run with, as the
+    /// [`Error::InvalidConfiguration`] that names it and `type_name`.
+    pub(crate) fn check(&self, type_name: &'static str) -> Result<(), Error> {
+        let invalid = |field, reason| {
+            Err(Error::InvalidConfiguration {
+                type_name,
+                field,
+                reason,
+            })
+        };
+        if self.idle_timeout == Some(Duration::ZERO) {
+            return invalid(
+                "idle_timeout",
+                "is zero, which would deactivate actors before they handle a message; \
+                 use a positive duration, or None to keep actors until stopped",
+            );
+        }
+        if self.max_actors == Some(0) {
+            return invalid(
+                "max_actors",
+                "is zero, so no actor could ever be active; \
+                 use a positive count, or None for no limit",
+            );
+        }
+        if self.max_memory == Some(0) {
+            return invalid(
+                "max_memory",
+                "is zero bytes, so no actor could ever be active; \
+                 use a positive number of bytes, or None for no limit",
+            );
+        }
+        if self.mailbox_capacity == Some(0) {
+            return invalid(
+                "mailbox_capacity",
+                "is zero, so no message could ever be queued; \
+                 use a positive capacity, or None for an unbounded mailbox",
+            );
+        }
+        if self.deactivate_timeout.is_zero() {
+            return invalid(
+                "deactivate_timeout",
+                "is zero, so every deactivate that awaits anything would be dropped; \
+                 use a positive duration (the default is 30 seconds)",
+            );
+        }
+        if self.max_consecutive_panics == 0 {
+            return invalid(
+                "max_consecutive_panics",
+                "is zero, so no message would get even one attempt; use 1 or more \
+                 (the default is 3)",
+            );
+        }
+        Ok(())
+    }
 }
 
 impl Default for ActorConfiguration {

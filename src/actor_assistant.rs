@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::system::System;
-use crate::system::slot::Slot;
+use crate::system::actors::slot::Slot;
 use crate::{
     Acteur, Actor, DeactivationReason, Error, Listen, Receive, Respond, Serve, Timer, TrySendError,
 };

@@ -2,10 +2,10 @@
 
 use std::time::Duration;
 
+use crate::Acteur;
 use crate::runtime::Home;
 use crate::system::data::DataMap;
 use crate::system::{System, SystemLimits};
-use crate::{Acteur, Error};
 
 /// Settings for a new actor system, from [`Acteur::builder`]; finish with
 /// [`ActeurBuilder::build`].
@@ -197,51 +197,9 @@ impl ActeurBuilder {
     /// An invalid setting does not panic here: it is logged, and every send
     /// returns the [`Error::InvalidConfiguration`] that names it.
     pub fn build(self) -> Acteur {
-        if let Err(error) = self.limits.validate() {
+        if let Err(error) = self.limits.check() {
             log::error!("{error}");
         }
         Acteur::from_system(System::new(self.limits, self.data, self.home))
-    }
-}
-
-impl SystemLimits {
-    /// The first invalid limit, as the error every actor send returns.
-    pub(crate) fn validate(&self) -> Result<(), Error> {
-        let invalid = |field, reason| {
-            Err(Error::InvalidConfiguration {
-                type_name: "acteur::ActeurBuilder",
-                field,
-                reason,
-            })
-        };
-        if self.max_actors == Some(0) {
-            return invalid(
-                "max_actors",
-                "is zero, so no actor could ever be active; use a positive count, \
-                 or leave it unset for no limit",
-            );
-        }
-        if self.call_timeout.is_zero() {
-            return invalid(
-                "call_timeout",
-                "is zero, so every call would time out before its answer; use a positive \
-                 duration (the default is 30 seconds)",
-            );
-        }
-        if self.shutdown_timeout.is_zero() {
-            return invalid(
-                "shutdown_timeout",
-                "is zero, so every shutdown would abandon the actors before they could save; \
-                 use a positive duration (the default is 30 seconds)",
-            );
-        }
-        if self.max_memory == Some(0) {
-            return invalid(
-                "max_memory",
-                "is zero bytes, so no actor could ever be active; use a positive number \
-                 of bytes, or leave it unset for no limit",
-            );
-        }
-        Ok(())
     }
 }

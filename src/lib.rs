@@ -77,12 +77,14 @@
 #![deny(missing_docs)]
 
 mod acteur;
+
 mod actor;
 mod actor_assistant;
 mod builder;
 mod deactivation;
 mod error;
 pub mod guide;
+mod padded;
 mod runtime;
 mod service;
 mod service_assistant;

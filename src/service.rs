@@ -221,42 +221,40 @@ pub enum ServiceConcurrency {
 }
 
 impl ServiceConfiguration {
-    /// The handler limit with `cores` worker threads and the capacity, or
-    /// the error that names the service's field at fault.
-    pub(crate) fn checked<S: Service>(
-        &self,
-        cores: usize,
-    ) -> Result<(usize, Option<usize>), Error> {
-        let service = std::any::type_name::<S>();
-        let handler_limit = self.concurrency.handler_limit(cores, service)?;
+    /// The first setting that no service could run with, as the
+    /// [`Error::InvalidConfiguration`] that names it and `type_name`.
+    pub(crate) fn check(&self, type_name: &'static str) -> Result<(), Error> {
+        if self.concurrency == ServiceConcurrency::Fixed(0) {
+            return Err(Error::InvalidConfiguration {
+                type_name,
+                field: "concurrency",
+                reason: "is Fixed(0), which would never handle a message; use Fixed(1) or more",
+            });
+        }
         if self.capacity == Some(0) {
             return Err(Error::InvalidConfiguration {
-                type_name: service,
+                type_name,
                 field: "capacity",
                 reason: "is zero, so no message could ever be queued; use a positive \
                          capacity, or None for an unbounded queue",
             });
         }
-        Ok((handler_limit, self.capacity))
+        Ok(())
     }
 }
 
 impl ServiceConcurrency {
-    /// The number of handlers allowed in flight with `cores` worker threads,
-    /// or the error that names the service when the value is unusable.
-    pub(crate) fn handler_limit(self, cores: usize, service: &'static str) -> Result<usize, Error> {
+    /// The number of handlers allowed in flight with `cores` worker threads
+    /// (at least one); for a concurrency that passed
+    /// [`ServiceConfiguration::check`].
+    pub(crate) fn handler_limit(self, cores: usize) -> usize {
         let cores = cores.max(1);
         match self {
-            ServiceConcurrency::Automatic | ServiceConcurrency::OnePerCore => Ok(cores),
-            ServiceConcurrency::None => Ok(1),
-            ServiceConcurrency::OneEachTwoCore => Ok((cores / 2).max(1)),
-            ServiceConcurrency::Fixed(0) => Err(Error::InvalidConfiguration {
-                type_name: service,
-                field: "concurrency",
-                reason: "is Fixed(0), which would never handle a message; use Fixed(1) or more",
-            }),
-            ServiceConcurrency::Fixed(n) => Ok(n),
-            ServiceConcurrency::Unlimited => Ok(usize::MAX),
+            ServiceConcurrency::Automatic | ServiceConcurrency::OnePerCore => cores,
+            ServiceConcurrency::None => 1,
+            ServiceConcurrency::OneEachTwoCore => (cores / 2).max(1),
+            ServiceConcurrency::Fixed(n) => n,
+            ServiceConcurrency::Unlimited => usize::MAX,
         }
     }
 }
@@ -267,18 +265,40 @@ mod tests {
 
     #[test]
     fn handler_limits_per_mode() {
-        let limit = |c: ServiceConcurrency, cores| c.handler_limit(cores, "S");
-        assert_eq!(limit(ServiceConcurrency::None, 8), Ok(1));
-        assert_eq!(limit(ServiceConcurrency::OnePerCore, 8), Ok(8));
-        assert_eq!(limit(ServiceConcurrency::Automatic, 8), Ok(8));
-        assert_eq!(limit(ServiceConcurrency::OneEachTwoCore, 8), Ok(4));
-        assert_eq!(limit(ServiceConcurrency::OneEachTwoCore, 1), Ok(1));
-        assert_eq!(limit(ServiceConcurrency::Fixed(3), 8), Ok(3));
-        assert_eq!(limit(ServiceConcurrency::Unlimited, 8), Ok(usize::MAX));
+        let limit = |c: ServiceConcurrency, cores| c.handler_limit(cores);
+        assert_eq!(limit(ServiceConcurrency::None, 8), 1);
+        assert_eq!(limit(ServiceConcurrency::OnePerCore, 8), 8);
+        assert_eq!(limit(ServiceConcurrency::Automatic, 8), 8);
+        assert_eq!(limit(ServiceConcurrency::OneEachTwoCore, 8), 4);
+        assert_eq!(limit(ServiceConcurrency::OneEachTwoCore, 1), 1);
+        assert_eq!(limit(ServiceConcurrency::Fixed(3), 8), 3);
+        assert_eq!(limit(ServiceConcurrency::Unlimited, 8), usize::MAX);
+    }
+
+    #[test]
+    fn a_configuration_checks_itself() {
+        let check = |configuration: ServiceConfiguration| configuration.check("S");
+        assert_eq!(check(ServiceConfiguration::default()), Ok(()));
+        let zero = ServiceConfiguration {
+            concurrency: ServiceConcurrency::Fixed(0),
+            ..ServiceConfiguration::default()
+        };
         assert!(matches!(
-            limit(ServiceConcurrency::Fixed(0), 8),
+            check(zero),
             Err(Error::InvalidConfiguration {
+                type_name: "S",
                 field: "concurrency",
+                ..
+            })
+        ));
+        let no_room = ServiceConfiguration {
+            capacity: Some(0),
+            ..ServiceConfiguration::default()
+        };
+        assert!(matches!(
+            check(no_room),
+            Err(Error::InvalidConfiguration {
+                field: "capacity",
                 ..
             })
         ));

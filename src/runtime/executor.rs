@@ -46,7 +46,7 @@ use std::time::Duration;
 use async_task::{Runnable, ScheduleInfo, WithInfo};
 use concurrent_queue::ConcurrentQueue;
 
-use crate::system::padded::Padded;
+use crate::padded::Padded;
 
 /// Runs of the next slot in a row before the worker's queue gets a turn.
 const MAX_NEXT_IN_A_ROW: u32 = 3;

@@ -17,10 +17,22 @@ mod own_pool;
 mod tokio_context;
 
 use std::future::Future;
+use std::pin::Pin;
 use std::thread;
 use std::time::Duration;
 
 pub(crate) use own_pool::{Runtime, linger, may_linger};
+
+/// What the runtime needs to know of its system's life: when it has
+/// stopped, so that the worker threads (and the system's own tokio runtime)
+/// can end. The system's lifecycle implements it; the runtime knows nothing
+/// else of the system.
+pub(crate) trait StopSignal: Send + Sync + 'static {
+    /// Whether the system has stopped.
+    fn is_stopped(&self) -> bool;
+    /// Completes once the system has stopped.
+    fn stopped(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>>;
+}
 
 /// Which tokio runtime a system's workers enter, under the `tokio` feature
 /// (without it, this changes nothing: tasks always run on the system's own

@@ -7,8 +7,7 @@ use std::future::Future;
 use std::sync::{Arc, Once};
 
 use super::executor::Executor;
-use super::{Home, worker_count};
-use crate::system::lifecycle::Lifecycle;
+use super::{Home, StopSignal, worker_count};
 
 pub(crate) use super::executor::{linger, may_linger};
 
@@ -16,7 +15,7 @@ pub(crate) use super::executor::{linger, may_linger};
 pub(crate) struct Runtime {
     executor: Executor,
     workers_started: Once,
-    lifecycle: Arc<Lifecycle>,
+    lifecycle: Arc<dyn StopSignal>,
     #[cfg(feature = "tokio")]
     tokio: super::tokio_context::TokioContext,
 }
@@ -25,7 +24,7 @@ impl Runtime {
     /// An executor whose worker threads run until `lifecycle` says the
     /// system has stopped; with the `tokio` feature, inside the runtime
     /// `home` names.
-    pub(crate) fn new(lifecycle: Arc<Lifecycle>, home: Home) -> Self {
+    pub(crate) fn new(lifecycle: Arc<dyn StopSignal>, home: Home) -> Self {
         #[cfg(not(feature = "tokio"))]
         let _ = home;
         Runtime {

@@ -15,8 +15,7 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use tokio::runtime::{Builder, Handle, RuntimeFlavor};
 
-use super::Home;
-use crate::system::lifecycle::Lifecycle;
+use super::{Home, StopSignal};
 
 /// The tokio runtime of one system.
 pub(crate) struct TokioContext {
@@ -25,13 +24,13 @@ pub(crate) struct TokioContext {
     handle: OnceLock<Handle>,
     /// The system's own runtime, while it has one running.
     own: Arc<Mutex<Option<tokio::runtime::Runtime>>>,
-    lifecycle: Arc<Lifecycle>,
+    lifecycle: Arc<dyn StopSignal>,
 }
 
 impl TokioContext {
     /// Takes the runtime `home` names, if any; else the system will start
     /// its own when its workers start.
-    pub(crate) fn new(lifecycle: Arc<Lifecycle>, home: &Home) -> Self {
+    pub(crate) fn new(lifecycle: Arc<dyn StopSignal>, home: &Home) -> Self {
         let handle = OnceLock::new();
         let found = match home {
             Home::Given(given) => Some(given.clone()),

@@ -1,29 +1,17 @@
 //! The machinery behind an [`Acteur`](crate::Acteur) handle: registries of
 //! actor types and services, subscriptions, the executor, and shutdown.
 
-pub(crate) mod activation;
-pub(crate) mod actor_limits;
-pub(crate) mod actor_type;
-pub(crate) mod budget;
-pub(crate) mod call_chain;
-pub(crate) mod context;
+pub(crate) mod actors;
+pub(crate) mod calls;
+pub(crate) mod clock;
 pub(crate) mod data;
-pub(crate) mod deadlines;
-pub(crate) mod envelope;
-pub(crate) mod eviction;
-pub(crate) mod handler_span;
 pub(crate) mod lifecycle;
-pub(crate) mod mailbox;
-pub(crate) mod padded;
-pub(crate) mod panics;
+pub(crate) mod limits;
 pub(crate) mod registry;
-pub(crate) mod scheduled;
-pub(crate) mod service_pool;
-pub(crate) mod shutdown;
-pub(crate) mod slot;
-pub(crate) mod subscriptions;
-pub(crate) mod system_task;
-pub(crate) mod timers;
+pub(crate) mod scheduling;
+pub(crate) mod services;
+pub(crate) mod system_limits;
+pub(crate) mod tasks;
 
 use std::any::TypeId;
 use std::future::Future;
@@ -31,44 +19,26 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
+use crate::padded::Padded;
 use crate::runtime::{Home, Runtime};
 use crate::statistics::Statistics;
 use crate::timer::{Timer, TimerShared};
 use crate::{Acteur, Actor, Error, Listen, Service, TrySendError};
-use actor_type::{ActorType, ActorTypeControl, Delivery, RoomWait};
-use budget::Budget;
-use context::TaskContext;
+use actors::{ActorType, ActorTypeControl, Delivery, RoomWait};
+use calls::deadlines;
+use calls::envelope::{ActorEnvelope, Tell};
 use data::DataMap;
-use envelope::{ActorEnvelope, Tell};
-use eviction::{Candidate, Eviction, Evictor, Oldest};
-use lifecycle::{Lifecycle, Phase};
-use padded::Padded;
+use lifecycle::{Lifecycle, Phase, shutdown};
+use limits::budget::Budget;
+use limits::evictor::{Candidate, Eviction, Evictor, Oldest};
 use registry::{Found, Registry};
-use service_pool::{ServicePool, ServicePoolControl};
-use subscriptions::Subscriptions;
-use system_task::SystemTask;
-
-/// The system-wide limits set with `Acteur::builder()`.
-#[derive(Debug, Clone)]
-pub(crate) struct SystemLimits {
-    pub(crate) max_actors: Option<usize>,
-    pub(crate) max_memory: Option<usize>,
-    /// How long a call waits for its answer unless it says otherwise.
-    pub(crate) call_timeout: Duration,
-    /// How long shutdown may take before what is left is abandoned.
-    pub(crate) shutdown_timeout: Duration,
-}
-
-impl Default for SystemLimits {
-    fn default() -> Self {
-        SystemLimits {
-            max_actors: None,
-            max_memory: None,
-            call_timeout: Duration::from_secs(30),
-            shutdown_timeout: Duration::from_secs(30),
-        }
-    }
-}
+use scheduling::{scheduled, timers};
+use services::pool::{ServicePool, ServicePoolControl};
+use services::subscriptions::Subscriptions;
+pub(crate) use system_limits::SystemLimits;
+use tasks::context;
+use tasks::context::TaskContext;
+use tasks::system_task::SystemTask;
 
 pub(crate) struct System {
     pub(crate) lifecycle: Arc<Lifecycle>,
@@ -125,7 +95,7 @@ impl System {
             skipped_ticks: AtomicU64::new(0),
             budget: Budget::new(limits.max_actors, limits.max_memory),
             evictor: Evictor::new(limits.max_actors),
-            invalid_limits: limits.validate().err(),
+            invalid_limits: limits.check().err(),
             call_timeout: limits.call_timeout,
             deadlines: deadlines::Deadlines::default(),
             shutdown_timeout: limits.shutdown_timeout,
@@ -356,7 +326,7 @@ impl System {
     pub(crate) fn interval_to_actor<A: crate::Receive<M>, M: Clone + Send + 'static>(
         self: &Arc<Self>,
         id: A::Id,
-        slot: Arc<slot::Slot<A>>,
+        slot: Arc<actors::slot::Slot<A>>,
         every: Duration,
         message: M,
     ) -> Timer {

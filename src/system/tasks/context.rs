@@ -2,14 +2,13 @@
 //! behalf of which actor or service, and which calls wait for it. Set around
 //! every poll of a task the system spawns, so that misuse is caught where it
 //! happens: a blocking `_sync` call inside a handler, or a call that would
-//! wait for itself (see `call_chain.rs`).
+//! wait for itself (see `calls/chain.rs`).
 
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 use std::future::{Future, poll_fn};
 use std::pin::pin;
-use std::sync::Arc;
 
-use crate::system::call_chain::{Link, Waiter};
+use crate::system::System;
 
 /// Identifies what a task runs for. Addresses are those of the shared slot
 /// or pool, compared, never dereferenced.
@@ -37,12 +36,28 @@ impl TaskContext {
     }
 }
 
+/// An actor or service whose code makes a call.
+#[derive(Clone, Copy)]
+pub(crate) struct Waiter {
+    /// The address of its slot or pool: alive, and so unique, while it waits.
+    pub(crate) address: usize,
+    /// It cannot handle another message while it waits: an actor, or a
+    /// service with one handler at a time. A service with more handlers is
+    /// on chains only to name it in the error.
+    pub(crate) blocks: bool,
+    /// Names it in an error, e.g. `Account(7)`; called only on a deadlock.
+    pub(crate) describe: fn(&System, usize) -> String,
+}
+
+impl std::fmt::Debug for Waiter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Waiter({:#x})", self.address)
+    }
+}
+
 thread_local! {
     /// `Some` while a system task is being polled on this thread.
     static CURRENT: Cell<Option<TaskContext>> = const { Cell::new(None) };
-    /// The calls waiting for the message being handled on this thread, if
-    /// any: the chain its caller's request carried.
-    static CHAIN: RefCell<Option<Arc<Link>>> = const { RefCell::new(None) };
 }
 
 /// Restores the previous context when dropped, panics included.
@@ -76,48 +91,7 @@ pub(crate) async fn run_in<F: Future>(context: TaskContext, future: F) -> F::Out
     .await
 }
 
-/// Puts the chain back where it came from when dropped, panics included.
-struct EnterChain<'a> {
-    /// The wrapper's own slot, holding the chain between polls.
-    home: &'a mut Option<Arc<Link>>,
-    previous: Option<Arc<Link>>,
-}
-
-impl Drop for EnterChain<'_> {
-    fn drop(&mut self) {
-        *self.home = CHAIN.with(|chain| chain.replace(self.previous.take()));
-    }
-}
-
-/// Runs `future` (a handler, `activate` or `deactivate`) with `chain`, the
-/// calls waiting for it, current during each of its polls. The chain moves
-/// in and out of the thread-local: no reference count changes per poll.
-pub(crate) async fn run_with_chain<F: Future>(
-    mut chain: Option<Arc<Link>>,
-    future: F,
-) -> F::Output {
-    if chain.is_none() {
-        // Nothing waits, and outside these wrappers no chain is current.
-        return future.await;
-    }
-    let mut future = pin!(future);
-    poll_fn(move |cx| {
-        let previous = CHAIN.with(|current| current.replace(chain.take()));
-        let _entered = EnterChain {
-            home: &mut chain,
-            previous,
-        };
-        future.as_mut().poll(cx)
-    })
-    .await
-}
-
 /// The context of the system task running on this thread, if any.
 pub(crate) fn current() -> Option<TaskContext> {
     CURRENT.get()
-}
-
-/// The calls waiting for the code running on this thread, if any.
-pub(crate) fn current_chain() -> Option<Arc<Link>> {
-    CHAIN.with(|chain| chain.borrow().clone())
 }

@@ -17,11 +17,12 @@ use futures_lite::future;
 use crate::runtime::worker_count;
 use crate::statistics::ServiceStatistics;
 use crate::system::System;
-use crate::system::call_chain::{self, Link, Waiter};
-use crate::system::context::{self, TaskContext};
-use crate::system::envelope::{ServiceEnvelope, Tell};
-use crate::system::handler_span;
-use crate::system::panics::{catch, catch_sync};
+use crate::system::calls::chain::{self, Link};
+use crate::system::calls::envelope::{ServiceEnvelope, Tell};
+use crate::system::calls::handler_span;
+use crate::system::tasks::context::Waiter;
+use crate::system::tasks::context::{self, TaskContext};
+use crate::system::tasks::panics::{catch, catch_sync};
 use crate::{Error, Service, ServiceAssistant, TrySendError};
 
 pub(crate) struct ServicePool<S: Service> {
@@ -165,7 +166,7 @@ impl<S: Service> ServicePool<S> {
         system: &System,
         chain: &Arc<Link>,
     ) -> Result<(), Error> {
-        call_chain::check(system, chain, self.address(), describe::<S>)
+        chain::check(system, chain, self.address(), describe::<S>)
     }
 
     /// Queues `message` now, or hands it back with the reason:
@@ -330,15 +331,17 @@ impl<S: Service> ServicePool<S> {
             cause,
         };
         let started = match outcome {
-            Some(Ok(Ok((service, configuration)))) => {
-                match configuration.checked::<S>(worker_count()) {
-                    Ok((handler_limit, capacity)) => Ok((service, handler_limit, capacity)),
-                    Err(error) => {
-                        catch_sync("dropping a misconfigured service", || drop(service));
-                        Err(error)
-                    }
+            Some(Ok(Ok((service, configuration)))) => match configuration.check(type_name::<S>()) {
+                Ok(()) => Ok((
+                    service,
+                    configuration.concurrency.handler_limit(worker_count()),
+                    configuration.capacity,
+                )),
+                Err(error) => {
+                    catch_sync("dropping a misconfigured service", || drop(service));
+                    Err(error)
                 }
-            }
+            },
             Some(Ok(Err(error))) => {
                 let cause = error.to_string();
                 log::error!(

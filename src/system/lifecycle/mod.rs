@@ -6,6 +6,8 @@
 //! services drain and get their `shutdown` hook, then the system is
 //! stopped. Past the shutdown deadline, what is left is abandoned.
 
+pub(crate) mod shutdown;
+
 use std::future::Future;
 use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering::SeqCst};
 use std::time::Duration;
@@ -13,8 +15,8 @@ use std::time::Duration;
 use event_listener::{Event, Listener};
 use futures_lite::future;
 
+use crate::padded::Padded;
 use crate::runtime;
-use crate::system::padded::Padded;
 
 /// The phases, in the only order they are ever entered.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
@@ -207,6 +209,16 @@ impl Lifecycle {
             None
         })
         .await
+    }
+}
+
+impl runtime::StopSignal for Lifecycle {
+    fn is_stopped(&self) -> bool {
+        Lifecycle::is_stopped(self)
+    }
+
+    fn stopped(&self) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+        Box::pin(Lifecycle::stopped(self))
     }
 }
 

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, PoisonError, RwLock};
 
 use crate::system::System;
-use crate::system::service_pool::PublishWait;
+use crate::system::services::pool::PublishWait;
 
 /// Delivers one published `M` to one subscribed service; returns the wait
 /// for room if that service is full.

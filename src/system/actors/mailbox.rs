@@ -10,7 +10,7 @@
 use std::collections::VecDeque;
 
 use crate::Actor;
-use crate::system::envelope::ActorEnvelope;
+use crate::system::calls::envelope::ActorEnvelope;
 
 /// A first-in, first-out queue of envelopes whose front is stored inline.
 pub(crate) struct Mailbox<A: Actor> {
@@ -72,7 +72,7 @@ impl<A: Actor> Mailbox<A> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::system::envelope::Tell;
+    use crate::system::calls::envelope::Tell;
     use crate::{ActorAssistant, Receive};
 
     struct Recorder(Vec<u32>);
@@ -93,7 +93,7 @@ mod tests {
         futures_lite::future::block_on(async {
             let mut recorder = Recorder(Vec::new());
             let sys = crate::Acteur::new();
-            let slot = std::sync::Arc::new(crate::system::slot::Slot::new());
+            let slot = std::sync::Arc::new(crate::system::actors::slot::Slot::new());
             let assistant = ActorAssistant::new(sys.clone(), 0, slot);
             for envelope in envelopes {
                 envelope.handle(&mut recorder, &assistant).await;

@@ -26,9 +26,9 @@ use futures_lite::future;
 
 use crate::Error;
 use crate::system::System;
-use crate::system::context::TaskContext;
+use crate::system::clock::stamp;
 use crate::system::lifecycle::Lifecycle;
-use crate::system::slot::stamp;
+use crate::system::tasks::context::TaskContext;
 use crate::timer::TimerShared;
 
 /// What a due entry does: deliver its message, or at shutdown, give up.

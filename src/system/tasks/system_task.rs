@@ -16,9 +16,9 @@ use std::task::{Context, Poll};
 
 use pin_project_lite::pin_project;
 
-use crate::system::context::{self, TaskContext};
 use crate::system::lifecycle::Lifecycle;
-use crate::system::panics::panic_message;
+use crate::system::tasks::context::{self, TaskContext};
+use crate::system::tasks::panics::panic_message;
 
 // `lifecycle` is taken when the task ends, to uncount it exactly once.
 pin_project! {

@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 
 use crate::DeactivationReason;
 use crate::system::System;
-use crate::system::budget::Budget;
+use crate::system::limits::budget::Budget;
 
 /// The `deactivate` of a claimed victim, and what follows it.
 pub(crate) type Eviction = Pin<Box<dyn Future<Output = ()> + Send>>;

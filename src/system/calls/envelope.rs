@@ -9,8 +9,7 @@ use std::sync::Arc;
 
 use futures_channel::oneshot;
 
-use crate::system::call_chain::Link;
-use crate::system::context;
+use crate::system::calls::chain::{Link, run_with_chain};
 use crate::timer::TimerShared;
 use crate::{
     Actor, ActorAssistant, Error, Listen, Receive, Respond, Serve, Service, ServiceAssistant,
@@ -134,7 +133,7 @@ impl<M: Send + 'static, R: Send + 'static> Ask<M, R> {
             reply,
             chain,
         } = self;
-        Box::pin(context::run_with_chain(chain, async move {
+        Box::pin(run_with_chain(chain, async move {
             let reply = Unanswered(Some(reply));
             let response = handler(message).await;
             reply.answer(Ok(response));

@@ -4,19 +4,20 @@
 //! An idle actor is nothing but a slot: no task, no timer. A message to a
 //! slot that has no drain task schedules one; the drain task takes the
 //! activation out, handles messages one by one and puts the activation back
-//! when the mailbox is empty (see `activation.rs`). All transitions happen
+//! when the mailbox is empty (see `drain.rs`). All transitions happen
 //! under the slot's mutex, which is never held while user code runs.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
-use std::sync::{LazyLock, Mutex, MutexGuard, PoisonError};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use event_listener::Event;
 
 use crate::system::System;
-use crate::system::envelope::ActorEnvelope;
+use crate::system::actors::mailbox::Mailbox;
+use crate::system::calls::envelope::ActorEnvelope;
+use crate::system::clock::stamp;
 use crate::system::lifecycle::{Lifecycle, Phase};
-use crate::system::mailbox::Mailbox;
 use crate::{Actor, DeactivationReason};
 
 pub(crate) struct Slot<A: Actor> {
@@ -43,13 +44,6 @@ pub(crate) struct Slot<A: Actor> {
 pub(crate) type Inbox<A> = Mailbox<A>;
 
 const NANOS_PER_SECOND: u64 = 1_000_000_000;
-
-/// `at` as nanoseconds since a process-wide origin, plus one so that it is
-/// never 0: a total order on instants in 8 bytes instead of an `Instant`'s 16.
-pub(crate) fn stamp(at: Instant) -> u64 {
-    static ORIGIN: LazyLock<Instant> = LazyLock::new(Instant::now);
-    u64::try_from(at.saturating_duration_since(*ORIGIN).as_nanos()).unwrap_or(u64::MAX - 1) + 1
-}
 
 struct SlotState<A: Actor> {
     queue: Mailbox<A>,

@@ -5,23 +5,19 @@
 
 use std::sync::{Arc, Weak};
 
+use super::ActorType;
+use super::deactivate::deactivate;
+use super::slot::Slot;
+use super::waiter::slot_waiter;
 use crate::system::System;
-use crate::system::activation::evict;
-use crate::system::actor_type::{ActorType, slot_waiter};
-use crate::system::budget::Budget;
-use crate::system::call_chain;
-use crate::system::context::{self, TaskContext};
-use crate::system::eviction::{Candidate, Evictable, Eviction, Oldest};
-use crate::system::slot::Slot;
-use crate::{Actor, DeactivationReason};
+use crate::system::calls::chain;
+use crate::system::calls::chain::run_with_chain;
+use crate::system::limits::budget::Budget;
+use crate::system::limits::evictor::{Candidate, Evictable, Eviction, Oldest};
+use crate::system::tasks::context::{self, TaskContext};
+use crate::{Actor, ActorAssistant, DeactivationReason};
 
 impl<A: Actor> ActorType<A> {
-    /// The budgets an activation of this type counts against: its type's,
-    /// and the system's if the system has limits.
-    fn budgets<'a>(&'a self, system: &'a System) -> impl Iterator<Item = &'a Budget> {
-        std::iter::once(&self.budget).chain(system.limited_budget())
-    }
-
     /// An activation is about to start: counts it, and returns the
     /// evictions to await first if that puts a budget over its limit.
     pub(crate) fn activation_reserved(self: &Arc<Self>, system: &Arc<System>) -> Option<Eviction> {
@@ -46,12 +42,6 @@ impl<A: Actor> ActorType<A> {
         } else {
             None
         }
-    }
-
-    /// An activation of `memory` bytes ended (or failed to start, with 0).
-    pub(crate) fn activation_ended(&self, system: &System, memory: usize, evicted: bool) {
-        self.budgets(system)
-            .for_each(|b| b.activation_ended(memory, evicted));
     }
 
     /// Claims least recently used idle activations while this type, then
@@ -165,7 +155,7 @@ impl<A: Actor> Evictable for IdleActivation<A> {
         let waiting = caller_waits
             .then(|| context::current().and_then(|current| current.waiter))
             .flatten()
-            .map(|waiter| call_chain::waiting(waiter, context::current_chain()));
+            .map(|waiter| chain::waiting(waiter, chain::current_chain()));
         let chain = waiting
             .as_ref()
             .and_then(|waiting| waiting.chain().cloned());
@@ -176,9 +166,30 @@ impl<A: Actor> Evictable for IdleActivation<A> {
         };
         let eviction = evict(system.clone(), actors, id, slot, actor, memory, reason);
         Some(Box::pin(async move {
-            context::run_with_chain(chain, context::run_in(context, eviction)).await;
+            run_with_chain(chain, context::run_in(context, eviction)).await;
             // The wait is over: the link no longer stands for a waiter.
             drop(waiting);
         }))
+    }
+}
+
+/// Deactivates `actor`, claimed from its idle `slot` by an evictor (the slot
+/// is marked scheduled), then removes the slot, or if messages arrived
+/// meanwhile, hands it to a new drain task, which activates it afresh. Runs
+/// inside the claiming task, which is counted, so it may count the new one.
+pub(crate) async fn evict<A: Actor>(
+    system: Arc<System>,
+    actors: Arc<ActorType<A>>,
+    id: A::Id,
+    slot: Arc<Slot<A>>,
+    actor: A,
+    memory: usize,
+    reason: DeactivationReason,
+) {
+    let assistant = ActorAssistant::new(system.handle(), id.clone(), slot.clone());
+    deactivate(&system, &actors, &assistant, actor, memory, reason).await;
+    if !actors.retire(&id, &slot) {
+        system.lifecycle.task_started();
+        actors.spawn_drain(&system, id, slot);
     }
 }

@@ -21,12 +21,12 @@ use std::time::{Duration, Instant};
 use event_listener::Event;
 use futures_lite::future;
 
+use crate::padded::Padded;
 use crate::runtime;
 use crate::system::System;
-use crate::system::context::TaskContext;
+use crate::system::clock::stamp;
 use crate::system::lifecycle::Lifecycle;
-use crate::system::padded::Padded;
-use crate::system::slot::stamp;
+use crate::system::tasks::context::TaskContext;
 
 /// Enough for the threads of a small machine to each have their own.
 const SHARDS: usize = 8;

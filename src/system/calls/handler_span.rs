@@ -8,7 +8,7 @@
 //! `acteur::service`: a subscriber that records `INFO` and above (a common
 //! default) skips them, after checking one flag per message.
 
-use crate::system::envelope::HandlerFuture;
+use crate::system::calls::envelope::HandlerFuture;
 use crate::{Actor, Service};
 
 /// `handler`, run inside a span for actor `id` of type `A` handling a

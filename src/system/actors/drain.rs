@@ -11,19 +11,18 @@ use std::sync::Arc;
 use std::future::Future;
 use std::pin::Pin;
 
-use futures_lite::future;
-
+use super::ActorType;
+use super::activate::{Activation, activate};
+use super::deactivate::deactivate;
+use super::slot::{Inbox, Resumed, Slot, Step};
 use crate::runtime;
 use crate::system::System;
-use crate::system::actor_type::ActorType;
-use crate::system::context;
-use crate::system::deadlines::Expiry;
-use crate::system::envelope::ActorEnvelope;
-use crate::system::handler_span;
+use crate::system::calls::chain::run_with_chain;
+use crate::system::calls::envelope::ActorEnvelope;
+use crate::system::calls::handler_span;
 use crate::system::lifecycle::Lifecycle;
-use crate::system::panics::{catch, catch_sync};
-use crate::system::slot::{Inbox, Resumed, Slot, Step};
-use crate::{Acteur, Actor, ActorAssistant, DeactivationReason, Error};
+use crate::system::tasks::panics::{catch, catch_sync};
+use crate::{Acteur, Actor, ActorAssistant, Error};
 
 /// Runs until the slot is idle or retired. The caller counted this task.
 pub(crate) async fn drain<A: Actor>(
@@ -85,7 +84,7 @@ pub(crate) async fn drain<A: Actor>(
                     // are awaited: nothing of the outcome then stays in every
                     // drain task's future.
                     let evictions = {
-                        let activation = Box::pin(context::run_with_chain(chain, activation)).await;
+                        let activation = Box::pin(run_with_chain(chain, activation)).await;
                         match activation {
                             Activation::Ready(fresh) => {
                                 memory = estimate_memory(&fresh, 0);
@@ -280,156 +279,6 @@ fn activation_failed<A: Actor>(
     };
     if !envelope.refuse(failure) {
         actors.counters.messages_dropped(1);
-    }
-}
-
-/// How an attempt to activate an actor ended.
-enum Activation<A> {
-    Ready(A),
-    /// `activate` returned an error or panicked: the cause.
-    Failed(String),
-    /// The shutdown deadline passed while it ran.
-    Abandoned,
-}
-
-/// Counts the activation against the budgets (evicting for it first if
-/// needed), then runs `activate`.
-async fn activate<A: Actor>(
-    system: &Arc<System>,
-    actors: &Arc<ActorType<A>>,
-    id: &A::Id,
-    slot: &Slot<A>,
-    assistant: &ActorAssistant<A>,
-) -> Activation<A> {
-    if let Some(evictions) = actors.activation_reserved(system) {
-        evictions.await;
-    }
-    let attempt = catch(A::activate(id.clone(), assistant));
-    let outcome = system.lifecycle.within_shutdown_deadline(attempt).await;
-    let cause = match outcome {
-        Some(Ok(Ok(actor))) => {
-            log::debug!("activated actor {} {id:?}", type_name::<A>());
-            actors.counters.activated();
-            slot.activation_started();
-            return Activation::Ready(actor);
-        }
-        Some(Ok(Err(error))) => {
-            let cause = error.to_string();
-            log::error!(
-                "activate of actor {} {id:?} returned an error: {cause}",
-                type_name::<A>()
-            );
-            Some(cause)
-        }
-        Some(Err(panic)) => {
-            log::error!(
-                "activate of actor {} {id:?} panicked: {panic}",
-                type_name::<A>()
-            );
-            Some(panic)
-        }
-        None => None,
-    };
-    actors.activation_ended(system, 0, false);
-    match cause {
-        Some(cause) => {
-            actors.counters.activation_failed();
-            Activation::Failed(cause)
-        }
-        None => Activation::Abandoned,
-    }
-}
-
-/// How a `deactivate` ended, when it did not simply return.
-enum Cut {
-    /// It ran past the type's `deactivate_timeout`.
-    TimedOut,
-    /// The shutdown deadline passed while it ran.
-    Abandoned,
-}
-
-/// Runs `deactivate` for the activation `actor` of `memory` bytes, within
-/// the type's `deactivate_timeout` (and, during shutdown, the shutdown
-/// deadline), and drops it; `assistant` serves its ID.
-async fn deactivate<A: Actor>(
-    system: &Arc<System>,
-    actors: &ActorType<A>,
-    assistant: &ActorAssistant<A>,
-    mut actor: A,
-    memory: usize,
-    reason: DeactivationReason,
-) {
-    let id = assistant.id();
-    log::debug!("deactivating actor {} {id:?}: {reason}", type_name::<A>());
-    assistant.slot().deactivation_started(reason);
-    let timeout = actors.deactivate_timeout;
-    let stopping = system.lifecycle.is_stopping();
-    // The hook is polled first: the timer and the listener are made only if
-    // it has to wait, which most `deactivate`s never do.
-    let hook = async { Ok(catch(actor.deactivate(assistant)).await) };
-    let timer = async {
-        Expiry::after(system, timeout).await;
-        Err(Cut::TimedOut)
-    };
-    let deadline = async {
-        if stopping {
-            system
-                .lifecycle
-                .unless_abandoned(future::pending::<()>())
-                .await;
-            Err(Cut::Abandoned)
-        } else {
-            future::pending().await
-        }
-    };
-    let outcome = future::or(hook, future::or(timer, deadline)).await;
-    match outcome {
-        Ok(Ok(())) => {}
-        Ok(Err(panic)) => log::error!(
-            "deactivate of actor {} {id:?} panicked: {panic}",
-            type_name::<A>()
-        ),
-        Err(Cut::TimedOut) => {
-            log::error!(
-                "deactivate of actor {} {id:?} did not return within its deactivate_timeout \
-                 of {timeout:?}: it was dropped where it stood, and the actor can be activated \
-                 again; raise ActorConfiguration::deactivate_timeout if saving takes longer",
-                type_name::<A>()
-            );
-            actors.counters.deactivate_timed_out();
-        }
-        Err(Cut::Abandoned) => {
-            catch_sync("dropping an abandoned actor", || drop(actor));
-            actors.counters.abandoned(1, 0);
-            actors.activation_ended(system, memory, false);
-            assistant.slot().activation_ended();
-            return;
-        }
-    }
-    catch_sync("dropping a deactivated actor", || drop(actor));
-    actors.counters.deactivated(reason);
-    actors.activation_ended(system, memory, reason.is_eviction());
-    assistant.slot().activation_ended();
-}
-
-/// Deactivates `actor`, claimed from its idle `slot` by an evictor (the slot
-/// is marked scheduled), then removes the slot, or if messages arrived
-/// meanwhile, hands it to a new drain task, which activates it afresh. Runs
-/// inside the claiming task, which is counted, so it may count the new one.
-pub(crate) async fn evict<A: Actor>(
-    system: Arc<System>,
-    actors: Arc<ActorType<A>>,
-    id: A::Id,
-    slot: Arc<Slot<A>>,
-    actor: A,
-    memory: usize,
-    reason: DeactivationReason,
-) {
-    let assistant = ActorAssistant::new(system.handle(), id.clone(), slot.clone());
-    deactivate(&system, &actors, &assistant, actor, memory, reason).await;
-    if !actors.retire(&id, &slot) {
-        system.lifecycle.task_started();
-        actors.spawn_drain(&system, id, slot);
     }
 }
 

@@ -13,30 +13,20 @@
 //! When a call ends (answered, failed, timed out or dropped) its link is
 //! marked done, so a stale chain never reports a wait that is over.
 
+use std::cell::RefCell;
+use std::future::{Future, poll_fn};
+use std::pin::pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 
 use crate::Error;
 use crate::system::System;
-use crate::system::context;
+use crate::system::tasks::context::{self, Waiter};
 
-/// An actor or service whose code makes a call.
-#[derive(Clone, Copy)]
-pub(crate) struct Waiter {
-    /// The address of its slot or pool: alive, and so unique, while it waits.
-    pub(crate) address: usize,
-    /// It cannot handle another message while it waits: an actor, or a
-    /// service with one handler at a time. A service with more handlers is
-    /// on chains only to name it in the error.
-    pub(crate) blocks: bool,
-    /// Names it in an error, e.g. `Account(7)`; called only on a deadlock.
-    pub(crate) describe: fn(&System, usize) -> String,
-}
-
-impl std::fmt::Debug for Waiter {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Waiter({:#x})", self.address)
-    }
+thread_local! {
+    /// The calls waiting for the message being handled on this thread, if
+    /// any: the chain its caller's request carried.
+    static CHAIN: RefCell<Option<Arc<Link>>> = const { RefCell::new(None) };
 }
 
 /// One call in flight: `waiter` waits for it, and `caller` is the chain
@@ -67,7 +57,7 @@ impl OutgoingCall {
                 owns_link: false,
             };
         };
-        let caller = context::current_chain();
+        let caller = current_chain();
         match current.waiter {
             // A service with several handlers joins only a chain that
             // exists, to be named in it: on its own it cannot deadlock.
@@ -166,4 +156,45 @@ pub(crate) fn waiting(waiter: Waiter, caller: Option<Arc<Link>>) -> OutgoingCall
         })),
         owns_link: true,
     }
+}
+
+/// Puts the chain back where it came from when dropped, panics included.
+struct EnterChain<'a> {
+    /// The wrapper's own slot, holding the chain between polls.
+    home: &'a mut Option<Arc<Link>>,
+    previous: Option<Arc<Link>>,
+}
+
+impl Drop for EnterChain<'_> {
+    fn drop(&mut self) {
+        *self.home = CHAIN.with(|chain| chain.replace(self.previous.take()));
+    }
+}
+
+/// Runs `future` (a handler, `activate` or `deactivate`) with `chain`, the
+/// calls waiting for it, current during each of its polls. The chain moves
+/// in and out of the thread-local: no reference count changes per poll.
+pub(crate) async fn run_with_chain<F: Future>(
+    mut chain: Option<Arc<Link>>,
+    future: F,
+) -> F::Output {
+    if chain.is_none() {
+        // Nothing waits, and outside these wrappers no chain is current.
+        return future.await;
+    }
+    let mut future = pin!(future);
+    poll_fn(move |cx| {
+        let previous = CHAIN.with(|current| current.replace(chain.take()));
+        let _entered = EnterChain {
+            home: &mut chain,
+            previous,
+        };
+        future.as_mut().poll(cx)
+    })
+    .await
+}
+
+/// The calls waiting for the code running on this thread, if any.
+pub(crate) fn current_chain() -> Option<Arc<Link>> {
+    CHAIN.with(|chain| chain.borrow().clone())
 }

@@ -8,11 +8,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::system::System;
-use crate::system::context::TaskContext;
-use crate::system::envelope::{IntervalTick, QueuedTick, Tell};
-use crate::system::service_pool::ServicePool;
-use crate::system::slot::{Pushed, Slot};
-use crate::system::timers::Scheduled;
+use crate::system::actors::slot::{Pushed, Slot};
+use crate::system::calls::envelope::{IntervalTick, QueuedTick, Tell};
+use crate::system::scheduling::timers::Scheduled;
+use crate::system::services::pool::ServicePool;
+use crate::system::tasks::context::TaskContext;
 use crate::timer::{Tick, TimerShared};
 use crate::{Listen, Receive};
 

@@ -1,0 +1,68 @@
+//! Activating an actor: room reserved in the budgets (evicting for it
+//! first if needed), then `Actor::activate`, its error or panic contained.
+
+use std::any::type_name;
+use std::sync::Arc;
+
+use super::ActorType;
+use super::slot::Slot;
+use crate::system::System;
+use crate::system::tasks::panics::catch;
+use crate::{Actor, ActorAssistant};
+
+/// How an attempt to activate an actor ended.
+pub(super) enum Activation<A> {
+    Ready(A),
+    /// `activate` returned an error or panicked: the cause.
+    Failed(String),
+    /// The shutdown deadline passed while it ran.
+    Abandoned,
+}
+
+/// Counts the activation against the budgets (evicting for it first if
+/// needed), then runs `activate`.
+pub(super) async fn activate<A: Actor>(
+    system: &Arc<System>,
+    actors: &Arc<ActorType<A>>,
+    id: &A::Id,
+    slot: &Slot<A>,
+    assistant: &ActorAssistant<A>,
+) -> Activation<A> {
+    if let Some(evictions) = actors.activation_reserved(system) {
+        evictions.await;
+    }
+    let attempt = catch(A::activate(id.clone(), assistant));
+    let outcome = system.lifecycle.within_shutdown_deadline(attempt).await;
+    let cause = match outcome {
+        Some(Ok(Ok(actor))) => {
+            log::debug!("activated actor {} {id:?}", type_name::<A>());
+            actors.counters.activated();
+            slot.activation_started();
+            return Activation::Ready(actor);
+        }
+        Some(Ok(Err(error))) => {
+            let cause = error.to_string();
+            log::error!(
+                "activate of actor {} {id:?} returned an error: {cause}",
+                type_name::<A>()
+            );
+            Some(cause)
+        }
+        Some(Err(panic)) => {
+            log::error!(
+                "activate of actor {} {id:?} panicked: {panic}",
+                type_name::<A>()
+            );
+            Some(panic)
+        }
+        None => None,
+    };
+    actors.activation_ended(system, 0, false);
+    match cause {
+        Some(cause) => {
+            actors.counters.activation_failed();
+            Activation::Failed(cause)
+        }
+        None => Activation::Abandoned,
+    }
+}

@@ -1,0 +1,241 @@
+//! A send's way into an actor's slot: finding or creating the slot, the
+//! deadlock check of a call, the mailbox's capacity, and waiting for room
+//! in a full mailbox. Starts the drain task when the slot had none.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use super::ActorType;
+use super::slot::{Pushed, Slot};
+use super::waiter::{describe, slot_address};
+use crate::system::System;
+use crate::system::calls::chain::{self, Link};
+use crate::system::calls::envelope::ActorEnvelope;
+use crate::system::tasks::context;
+use crate::{Actor, Error};
+
+impl<A: Actor> ActorType<A> {
+    /// Queues `envelope` for actor `id`, activating it if needed. If its
+    /// mailbox is full, returns the wait for room, which queues the message
+    /// once there is some: a boxed future, so that the common path (and
+    /// every sender's future) stays small.
+    ///
+    /// A request made from code others wait for carries its `chain`: it
+    /// fails with [`Error::Deadlock`] instead if the actor waits on it
+    /// (see `call_chain.rs`).
+    #[inline]
+    pub(crate) fn deliver(
+        self: &Arc<Self>,
+        system: &Arc<System>,
+        id: A::Id,
+        envelope: ActorEnvelope<A>,
+        chain: Option<&Arc<Link>>,
+    ) -> Result<Option<RoomWait>, Error> {
+        match self.try_deliver(system, id, envelope, chain) {
+            Delivery::Queued => Ok(None),
+            Delivery::Full { id, envelope, slot } => {
+                Ok(Some(self.wait_for_room_boxed(system, id, envelope, slot)))
+            }
+            Delivery::Refused { error, envelope } => Err(refused(error, envelope)),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn wait_for_room_boxed(
+        self: &Arc<Self>,
+        system: &Arc<System>,
+        id: A::Id,
+        envelope: ActorEnvelope<A>,
+        slot: Arc<Slot<A>>,
+    ) -> RoomWait {
+        Box::pin(
+            self.clone()
+                .wait_for_room(system.clone(), id, envelope, slot),
+        )
+    }
+
+    /// Queues `envelope`, refused by the full mailbox of `slot`, as soon as
+    /// the mailbox of `id` has room.
+    async fn wait_for_room(
+        self: Arc<Self>,
+        system: Arc<System>,
+        mut id: A::Id,
+        mut envelope: ActorEnvelope<A>,
+        mut slot: Arc<Slot<A>>,
+    ) -> Result<(), Error> {
+        loop {
+            // Listen first, then look again: room made in between is seen.
+            let room = slot.listen_for_room();
+            // Checked for deadlocks already, before the first try.
+            match self.try_deliver(&system, id, envelope, None) {
+                Delivery::Queued => return Ok(()),
+                Delivery::Refused { error, envelope } => {
+                    drop(envelope);
+                    return Err(error);
+                }
+                Delivery::Full {
+                    id: same_id,
+                    envelope: same_envelope,
+                    slot: now,
+                } => {
+                    (id, envelope) = (same_id, same_envelope);
+                    // A slot that retired meanwhile was replaced: look again.
+                    if Arc::ptr_eq(&slot, &now) {
+                        room.await;
+                    }
+                    slot = now;
+                }
+            }
+        }
+    }
+
+    /// Queues `envelope` for actor `id`, activating it if needed, unless its
+    /// mailbox is full or it is refused; then hands everything back. With a
+    /// `chain`, as [`ActorType::deliver`].
+    #[inline]
+    pub(crate) fn try_deliver(
+        self: &Arc<Self>,
+        system: &Arc<System>,
+        id: A::Id,
+        envelope: ActorEnvelope<A>,
+        chain: Option<&Arc<Link>>,
+    ) -> Delivery<A> {
+        // The map's read guard is held while pushing, so the slot cannot
+        // retire in between.
+        if let Some(slot) = self.slots.get(&id) {
+            // A waiting actor's slot exists (its drain task holds it), so
+            // an actor without one waits on no chain.
+            if let Some(chain) = chain {
+                let address = slot_address(&slot);
+                if chain::waits_on(chain, address) {
+                    // Named after the guard is dropped: naming scans the map.
+                    drop(slot);
+                    let error = chain::deadlock(system, chain, address, || describe::<A>(&id));
+                    return Delivery::Refused { error, envelope };
+                }
+            }
+            return self.deliver_to(system, &slot, id, envelope);
+        }
+        // The check that counts is `Slot::push`'s, under the slot lock; this
+        // one only avoids creating a slot for an ID after the system stopped.
+        if system.lifecycle.is_stopping() {
+            return Delivery::Refused {
+                error: Error::Stopped,
+                envelope,
+            };
+        }
+        let slot = self
+            .slots
+            .entry(id.clone())
+            .or_insert_with(|| Arc::new(Slot::new()))
+            .downgrade();
+        self.deliver_to(system, &slot, id, envelope)
+    }
+
+    #[inline]
+    fn deliver_to(
+        self: &Arc<Self>,
+        system: &Arc<System>,
+        slot: &Arc<Slot<A>>,
+        id: A::Id,
+        envelope: ActorEnvelope<A>,
+    ) -> Delivery<A> {
+        // An actor's message to itself never waits for room: it would wait
+        // for itself.
+        let capacity = self.mailbox_capacity.filter(|_| {
+            context::current().is_none_or(|current| current.actor() != slot_address(slot))
+        });
+        match slot.push(envelope, false, capacity, system) {
+            Pushed::Queued(spawn) => {
+                if spawn {
+                    self.spawn_drain(system, id, slot.clone());
+                }
+                Delivery::Queued
+            }
+            Pushed::Refused(envelope) => Delivery::Refused {
+                error: Error::Stopped,
+                envelope,
+            },
+            Pushed::Full(envelope) => Delivery::Full {
+                id,
+                envelope,
+                slot: slot.clone(),
+            },
+        }
+    }
+
+    /// Gives every live activation its own `message()`; activates no one.
+    /// Waits for room in each full mailbox in turn.
+    pub(crate) async fn deliver_to_all(
+        self: &Arc<Self>,
+        system: &Arc<System>,
+        message: impl Fn() -> ActorEnvelope<A>,
+    ) -> Result<(), Error> {
+        let refused_to_caller = || system.lifecycle.is_stopping() && !system.is_inside();
+        if refused_to_caller() {
+            return Err(Error::Stopped);
+        }
+        for (id, slot) in self.snapshot() {
+            let mut envelope = message();
+            // Created only once the mailbox was found full (listening
+            // allocates the slot's event), then kept for the next try.
+            let mut room = None;
+            loop {
+                match slot.push(envelope, true, self.mailbox_capacity, system) {
+                    Pushed::Queued(spawn) => {
+                        if spawn {
+                            self.spawn_drain(system, id, slot);
+                        }
+                        break;
+                    }
+                    Pushed::Refused(_) if refused_to_caller() => {
+                        return Err(Error::Stopped);
+                    }
+                    // Deactivated (or deactivating, during shutdown)
+                    // meanwhile: it gets no copy, as if it had not been
+                    // active when the message was sent.
+                    Pushed::Refused(_) => break,
+                    Pushed::Full(back) => {
+                        envelope = back;
+                        // Listen first, then look again: room made in
+                        // between is seen.
+                        match room.take() {
+                            None => room = Some(slot.listen_for_room()),
+                            Some(listener) => listener.await,
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A sender's wait for room in a full mailbox; see [`ActorType::deliver`].
+pub(crate) type RoomWait = std::pin::Pin<Box<dyn Future<Output = Result<(), Error>> + Send>>;
+
+/// What a send found when it could not wait: queued; a full mailbox, with
+/// everything handed back for another try; or a refusal, with the envelope
+/// handed back (to drop outside every lock, or to return to the sender).
+pub(crate) enum Delivery<A: Actor> {
+    Queued,
+    Full {
+        id: A::Id,
+        envelope: ActorEnvelope<A>,
+        slot: Arc<Slot<A>>,
+    },
+    Refused {
+        error: Error,
+        envelope: ActorEnvelope<A>,
+    },
+}
+
+/// Drops a refused envelope, outside every lock (its `Drop` is user code),
+/// and returns the reason. Out of line: every send's path stays short.
+#[cold]
+#[inline(never)]
+fn refused<A: Actor>(error: Error, envelope: ActorEnvelope<A>) -> Error {
+    drop(envelope);
+    error
+}

@@ -1,0 +1,150 @@
+//! One actor type's machinery, and the slots of its IDs.
+//!
+//! - `mod.rs`: the type's map from ID to slot, its configuration, and the
+//!   drain tasks it starts; what every file here shares.
+//! - `slot.rs`, `mailbox.rs`: one ID's place: its queue, its idle
+//!   activation, and the flags that say what its drain task does next.
+//! - `delivery.rs`: a send's way into a slot, and waiting for room in a full
+//!   mailbox.
+//! - `drain.rs`: the task that runs an actor's code, one message at a time;
+//!   `activate.rs` and `deactivate.rs`: the two hooks around an activation.
+//! - `eviction.rs`: the memory policies: reserving room for an activation,
+//!   and evicting idle activations when a budget is exceeded.
+//! - `idle_sweep.rs`: deactivating what has been idle too long.
+//! - `statistics.rs`: the counters behind `ActorStatistics`.
+//! - `waiter.rs`: an actor as a member of call chains (deadlock detection).
+
+pub(crate) mod activate;
+pub(crate) mod deactivate;
+pub(crate) mod delivery;
+pub(crate) mod drain;
+pub(crate) mod eviction;
+pub(crate) mod idle_sweep;
+pub(crate) mod mailbox;
+pub(crate) mod slot;
+pub(crate) mod statistics;
+pub(crate) mod waiter;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use dashmap::DashMap;
+
+use crate::statistics::ActorStatistics;
+use crate::system::System;
+use crate::system::limits::budget::Budget;
+use crate::system::limits::evictor::{Candidate, Evictor};
+use crate::system::tasks::context::TaskContext;
+use crate::{Actor, ActorConfiguration, Error};
+use drain::drain;
+use slot::Slot;
+use statistics::Counters;
+use waiter::slot_waiter;
+
+pub(crate) use delivery::{Delivery, RoomWait};
+
+pub(crate) struct ActorType<A: Actor> {
+    pub(super) slots: DashMap<A::Id, Arc<Slot<A>>>,
+    idle_timeout: Option<Duration>,
+    /// The most messages waiting in one actor's mailbox, if bounded.
+    mailbox_capacity: Option<usize>,
+    /// Panics in a row after which a message gets a single attempt.
+    pub(crate) max_consecutive_panics: u32,
+    /// How long `deactivate` may run before it is dropped.
+    pub(crate) deactivate_timeout: Duration,
+    /// This type's `max_actors` and `max_memory`, and its live figures.
+    pub(crate) budget: Budget,
+    pub(super) evictor: Evictor,
+    pub(crate) counters: Counters,
+}
+
+/// The type-independent view of an actor type, for shutdown and statistics.
+pub(crate) trait ActorTypeControl: Send + Sync {
+    /// Schedules every activation and queued message for a final drain.
+    fn wake_for_shutdown(self: Arc<Self>, system: &Arc<System>);
+    fn statistics(&self) -> ActorStatistics;
+    /// The `batch` least recently used idle activations of this type,
+    /// newest first.
+    fn idle_candidates(self: Arc<Self>, batch: usize) -> Vec<Candidate>;
+}
+
+impl<A: Actor> ActorType<A> {
+    /// The machinery for `A`, with its configuration checked.
+    pub(crate) fn new(configuration: ActorConfiguration) -> Result<Self, Error> {
+        configuration.check(std::any::type_name::<A>())?;
+        Ok(ActorType {
+            slots: DashMap::new(),
+            idle_timeout: configuration.idle_timeout,
+            mailbox_capacity: configuration.mailbox_capacity,
+            max_consecutive_panics: configuration.max_consecutive_panics,
+            deactivate_timeout: configuration.deactivate_timeout,
+            budget: Budget::new(configuration.max_actors, configuration.max_memory),
+            evictor: Evictor::new(configuration.max_actors),
+            counters: Counters::default(),
+        })
+    }
+
+    pub(crate) fn spawn_drain(
+        self: &Arc<Self>,
+        system: &Arc<System>,
+        id: A::Id,
+        slot: Arc<Slot<A>>,
+    ) {
+        let context = TaskContext {
+            waiter: Some(slot_waiter(&slot)),
+            ..TaskContext::default()
+        };
+        system.spawn_counted(context, drain(system.clone(), self.clone(), id, slot));
+    }
+
+    /// Removes `slot` (retiring: no activation, drain task ending) unless a
+    /// message arrived meanwhile; true if removed.
+    pub(crate) fn retire(&self, id: &A::Id, slot: &Arc<Slot<A>>) -> bool {
+        // No sender waits for room in a retiring slot: the message that
+        // emptied its mailbox told them all, and they look the ID up again.
+        self.slots
+            .remove_if(id, |_, current| {
+                Arc::ptr_eq(current, slot) && current.is_empty()
+            })
+            .is_some()
+    }
+
+    /// The slots as they are now, so that no map lock is held while slots are
+    /// locked or messages built.
+    fn snapshot(&self) -> Vec<(A::Id, Arc<Slot<A>>)> {
+        self.slots
+            .iter()
+            .map(|entry| (entry.key().clone(), entry.value().clone()))
+            .collect()
+    }
+
+    /// The budgets an activation of this type counts against: its type's,
+    /// and the system's if the system has limits.
+    pub(super) fn budgets<'a>(&'a self, system: &'a System) -> impl Iterator<Item = &'a Budget> {
+        std::iter::once(&self.budget).chain(system.limited_budget())
+    }
+
+    /// An activation of `memory` bytes ended (or failed to start, with 0).
+    pub(crate) fn activation_ended(&self, system: &System, memory: usize, evicted: bool) {
+        self.budgets(system)
+            .for_each(|b| b.activation_ended(memory, evicted));
+    }
+}
+
+impl<A: Actor> ActorTypeControl for ActorType<A> {
+    fn wake_for_shutdown(self: Arc<Self>, system: &Arc<System>) {
+        for (id, slot) in self.snapshot() {
+            if slot.wake_for_shutdown(&system.lifecycle) {
+                self.spawn_drain(system, id, slot);
+            }
+        }
+    }
+
+    fn statistics(&self) -> ActorStatistics {
+        self.report()
+    }
+
+    fn idle_candidates(self: Arc<Self>, batch: usize) -> Vec<Candidate> {
+        self.oldest_idle(batch)
+    }
+}

@@ -1,15 +1,11 @@
 //! The handle through which a program talks to its actors and services.
 
-use std::any::type_name;
 use std::fmt;
-use std::future::Future;
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
-use crate::runtime::{self, Home};
+use crate::runtime::Home;
 use crate::statistics::Statistics;
-use crate::system::calls::chain::OutgoingCall;
-use crate::system::calls::envelope::{Tell, ask};
 use crate::system::data::DataMap;
 use crate::system::tasks::context;
 use crate::system::{System, SystemLimits};
@@ -143,23 +139,6 @@ impl Acteur {
         &self.system
     }
 
-    /// Runs an `async` method to completion on the calling thread, unless
-    /// that would stall the system: inside one of its handlers, or on the
-    /// one thread of the current-thread tokio runtime it uses.
-    fn blocking<T>(
-        &self,
-        method: &'static str,
-        future: impl Future<Output = Result<T, Error>>,
-    ) -> Result<T, Error> {
-        if context::current().is_some() {
-            return Err(Error::BlockingCallInHandler { method });
-        }
-        if self.system.blocking_here_would_hang() {
-            return Err(Error::BlockingCallOnRuntimeThread { method });
-        }
-        runtime::block_on(future)
-    }
-
     /// Sends `message` to the actor of type `A` with `id`, activating it if
     /// needed, without waiting for it to be handled.
     ///
@@ -186,13 +165,7 @@ impl Acteur {
         id: A::Id,
         message: M,
     ) -> Result<(), Error> {
-        let wait_for_room = self
-            .system
-            .deliver_to_actor::<A>(id, Box::new(Tell(message)))?;
-        match wait_for_room {
-            None => Ok(()),
-            Some(wait_for_room) => wait_for_room.await,
-        }
+        self.system.send_to_actor::<A, M>(id, message).await
     }
 
     /// Sends `message` to the actor of type `A` with `id` if its mailbox has
@@ -242,7 +215,7 @@ impl Acteur {
         id: A::Id,
         message: M,
     ) -> Result<(), TrySendError<M>> {
-        self.system.try_deliver_to_actor::<A, M>(id, message)
+        self.system.try_send_to_actor::<A, M>(id, message)
     }
 
     /// Blocking form of [`Acteur::send_to_actor`], for code outside handlers.
@@ -258,7 +231,7 @@ impl Acteur {
         id: A::Id,
         message: M,
     ) -> Result<(), Error> {
-        self.blocking(
+        self.system.blocking(
             "send_to_actor_sync",
             self.send_to_actor::<A, M>(id, message),
         )
@@ -292,8 +265,8 @@ impl Acteur {
         id: A::Id,
         message: M,
     ) -> Result<<A as Respond<M>>::Response, Error> {
-        self.call_actor_with_timeout::<A, M>(id, message, self.system.call_timeout)
-            .await
+        let timeout = self.system.call_timeout;
+        self.system.call_actor::<A, M>(id, message, timeout).await
     }
 
     /// As [`Acteur::call_actor`], waiting at most `timeout` instead of the
@@ -321,23 +294,7 @@ impl Acteur {
         message: M,
         timeout: Duration,
     ) -> Result<<A as Respond<M>>::Response, Error> {
-        let call = async {
-            // Alive until the answer arrives or the call is dropped: while
-            // it is, this caller waits, for deadlock detection.
-            let outgoing = OutgoingCall::begin();
-            let actors = self.system.actor_type::<A>()?;
-            let (request, reply) = ask(message, outgoing.chain().cloned());
-            let wait_for_room =
-                actors.deliver(&self.system, id, Box::new(request), outgoing.chain())?;
-            drop(actors);
-            if let Some(wait_for_room) = wait_for_room {
-                wait_for_room.await?;
-            }
-            let answer = reply.receive::<M>(type_name::<A>()).await;
-            drop(outgoing);
-            answer
-        };
-        self.system.within(timeout, call).await
+        self.system.call_actor::<A, M>(id, message, timeout).await
     }
 
     /// Blocking form of [`Acteur::call_actor_with_timeout`], for code
@@ -355,7 +312,7 @@ impl Acteur {
         message: M,
         timeout: Duration,
     ) -> Result<<A as Respond<M>>::Response, Error> {
-        self.blocking(
+        self.system.blocking(
             "call_actor_with_timeout_sync",
             self.call_actor_with_timeout::<A, M>(id, message, timeout),
         )
@@ -374,7 +331,8 @@ impl Acteur {
         id: A::Id,
         message: M,
     ) -> Result<<A as Respond<M>>::Response, Error> {
-        self.blocking("call_actor_sync", self.call_actor::<A, M>(id, message))
+        self.system
+            .blocking("call_actor_sync", self.call_actor::<A, M>(id, message))
     }
 
     /// Sends a clone of `message` to every actor of type `A` that is active
@@ -394,10 +352,7 @@ impl Acteur {
         &self,
         message: M,
     ) -> Result<(), Error> {
-        let actors = self.system.actor_type::<A>()?;
-        actors
-            .deliver_to_all(&self.system, || Box::new(Tell(message.clone())))
-            .await
+        self.system.send_to_all_actors::<A, M>(message).await
     }
 
     /// Blocking form of [`Acteur::send_to_all_actors`].
@@ -412,7 +367,7 @@ impl Acteur {
         &self,
         message: M,
     ) -> Result<(), Error> {
-        self.blocking(
+        self.system.blocking(
             "send_to_all_actors_sync",
             self.send_to_all_actors::<A, M>(message),
         )
@@ -462,7 +417,7 @@ impl Acteur {
         delay: Duration,
         message: M,
     ) -> Result<Timer, Error> {
-        self.blocking(
+        self.system.blocking(
             "schedule_send_to_actor_sync",
             self.schedule_send_to_actor::<A, M>(id, delay, message),
         )
@@ -529,7 +484,7 @@ impl Acteur {
         delay: Duration,
         message: M,
     ) -> Result<Timer, Error> {
-        self.blocking(
+        self.system.blocking(
             "schedule_send_to_service_sync",
             self.schedule_send_to_service::<S, M>(delay, message),
         )
@@ -566,9 +521,7 @@ impl Acteur {
         &self,
         message: M,
     ) -> Result<(), Error> {
-        let pool = self.system.service_pool::<S>()?;
-        pool.deliver(&self.system, Some(Box::new(Tell(message))))
-            .await
+        self.system.send_to_service::<S, M>(message).await
     }
 
     /// Sends `message` to service `S` if it has room, without waiting for
@@ -588,10 +541,7 @@ impl Acteur {
         &self,
         message: M,
     ) -> Result<(), TrySendError<M>> {
-        match self.system.service_pool::<S>() {
-            Ok(pool) => pool.try_deliver(&self.system, message),
-            Err(error) => Err(TrySendError::new(error, message)),
-        }
+        self.system.try_send_to_service::<S, M>(message)
     }
 
     /// Blocking form of [`Acteur::send_to_service`].
@@ -606,7 +556,7 @@ impl Acteur {
         &self,
         message: M,
     ) -> Result<(), Error> {
-        self.blocking(
+        self.system.blocking(
             "send_to_service_sync",
             self.send_to_service::<S, M>(message),
         )
@@ -635,8 +585,8 @@ impl Acteur {
         &self,
         message: M,
     ) -> Result<<S as Serve<M>>::Response, Error> {
-        self.call_service_with_timeout::<S, M>(message, self.system.call_timeout)
-            .await
+        let timeout = self.system.call_timeout;
+        self.system.call_service::<S, M>(message, timeout).await
     }
 
     /// As [`Acteur::call_service`], waiting at most `timeout` instead of the
@@ -660,19 +610,7 @@ impl Acteur {
         message: M,
         timeout: Duration,
     ) -> Result<<S as Serve<M>>::Response, Error> {
-        let call = async {
-            let outgoing = OutgoingCall::begin();
-            let pool = self.system.service_pool::<S>()?;
-            if let Some(chain) = outgoing.chain() {
-                pool.check_deadlock(&self.system, chain)?;
-            }
-            let (request, reply) = ask(message, outgoing.chain().cloned());
-            pool.deliver(&self.system, Some(Box::new(request))).await?;
-            let answer = reply.receive::<M>(type_name::<S>()).await;
-            drop(outgoing);
-            answer
-        };
-        self.system.within(timeout, call).await
+        self.system.call_service::<S, M>(message, timeout).await
     }
 
     /// Blocking form of [`Acteur::call_service_with_timeout`].
@@ -688,7 +626,7 @@ impl Acteur {
         message: M,
         timeout: Duration,
     ) -> Result<<S as Serve<M>>::Response, Error> {
-        self.blocking(
+        self.system.blocking(
             "call_service_with_timeout_sync",
             self.call_service_with_timeout::<S, M>(message, timeout),
         )
@@ -706,7 +644,8 @@ impl Acteur {
         &self,
         message: M,
     ) -> Result<<S as Serve<M>>::Response, Error> {
-        self.blocking("call_service_sync", self.call_service::<S, M>(message))
+        self.system
+            .blocking("call_service_sync", self.call_service::<S, M>(message))
     }
 
     /// Gives a clone of `message` to every service subscribed to `M` (see
@@ -728,11 +667,6 @@ impl Acteur {
         self.system.publish(message).await
     }
 
-    /// Subscribes service `S` to `M`; see [`ServiceAssistant::subscribe`](crate::ServiceAssistant::subscribe).
-    pub(crate) fn subscribe<S: Listen<M>, M: Clone + Send + 'static>(&self) -> Result<(), Error> {
-        self.system.subscribe::<S, M>()
-    }
-
     /// Blocking form of [`Acteur::publish`].
     ///
     /// # Errors
@@ -742,7 +676,8 @@ impl Acteur {
     /// [`Error::BlockingCallOnRuntimeThread`] on the thread of a current-thread
     /// tokio runtime the system uses.
     pub fn publish_sync<M: Clone + Send + 'static>(&self, message: M) -> Result<(), Error> {
-        self.blocking("publish_sync", self.publish::<M>(message))
+        self.system
+            .blocking("publish_sync", self.publish::<M>(message))
     }
 
     /// Starts service `S` now instead of on its first message, and returns
@@ -764,8 +699,7 @@ impl Acteur {
     /// end whether or not the future is awaited; dropping the future only stops
     /// waiting for it.
     pub async fn preload_service<S: Service>(&self) -> Result<(), Error> {
-        let pool = self.system.service_pool::<S>()?;
-        pool.deliver(&self.system, None).await
+        self.system.preload_service::<S>().await
     }
 
     /// Blocking form of [`Acteur::preload_service`].
@@ -777,7 +711,8 @@ impl Acteur {
     /// [`Error::BlockingCallOnRuntimeThread`] on the thread of a current-thread
     /// tokio runtime the system uses.
     pub fn preload_service_sync<S: Service>(&self) -> Result<(), Error> {
-        self.blocking("preload_service_sync", self.preload_service::<S>())
+        self.system
+            .blocking("preload_service_sync", self.preload_service::<S>())
     }
 
     /// Begins a graceful shutdown and returns at once.

@@ -5,18 +5,22 @@ use std::time::Duration;
 
 use crate::system::System;
 use crate::system::actors::slot::Slot;
-use crate::{
-    Acteur, Actor, DeactivationReason, Error, Listen, Receive, Respond, Serve, Timer, TrySendError,
-};
+use crate::{Acteur, Actor, DeactivationReason, Error, Receive, Timer};
 
 /// Given to an actor's `activate`, `deactivate` and handlers: its own ID, the
 /// way to send to other actors and services, control over its own lifetime
 /// ([`stop`](ActorAssistant::stop), [`keep_alive`](ActorAssistant::keep_alive)),
 /// and in `deactivate`, [why](ActorAssistant::deactivation_reason) it runs.
 ///
-/// The sending methods are the `async` forms of [`Acteur`]'s and behave the
-/// same way. A call to the actor's own ID returns [`Error::Deadlock`], since
-/// it would wait for itself; send a fire-and-forget message instead.
+/// The sending methods are those of [`Acteur`], `async` only: a blocking
+/// `_sync` form would stall the worker thread the handler runs on, so
+/// [`Acteur`]'s return [`Error::BlockingCallInHandler`] inside a handler.
+/// What else differs from inside: a call carries the chain of calls waiting
+/// for the caller, so that one that would wait for itself returns
+/// [`Error::Deadlock`] at once (a call to the caller's own ID, or A calling B
+/// calling A); send a fire-and-forget message there instead. During
+/// shutdown, the code running inside the system is still served (each
+/// method's docs say how far).
 ///
 /// # Examples
 ///
@@ -246,203 +250,5 @@ impl<A: Actor> ActorAssistant<A> {
         self.acteur.clone()
     }
 
-    /// As [`Acteur::send_to_actor`].
-    ///
-    /// # Errors
-    ///
-    /// As [`Acteur::send_to_actor`].
-    ///
-    /// # Cancel safety
-    ///
-    /// As [`Acteur::send_to_actor`](crate::Acteur::send_to_actor).
-    pub async fn send_to_actor<B: Receive<M>, M: Send + 'static>(
-        &self,
-        id: B::Id,
-        message: M,
-    ) -> Result<(), Error> {
-        self.acteur.send_to_actor::<B, M>(id, message).await
-    }
-
-    /// As [`Acteur::try_send_to_actor`]: never waits.
-    ///
-    /// # Errors
-    ///
-    /// As [`Acteur::try_send_to_actor`].
-    pub fn try_send_to_actor<B: Receive<M>, M: Send + 'static>(
-        &self,
-        id: B::Id,
-        message: M,
-    ) -> Result<(), TrySendError<M>> {
-        self.acteur.try_send_to_actor::<B, M>(id, message)
-    }
-
-    /// As [`Acteur::call_actor`]; a call to this actor's own ID returns
-    /// [`Error::Deadlock`].
-    ///
-    /// # Errors
-    ///
-    /// As [`Acteur::call_actor`].
-    ///
-    /// # Cancel safety
-    ///
-    /// As [`Acteur::call_actor`](crate::Acteur::call_actor).
-    pub async fn call_actor<B: Respond<M>, M: Send + 'static>(
-        &self,
-        id: B::Id,
-        message: M,
-    ) -> Result<<B as Respond<M>>::Response, Error> {
-        self.acteur.call_actor::<B, M>(id, message).await
-    }
-
-    /// As [`Acteur::call_actor_with_timeout`].
-    ///
-    /// # Errors
-    ///
-    /// As [`Acteur::call_actor`].
-    ///
-    /// # Cancel safety
-    ///
-    /// As [`Acteur::call_actor_with_timeout`](crate::Acteur::call_actor_with_timeout).
-    pub async fn call_actor_with_timeout<B: Respond<M>, M: Send + 'static>(
-        &self,
-        id: B::Id,
-        message: M,
-        timeout: Duration,
-    ) -> Result<<B as Respond<M>>::Response, Error> {
-        self.acteur
-            .call_actor_with_timeout::<B, M>(id, message, timeout)
-            .await
-    }
-
-    /// As [`Acteur::send_to_all_actors`].
-    ///
-    /// # Errors
-    ///
-    /// As [`Acteur::send_to_all_actors`].
-    ///
-    /// # Cancel safety
-    ///
-    /// As [`Acteur::send_to_all_actors`](crate::Acteur::send_to_all_actors).
-    pub async fn send_to_all_actors<B: Receive<M>, M: Clone + Send + 'static>(
-        &self,
-        message: M,
-    ) -> Result<(), Error> {
-        self.acteur.send_to_all_actors::<B, M>(message).await
-    }
-
-    /// As [`Acteur::schedule_send_to_actor`]: returns at once, without
-    /// holding this actor back.
-    ///
-    /// # Errors
-    ///
-    /// As [`Acteur::schedule_send_to_actor`].
-    ///
-    /// # Cancel safety
-    ///
-    /// As [`Acteur::schedule_send_to_actor`](crate::Acteur::schedule_send_to_actor).
-    pub async fn schedule_send_to_actor<B: Receive<M>, M: Send + 'static>(
-        &self,
-        id: B::Id,
-        delay: Duration,
-        message: M,
-    ) -> Result<Timer, Error> {
-        self.acteur
-            .schedule_send_to_actor::<B, M>(id, delay, message)
-            .await
-    }
-
-    /// As [`Acteur::schedule_send_to_service`].
-    ///
-    /// # Errors
-    ///
-    /// As [`Acteur::schedule_send_to_service`].
-    ///
-    /// # Cancel safety
-    ///
-    /// As [`Acteur::schedule_send_to_service`](crate::Acteur::schedule_send_to_service).
-    pub async fn schedule_send_to_service<S: Listen<M>, M: Send + 'static>(
-        &self,
-        delay: Duration,
-        message: M,
-    ) -> Result<Timer, Error> {
-        self.acteur
-            .schedule_send_to_service::<S, M>(delay, message)
-            .await
-    }
-
-    /// As [`Acteur::send_to_service`].
-    ///
-    /// # Errors
-    ///
-    /// As [`Acteur::send_to_service`].
-    ///
-    /// # Cancel safety
-    ///
-    /// As [`Acteur::send_to_service`](crate::Acteur::send_to_service).
-    pub async fn send_to_service<S: Listen<M>, M: Send + 'static>(
-        &self,
-        message: M,
-    ) -> Result<(), Error> {
-        self.acteur.send_to_service::<S, M>(message).await
-    }
-
-    /// As [`Acteur::try_send_to_service`]: never waits.
-    ///
-    /// # Errors
-    ///
-    /// As [`Acteur::try_send_to_service`].
-    pub fn try_send_to_service<S: Listen<M>, M: Send + 'static>(
-        &self,
-        message: M,
-    ) -> Result<(), TrySendError<M>> {
-        self.acteur.try_send_to_service::<S, M>(message)
-    }
-
-    /// As [`Acteur::call_service`].
-    ///
-    /// # Errors
-    ///
-    /// As [`Acteur::call_service`].
-    ///
-    /// # Cancel safety
-    ///
-    /// As [`Acteur::call_service`](crate::Acteur::call_service).
-    pub async fn call_service<S: Serve<M>, M: Send + 'static>(
-        &self,
-        message: M,
-    ) -> Result<<S as Serve<M>>::Response, Error> {
-        self.acteur.call_service::<S, M>(message).await
-    }
-
-    /// As [`Acteur::call_service_with_timeout`].
-    ///
-    /// # Errors
-    ///
-    /// As [`Acteur::call_service`].
-    ///
-    /// # Cancel safety
-    ///
-    /// As [`Acteur::call_service_with_timeout`](crate::Acteur::call_service_with_timeout).
-    pub async fn call_service_with_timeout<S: Serve<M>, M: Send + 'static>(
-        &self,
-        message: M,
-        timeout: Duration,
-    ) -> Result<<S as Serve<M>>::Response, Error> {
-        self.acteur
-            .call_service_with_timeout::<S, M>(message, timeout)
-            .await
-    }
-
-    /// As [`Acteur::publish`].
-    ///
-    /// # Errors
-    ///
-    /// As [`Acteur::publish`].
-    ///
-    /// # Cancel safety
-    ///
-    /// As [`Acteur::publish`](crate::Acteur::publish).
-    pub async fn publish<M: Clone + Send + 'static>(&self, message: M) -> Result<(), Error> {
-        self.acteur.publish::<M>(message).await
-    }
+    crate::handler_messaging::handler_messaging!();
 }

@@ -44,7 +44,7 @@ impl ActeurBuilder {
     /// ([`DeactivationReason::EvictedByCount`](crate::DeactivationReason::EvictedByCount)).
     ///
     /// Zero is invalid: the built system then refuses every send with
-    /// [`Error::InvalidConfiguration`] naming this field.
+    /// [`Error::InvalidConfiguration`](crate::Error::InvalidConfiguration) naming this field.
     pub fn max_actors(mut self, count: usize) -> ActeurBuilder {
         self.limits.max_actors = Some(count);
         self
@@ -57,14 +57,14 @@ impl ActeurBuilder {
     /// ([`DeactivationReason::EvictedByMemory`](crate::DeactivationReason::EvictedByMemory)).
     ///
     /// Zero is invalid: the built system then refuses every send with
-    /// [`Error::InvalidConfiguration`] naming this field.
+    /// [`Error::InvalidConfiguration`](crate::Error::InvalidConfiguration) naming this field.
     pub fn max_memory(mut self, bytes: usize) -> ActeurBuilder {
         self.limits.max_memory = Some(bytes);
         self
     }
 
     /// How long a `call_*` waits for its answer before it returns
-    /// [`Error::Timeout`]; the `*_with_timeout` methods override it per call.
+    /// [`Error::Timeout`](crate::Error::Timeout); the `*_with_timeout` methods override it per call.
     /// Default: 30 seconds.
     ///
     /// The wait covers everything: waiting for room in a full mailbox, for
@@ -72,7 +72,7 @@ impl ActeurBuilder {
     /// when the time is up is still handled; only its answer is dropped.
     ///
     /// Zero is invalid: the built system then refuses every send and call
-    /// with [`Error::InvalidConfiguration`] naming this field.
+    /// with [`Error::InvalidConfiguration`](crate::Error::InvalidConfiguration) naming this field.
     ///
     /// ```
     /// use std::time::Duration;
@@ -94,7 +94,7 @@ impl ActeurBuilder {
     ///
     /// When it passes, what is left is abandoned: activations are dropped
     /// without `deactivate`, the callers of queued requests get
-    /// [`Error::Stopped`], an error is logged with the count of activations
+    /// [`Error::Stopped`](crate::Error::Stopped), an error is logged with the count of activations
     /// and messages abandoned per type (also in
     /// [`Statistics`](crate::Statistics)), and the system is stopped. So
     /// [`Acteur::wait_until_stopped`] returns even when a `deactivate`
@@ -103,7 +103,7 @@ impl ActeurBuilder {
     /// stopped a second later all the same.
     ///
     /// Zero is invalid: the built system then refuses every send and call
-    /// with [`Error::InvalidConfiguration`] naming this field.
+    /// with [`Error::InvalidConfiguration`](crate::Error::InvalidConfiguration) naming this field.
     ///
     /// ```
     /// use std::time::Duration;
@@ -195,7 +195,7 @@ impl ActeurBuilder {
     /// the first message.
     ///
     /// An invalid setting does not panic here: it is logged, and every send
-    /// returns the [`Error::InvalidConfiguration`] that names it.
+    /// returns the [`Error::InvalidConfiguration`](crate::Error::InvalidConfiguration) that names it.
     pub fn build(self) -> Acteur {
         if let Err(error) = self.limits.check() {
             log::error!("{error}");

@@ -84,6 +84,7 @@ mod builder;
 mod deactivation;
 mod error;
 pub mod guide;
+mod handler_messaging;
 mod padded;
 mod runtime;
 mod service;

@@ -1,15 +1,24 @@
 //! What a service's `initialize` and handlers get to talk to the rest of the system.
 
 use std::marker::PhantomData;
+use std::sync::Arc;
 use std::time::Duration;
 
-use crate::{Acteur, Error, Listen, Receive, Respond, Serve, Service, Timer, TrySendError};
+use crate::system::System;
+use crate::{Acteur, Error, Listen, Service, Timer};
 
 /// Given to a service's `initialize` and handlers: the way to send to actors
 /// and other services, to publish, and to [`subscribe`](ServiceAssistant::subscribe).
 ///
-/// The sending methods are the `async` forms of [`Acteur`]'s and behave the
-/// same way.
+/// The sending methods are those of [`Acteur`], `async` only: a blocking
+/// `_sync` form would stall the worker thread the handler runs on, so
+/// [`Acteur`]'s return [`Error::BlockingCallInHandler`] inside a handler.
+/// What else differs from inside: a call carries the chain of calls waiting
+/// for the caller, so that one that would wait for itself returns
+/// [`Error::Deadlock`] at once (a call to the caller's own ID, or A calling B
+/// calling A); send a fire-and-forget message there instead. During
+/// shutdown, the code running inside the system is still served (each
+/// method's docs say how far).
 ///
 /// # Examples
 ///
@@ -67,6 +76,11 @@ impl<S: Service> ServiceAssistant<S> {
         }
     }
 
+    /// The system the service runs in.
+    pub(crate) fn system(&self) -> &Arc<System> {
+        self.acteur.system()
+    }
+
     /// Subscribes this service to published messages of type `M`: each
     /// [`publish`](Acteur::publish) of an `M` then gives this service a clone.
     /// Subscribing twice changes nothing. Usually called from `initialize`,
@@ -87,7 +101,7 @@ impl<S: Service> ServiceAssistant<S> {
     where
         S: Listen<M>,
     {
-        self.acteur.subscribe::<S, M>()
+        self.acteur.system().subscribe::<S, M>()
     }
 
     /// The application data of type `T` the system was built with (see
@@ -133,202 +147,5 @@ impl<S: Service> ServiceAssistant<S> {
         self.acteur.clone()
     }
 
-    /// As [`Acteur::send_to_actor`].
-    ///
-    /// # Errors
-    ///
-    /// As [`Acteur::send_to_actor`].
-    ///
-    /// # Cancel safety
-    ///
-    /// As [`Acteur::send_to_actor`](crate::Acteur::send_to_actor).
-    pub async fn send_to_actor<A: Receive<M>, M: Send + 'static>(
-        &self,
-        id: A::Id,
-        message: M,
-    ) -> Result<(), Error> {
-        self.acteur.send_to_actor::<A, M>(id, message).await
-    }
-
-    /// As [`Acteur::try_send_to_actor`]: never waits.
-    ///
-    /// # Errors
-    ///
-    /// As [`Acteur::try_send_to_actor`].
-    pub fn try_send_to_actor<A: Receive<M>, M: Send + 'static>(
-        &self,
-        id: A::Id,
-        message: M,
-    ) -> Result<(), TrySendError<M>> {
-        self.acteur.try_send_to_actor::<A, M>(id, message)
-    }
-
-    /// As [`Acteur::call_actor`].
-    ///
-    /// # Errors
-    ///
-    /// As [`Acteur::call_actor`].
-    ///
-    /// # Cancel safety
-    ///
-    /// As [`Acteur::call_actor`](crate::Acteur::call_actor).
-    pub async fn call_actor<A: Respond<M>, M: Send + 'static>(
-        &self,
-        id: A::Id,
-        message: M,
-    ) -> Result<<A as Respond<M>>::Response, Error> {
-        self.acteur.call_actor::<A, M>(id, message).await
-    }
-
-    /// As [`Acteur::call_actor_with_timeout`].
-    ///
-    /// # Errors
-    ///
-    /// As [`Acteur::call_actor`].
-    ///
-    /// # Cancel safety
-    ///
-    /// As [`Acteur::call_actor_with_timeout`](crate::Acteur::call_actor_with_timeout).
-    pub async fn call_actor_with_timeout<A: Respond<M>, M: Send + 'static>(
-        &self,
-        id: A::Id,
-        message: M,
-        timeout: Duration,
-    ) -> Result<<A as Respond<M>>::Response, Error> {
-        self.acteur
-            .call_actor_with_timeout::<A, M>(id, message, timeout)
-            .await
-    }
-
-    /// As [`Acteur::send_to_all_actors`].
-    ///
-    /// # Errors
-    ///
-    /// As [`Acteur::send_to_all_actors`].
-    ///
-    /// # Cancel safety
-    ///
-    /// As [`Acteur::send_to_all_actors`](crate::Acteur::send_to_all_actors).
-    pub async fn send_to_all_actors<A: Receive<M>, M: Clone + Send + 'static>(
-        &self,
-        message: M,
-    ) -> Result<(), Error> {
-        self.acteur.send_to_all_actors::<A, M>(message).await
-    }
-
-    /// As [`Acteur::schedule_send_to_actor`].
-    ///
-    /// # Errors
-    ///
-    /// As [`Acteur::schedule_send_to_actor`].
-    ///
-    /// # Cancel safety
-    ///
-    /// As [`Acteur::schedule_send_to_actor`](crate::Acteur::schedule_send_to_actor).
-    pub async fn schedule_send_to_actor<A: Receive<M>, M: Send + 'static>(
-        &self,
-        id: A::Id,
-        delay: Duration,
-        message: M,
-    ) -> Result<Timer, Error> {
-        self.acteur
-            .schedule_send_to_actor::<A, M>(id, delay, message)
-            .await
-    }
-
-    /// As [`Acteur::schedule_send_to_service`].
-    ///
-    /// # Errors
-    ///
-    /// As [`Acteur::schedule_send_to_service`].
-    ///
-    /// # Cancel safety
-    ///
-    /// As [`Acteur::schedule_send_to_service`](crate::Acteur::schedule_send_to_service).
-    pub async fn schedule_send_to_service<T: Listen<M>, M: Send + 'static>(
-        &self,
-        delay: Duration,
-        message: M,
-    ) -> Result<Timer, Error> {
-        self.acteur
-            .schedule_send_to_service::<T, M>(delay, message)
-            .await
-    }
-
-    /// As [`Acteur::send_to_service`]. A message a service sends to itself
-    /// from its own `initialize` is queued until `initialize` has finished.
-    ///
-    /// # Errors
-    ///
-    /// As [`Acteur::send_to_service`].
-    ///
-    /// # Cancel safety
-    ///
-    /// As [`Acteur::send_to_service`](crate::Acteur::send_to_service).
-    pub async fn send_to_service<T: Listen<M>, M: Send + 'static>(
-        &self,
-        message: M,
-    ) -> Result<(), Error> {
-        self.acteur.send_to_service::<T, M>(message).await
-    }
-
-    /// As [`Acteur::try_send_to_service`]: never waits.
-    ///
-    /// # Errors
-    ///
-    /// As [`Acteur::try_send_to_service`].
-    pub fn try_send_to_service<T: Listen<M>, M: Send + 'static>(
-        &self,
-        message: M,
-    ) -> Result<(), TrySendError<M>> {
-        self.acteur.try_send_to_service::<T, M>(message)
-    }
-
-    /// As [`Acteur::call_service`].
-    ///
-    /// # Errors
-    ///
-    /// As [`Acteur::call_service`].
-    ///
-    /// # Cancel safety
-    ///
-    /// As [`Acteur::call_service`](crate::Acteur::call_service).
-    pub async fn call_service<T: Serve<M>, M: Send + 'static>(
-        &self,
-        message: M,
-    ) -> Result<<T as Serve<M>>::Response, Error> {
-        self.acteur.call_service::<T, M>(message).await
-    }
-
-    /// As [`Acteur::call_service_with_timeout`].
-    ///
-    /// # Errors
-    ///
-    /// As [`Acteur::call_service`].
-    ///
-    /// # Cancel safety
-    ///
-    /// As [`Acteur::call_service_with_timeout`](crate::Acteur::call_service_with_timeout).
-    pub async fn call_service_with_timeout<T: Serve<M>, M: Send + 'static>(
-        &self,
-        message: M,
-        timeout: Duration,
-    ) -> Result<<T as Serve<M>>::Response, Error> {
-        self.acteur
-            .call_service_with_timeout::<T, M>(message, timeout)
-            .await
-    }
-
-    /// As [`Acteur::publish`].
-    ///
-    /// # Errors
-    ///
-    /// As [`Acteur::publish`].
-    ///
-    /// # Cancel safety
-    ///
-    /// As [`Acteur::publish`](crate::Acteur::publish).
-    pub async fn publish<M: Clone + Send + 'static>(&self, message: M) -> Result<(), Error> {
-        self.acteur.publish::<M>(message).await
-    }
+    crate::handler_messaging::handler_messaging!();
 }

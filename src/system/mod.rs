@@ -7,13 +7,13 @@ pub(crate) mod clock;
 pub(crate) mod data;
 pub(crate) mod lifecycle;
 pub(crate) mod limits;
+pub(crate) mod operations;
 pub(crate) mod registry;
 pub(crate) mod scheduling;
 pub(crate) mod services;
 pub(crate) mod system_limits;
 pub(crate) mod tasks;
 
-use std::any::TypeId;
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -22,17 +22,15 @@ use std::time::Duration;
 use crate::padded::Padded;
 use crate::runtime::{Home, Runtime};
 use crate::statistics::Statistics;
-use crate::timer::{Timer, TimerShared};
-use crate::{Acteur, Actor, Error, Listen, Service, TrySendError};
-use actors::{ActorType, ActorTypeControl, Delivery, RoomWait};
+use crate::{Acteur, Actor, Error, Service};
+use actors::{ActorType, ActorTypeControl};
 use calls::deadlines;
-use calls::envelope::{ActorEnvelope, Tell};
 use data::DataMap;
 use lifecycle::{Lifecycle, Phase, shutdown};
 use limits::budget::Budget;
 use limits::evictor::{Candidate, Eviction, Evictor, Oldest};
 use registry::{Found, Registry};
-use scheduling::{scheduled, timers};
+use scheduling::timers;
 use services::pool::{ServicePool, ServicePoolControl};
 use services::subscriptions::Subscriptions;
 pub(crate) use system_limits::SystemLimits;
@@ -68,20 +66,6 @@ pub(crate) struct System {
 }
 
 impl System {
-    /// `call`'s output, or [`Error::Timeout`] if it takes longer than
-    /// `timeout` (the call is then dropped).
-    pub(crate) async fn within<T>(
-        self: &Arc<Self>,
-        timeout: Duration,
-        call: impl Future<Output = Result<T, Error>>,
-    ) -> Result<T, Error> {
-        futures_lite::future::or(call, async {
-            deadlines::Expiry::after(self, timeout).await;
-            Err(Error::Timeout)
-        })
-        .await
-    }
-
     /// A system whose tasks run on the runtime `home` picks.
     pub(crate) fn new(limits: SystemLimits, data: DataMap, home: Home) -> Arc<System> {
         let lifecycle = Arc::new(Lifecycle::default());
@@ -240,157 +224,6 @@ impl System {
         )
     }
 
-    /// Queues `envelope` for actor `id` of type `A`; if its mailbox is
-    /// full, returns the wait for room to await. Only that rare wait is a
-    /// future of its own, boxed, so a sender's future stays a few words.
-    /// Callers bind the result to a local before awaiting the wait: a
-    /// temporary of the same statement would live across the await, in
-    /// every sender's future.
-    #[inline]
-    pub(crate) fn deliver_to_actor<A: Actor>(
-        self: &Arc<Self>,
-        id: A::Id,
-        envelope: ActorEnvelope<A>,
-    ) -> Result<Option<RoomWait>, Error> {
-        self.actor_type::<A>()?.deliver(self, id, envelope, None)
-    }
-
-    /// Queues `message` for actor `id` of type `A` at once, or hands it
-    /// back with the reason: a full mailbox, or any refusal.
-    pub(crate) fn try_deliver_to_actor<A: crate::Receive<M>, M: Send + 'static>(
-        self: &Arc<Self>,
-        id: A::Id,
-        message: M,
-    ) -> Result<(), TrySendError<M>> {
-        let actors = match self.actor_type::<A>() {
-            Ok(actors) => actors,
-            Err(error) => return Err(TrySendError::new(error, message)),
-        };
-        let (error, envelope) = match actors.try_deliver(self, id, Box::new(Tell(message)), None) {
-            Delivery::Queued => return Ok(()),
-            Delivery::Full { envelope, .. } => (Error::MailboxFull, envelope),
-            Delivery::Refused { error, envelope } => (error, envelope),
-        };
-        Err(TrySendError::new(error, Tell::open(envelope.into_any())))
-    }
-
-    /// Sends `message` to actor `id` after `delay` (see `timers.rs`).
-    pub(crate) fn schedule<A: Actor + crate::Receive<M>, M: Send + 'static>(
-        self: &Arc<Self>,
-        id: A::Id,
-        delay: Duration,
-        message: M,
-    ) -> Result<Timer, Error> {
-        // The type's configuration is checked now, as every other send does.
-        drop(self.actor_type::<A>()?);
-        self.add_timer(delay, |timer| {
-            Box::new(scheduled::ToActor::<A, M> { timer, id, message })
-        })
-    }
-
-    /// Sends `message` to service `S` after `delay` (see `timers.rs`).
-    pub(crate) fn schedule_to_service<S: Listen<M>, M: Send + 'static>(
-        self: &Arc<Self>,
-        delay: Duration,
-        message: M,
-    ) -> Result<Timer, Error> {
-        drop(self.service_pool::<S>()?);
-        self.add_timer(delay, |timer| {
-            Box::new(scheduled::ToService::<S, M> {
-                timer,
-                message,
-                service: std::marker::PhantomData,
-            })
-        })
-    }
-
-    /// Schedules the entry `entry` makes of a new timer for `delay` from
-    /// now, and returns the timer; refused once the system is stopping,
-    /// whoever asks (what is not due by then would be cancelled anyway).
-    fn add_timer(
-        self: &Arc<Self>,
-        delay: Duration,
-        entry: impl FnOnce(Arc<TimerShared>) -> Box<dyn timers::Scheduled>,
-    ) -> Result<Timer, Error> {
-        if self.lifecycle.is_stopping() {
-            return Err(Error::Stopped);
-        }
-        let timer = TimerShared::new();
-        self.timers.add(self, delay, entry(timer.clone()))?;
-        Ok(Timer::new(timer))
-    }
-
-    /// Sends a clone of `message` to actor `id` (whose `slot` this is) every
-    /// `every`, while its current activation lives; see
-    /// `ActorAssistant::send_interval`.
-    pub(crate) fn interval_to_actor<A: crate::Receive<M>, M: Clone + Send + 'static>(
-        self: &Arc<Self>,
-        id: A::Id,
-        slot: Arc<actors::slot::Slot<A>>,
-        every: Duration,
-        message: M,
-    ) -> Timer {
-        let timer = TimerShared::new();
-        let interval = scheduled::ActorInterval::<A, M> {
-            timer: timer.clone(),
-            every,
-            id,
-            activation: slot.activation(),
-            slot,
-            message,
-        };
-        self.start_interval(&timer, every, Box::new(interval));
-        Timer::new(timer)
-    }
-
-    /// Sends a clone of `message` to service `S` every `every` until the
-    /// system stops; see `ServiceAssistant::send_interval`.
-    pub(crate) fn interval_to_service<S: Listen<M>, M: Clone + Send + 'static>(
-        self: &Arc<Self>,
-        every: Duration,
-        message: M,
-    ) -> Timer {
-        let timer = TimerShared::new();
-        match self.service_pool::<S>() {
-            Ok(pool) => {
-                let interval = scheduled::ServiceInterval::<S, M> {
-                    timer: timer.clone(),
-                    every,
-                    pool: Arc::clone(&pool),
-                    message,
-                };
-                self.start_interval(&timer, every, Box::new(interval));
-            }
-            Err(error) => {
-                log::error!("no interval started: {error}");
-                timer.end();
-            }
-        }
-        Timer::new(timer)
-    }
-
-    /// Puts an interval among the timers, first due after `every`; one that
-    /// cannot start (a zero period, a stopping system) ends at once.
-    fn start_interval(
-        self: &Arc<Self>,
-        timer: &TimerShared,
-        every: Duration,
-        interval: Box<dyn timers::Scheduled>,
-    ) {
-        if every.is_zero() {
-            log::error!(
-                "send_interval was given a zero period, which would send without pause; \
-                 no interval started: give it a positive duration"
-            );
-            timer.end();
-            return;
-        }
-        if let Err(error) = self.timers.add(self, every, interval) {
-            log::debug!("no interval started: {error}");
-            timer.end();
-        }
-    }
-
     /// An interval's tick was skipped: the previous one was still queued.
     pub(crate) fn count_skipped_tick(&self) {
         self.skipped_ticks.fetch_add(1, Relaxed);
@@ -400,49 +233,6 @@ impl System {
     /// its target refused it.
     pub(crate) fn count_cancelled_schedule(&self) {
         self.scheduled_cancelled.fetch_add(1, Relaxed);
-    }
-
-    /// Subscribes service `S` to published `M`.
-    pub(crate) fn subscribe<S: Listen<M>, M: Clone + Send + 'static>(
-        self: &Arc<Self>,
-    ) -> Result<(), Error> {
-        if self.lifecycle.is_stopping() {
-            return Err(Error::Stopped);
-        }
-        let pool = Arc::clone(&*self.service_pool::<S>()?);
-        let deliver = move |system: &Arc<System>, message: M| {
-            pool.enqueue_published(system, Box::new(Tell(message)))
-                .unwrap_or_else(|error| {
-                    log::debug!("a published message was not delivered: {error}");
-                    None
-                })
-        };
-        self.subscriptions
-            .subscribe::<M>(TypeId::of::<S>(), Arc::new(deliver));
-        Ok(())
-    }
-
-    /// Gives every subscriber of `M` its own clone of `message`, waiting
-    /// for room in each full one in turn.
-    pub(crate) async fn publish<M: Clone + Send + 'static>(
-        self: &Arc<Self>,
-        message: M,
-    ) -> Result<(), Error> {
-        if !self.serves_caller() {
-            return Err(Error::Stopped);
-        }
-        let subscribers = self.subscriptions.subscribers::<M>();
-        if let Some((last, others)) = subscribers.split_last() {
-            for deliver in others {
-                if let Some(wait) = deliver(self, message.clone()) {
-                    wait.await;
-                }
-            }
-            if let Some(wait) = last(self, message) {
-                wait.await;
-            }
-        }
-        Ok(())
     }
 
     /// Begins shutdown: refuses messages from outside from now on, schedules

@@ -1,0 +1,239 @@
+//! Every operation a handle offers, written once: sends, tries, calls (with
+//! their deadline and chain), sends to every live actor, publishing and
+//! subscribing, preloading a service, and the blocking forms. `Acteur` and
+//! both assistants call these; what differs inside a handler (the call
+//! chain that deadlock detection follows, the blocking forms refused) is
+//! read from the task context here, not passed in by the handle.
+
+use std::any::{TypeId, type_name};
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::System;
+use crate::runtime;
+use crate::system::actors::{Delivery, RoomWait};
+use crate::system::calls::chain::{Link, OutgoingCall};
+use crate::system::calls::deadlines::Expiry;
+use crate::system::calls::envelope::{ActorEnvelope, Tell, ask};
+use crate::system::tasks::context;
+use crate::{Actor, Error, Listen, Receive, Respond, Serve, Service, TrySendError};
+
+impl System {
+    /// Queues `message` for actor `id` of type `A`, waiting for room if its
+    /// mailbox is full.
+    pub(crate) async fn send_to_actor<A: Receive<M>, M: Send + 'static>(
+        self: &Arc<Self>,
+        id: A::Id,
+        message: M,
+    ) -> Result<(), Error> {
+        let wait_for_room = self.deliver_to_actor::<A>(id, Box::new(Tell(message)))?;
+        match wait_for_room {
+            None => Ok(()),
+            Some(wait_for_room) => wait_for_room.await,
+        }
+    }
+
+    /// Queues `envelope` for actor `id` of type `A`; if its mailbox is
+    /// full, returns the wait for room to await. Only that rare wait is a
+    /// future of its own, boxed, so a sender's future stays a few words.
+    /// Callers bind the result to a local before awaiting the wait: a
+    /// temporary of the same statement would live across the await, in
+    /// every sender's future.
+    #[inline]
+    pub(crate) fn deliver_to_actor<A: Actor>(
+        self: &Arc<Self>,
+        id: A::Id,
+        envelope: ActorEnvelope<A>,
+    ) -> Result<Option<RoomWait>, Error> {
+        self.actor_type::<A>()?.deliver(self, id, envelope, None)
+    }
+
+    /// Queues `message` for actor `id` of type `A` at once, or hands it
+    /// back with the reason: a full mailbox, or any refusal.
+    pub(crate) fn try_send_to_actor<A: Receive<M>, M: Send + 'static>(
+        self: &Arc<Self>,
+        id: A::Id,
+        message: M,
+    ) -> Result<(), TrySendError<M>> {
+        let actors = match self.actor_type::<A>() {
+            Ok(actors) => actors,
+            Err(error) => return Err(TrySendError::new(error, message)),
+        };
+        let (error, envelope) = match actors.try_deliver(self, id, Box::new(Tell(message)), None) {
+            Delivery::Queued => return Ok(()),
+            Delivery::Full { envelope, .. } => (Error::MailboxFull, envelope),
+            Delivery::Refused { error, envelope } => (error, envelope),
+        };
+        Err(TrySendError::new(error, Tell::open(envelope.into_any())))
+    }
+
+    /// Sends the request `message` to actor `id` of type `A` and waits for
+    /// its answer, at most `timeout`.
+    pub(crate) async fn call_actor<A: Respond<M>, M: Send + 'static>(
+        self: &Arc<Self>,
+        id: A::Id,
+        message: M,
+        timeout: Duration,
+    ) -> Result<A::Response, Error> {
+        self.call(timeout, async |chain| {
+            let actors = self.actor_type::<A>()?;
+            let (request, reply) = ask(message, chain.cloned());
+            // The deadlock check is the delivery's, under the map's guard.
+            let wait_for_room = actors.deliver(self, id, Box::new(request), chain)?;
+            drop(actors);
+            if let Some(wait_for_room) = wait_for_room {
+                wait_for_room.await?;
+            }
+            reply.receive::<M>(type_name::<A>()).await
+        })
+        .await
+    }
+
+    /// Gives every live activation of `A` its own clone of `message`.
+    pub(crate) async fn send_to_all_actors<A: Receive<M>, M: Clone + Send + 'static>(
+        self: &Arc<Self>,
+        message: M,
+    ) -> Result<(), Error> {
+        let actors = self.actor_type::<A>()?;
+        actors
+            .deliver_to_all(self, || Box::new(Tell(message.clone())))
+            .await
+    }
+
+    /// Queues `message` for service `S`, starting it if needed and waiting
+    /// for room if it is full.
+    pub(crate) async fn send_to_service<S: Listen<M>, M: Send + 'static>(
+        self: &Arc<Self>,
+        message: M,
+    ) -> Result<(), Error> {
+        let pool = self.service_pool::<S>()?;
+        pool.deliver(self, Some(Box::new(Tell(message)))).await
+    }
+
+    /// Queues `message` for service `S` at once, or hands it back.
+    pub(crate) fn try_send_to_service<S: Listen<M>, M: Send + 'static>(
+        self: &Arc<Self>,
+        message: M,
+    ) -> Result<(), TrySendError<M>> {
+        match self.service_pool::<S>() {
+            Ok(pool) => pool.try_deliver(self, message),
+            Err(error) => Err(TrySendError::new(error, message)),
+        }
+    }
+
+    /// Sends the request `message` to service `S` and waits for its answer,
+    /// at most `timeout`.
+    pub(crate) async fn call_service<S: Serve<M>, M: Send + 'static>(
+        self: &Arc<Self>,
+        message: M,
+        timeout: Duration,
+    ) -> Result<S::Response, Error> {
+        self.call(timeout, async |chain| {
+            let pool = self.service_pool::<S>()?;
+            // Checked before the request is queued: a pool's queue has no
+            // guard to check it under, and it may wait for the service to
+            // start.
+            if let Some(chain) = chain {
+                pool.check_deadlock(self, chain)?;
+            }
+            let (request, reply) = ask(message, chain.cloned());
+            pool.deliver(self, Some(Box::new(request))).await?;
+            reply.receive::<M>(type_name::<S>()).await
+        })
+        .await
+    }
+
+    /// The call protocol, for actors and services alike: `request` (which
+    /// delivers a request carrying the chain it is given, and waits for the
+    /// answer) runs with the chain of the code making the call, and is
+    /// dropped at `timeout` with [`Error::Timeout`].
+    ///
+    /// The chain's link is alive until the answer arrives or the call is
+    /// dropped: while it is, the caller waits, for deadlock detection.
+    async fn call<R>(
+        self: &Arc<Self>,
+        timeout: Duration,
+        request: impl AsyncFnOnce(Option<&Arc<Link>>) -> Result<R, Error>,
+    ) -> Result<R, Error> {
+        let call = async {
+            let outgoing = OutgoingCall::begin();
+            let answer = request(outgoing.chain()).await;
+            drop(outgoing);
+            answer
+        };
+        futures_lite::future::or(call, async {
+            Expiry::after(self, timeout).await;
+            Err(Error::Timeout)
+        })
+        .await
+    }
+
+    /// Starts service `S` if it has not started, and waits for its
+    /// `initialize` (from outside the system only: see `ServicePool::deliver`).
+    pub(crate) async fn preload_service<S: Service>(self: &Arc<Self>) -> Result<(), Error> {
+        let pool = self.service_pool::<S>()?;
+        pool.deliver(self, None).await
+    }
+
+    /// Subscribes service `S` to published `M`.
+    pub(crate) fn subscribe<S: Listen<M>, M: Clone + Send + 'static>(
+        self: &Arc<Self>,
+    ) -> Result<(), Error> {
+        if self.lifecycle.is_stopping() {
+            return Err(Error::Stopped);
+        }
+        let pool = Arc::clone(&*self.service_pool::<S>()?);
+        let deliver = move |system: &Arc<System>, message: M| {
+            pool.enqueue_published(system, Box::new(Tell(message)))
+                .unwrap_or_else(|error| {
+                    log::debug!("a published message was not delivered: {error}");
+                    None
+                })
+        };
+        self.subscriptions
+            .subscribe::<M>(TypeId::of::<S>(), Arc::new(deliver));
+        Ok(())
+    }
+
+    /// Gives every subscriber of `M` its own clone of `message`, waiting
+    /// for room in each full one in turn.
+    pub(crate) async fn publish<M: Clone + Send + 'static>(
+        self: &Arc<Self>,
+        message: M,
+    ) -> Result<(), Error> {
+        if !self.serves_caller() {
+            return Err(Error::Stopped);
+        }
+        let subscribers = self.subscriptions.subscribers::<M>();
+        if let Some((last, others)) = subscribers.split_last() {
+            for deliver in others {
+                if let Some(wait) = deliver(self, message.clone()) {
+                    wait.await;
+                }
+            }
+            if let Some(wait) = last(self, message) {
+                wait.await;
+            }
+        }
+        Ok(())
+    }
+
+    /// The blocking form of an operation, `method`: runs `operation` to
+    /// completion on the calling thread, unless that would stall the system
+    /// (inside one of its handlers, or on the one thread of the
+    /// current-thread tokio runtime it uses).
+    pub(crate) fn blocking<T>(
+        &self,
+        method: &'static str,
+        operation: impl Future<Output = Result<T, Error>>,
+    ) -> Result<T, Error> {
+        if context::current().is_some() {
+            return Err(Error::BlockingCallInHandler { method });
+        }
+        if self.blocking_here_would_hang() {
+            return Err(Error::BlockingCallOnRuntimeThread { method });
+        }
+        runtime::block_on(operation)
+    }
+}

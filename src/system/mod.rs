@@ -1,5 +1,32 @@
-//! The machinery behind an [`Acteur`](crate::Acteur) handle: registries of
-//! actor types and services, subscriptions, the executor, and shutdown.
+//! The machinery behind an [`Acteur`](crate::Acteur) handle. `System` (here)
+//! holds the registries of actor types and services, the subscriptions, the
+//! application data, the limits and the lifecycle; its parts, one folder
+//! (or file) each:
+//!
+//! - `operations.rs`: every operation a handle offers, written once.
+//! - `actors/`: one actor type's map of slots, delivery into them, the drain
+//!   task that runs an actor, activation and deactivation, eviction, the
+//!   idle sweep and the type's statistics.
+//! - `services/`: the pool of each service type, and the subscriptions that
+//!   route published messages to pools.
+//! - `calls/`: what travels: envelopes and replies, the call chain of
+//!   deadlock detection, call deadlines, the tracing span of a handler.
+//! - `scheduling/`: the timers of scheduled messages and intervals.
+//! - `limits/`: memory budgets and the evictor that picks what to evict.
+//! - `lifecycle/`: the phases of a system's life and the shutdown that
+//!   walks through them.
+//! - `tasks/`: the task context (what the current thread runs, for whom),
+//!   the system's own counted tasks, and catching panics.
+//! - `registry.rs`, `data.rs`, `clock.rs`, `system_limits.rs`: the registry
+//!   by `TypeId`, the application data, the coarse clock, the builder's
+//!   settings.
+//!
+//! Imports go one way, from the top of this list down: `operations.rs`;
+//! `scheduling/`; `actors/` and `services/`; `calls/` and `limits/`;
+//! `tasks/`; `lifecycle/`; and below them all, `crate::runtime`, which uses
+//! nothing here. A file may also use what the `mod.rs` of a folder that
+//! contains it shares (here, `System`). `scripts/module_cycles.py` checks
+//! it (see CONTRIBUTING).
 
 pub(crate) mod actors;
 pub(crate) mod calls;

@@ -72,10 +72,11 @@ struct SlotState<A: Actor> {
     /// Panics in a row (in `activate` or handlers) while no drain task runs,
     /// up to 255; the drain task keeps its own count meanwhile.
     consecutive_panics: u8,
-    /// A sender found the mailbox full since it was last empty. While set,
-    /// each message taken out tells one waiting sender, and the one that
-    /// empties the mailbox tells them all and clears it: a waiter is never
-    /// left behind, and a mailbox that never filled never touches `room`.
+    /// A sender found the mailbox full since the drain task last took a
+    /// batch. The drain task takes the whole mailbox as its next batch
+    /// ([`Slot::take_batch`]), so that is when every waiting sender is told,
+    /// and this cleared: a waiter is never left behind, and a mailbox that
+    /// never filled never touches `room`.
     senders_waiting: bool,
     /// The drain task runs only for interval ticks (see [`Slot::push_tick`]):
     /// the slot keeps the stamp of when it went idle, so that ticks do not

@@ -11,8 +11,8 @@
 //! one, since it will look again before it sleeps. The queues are one count
 //! here; which queue a task is in does not change the protocol.
 
-use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst, fence};
 use loom::sync::Mutex;
+use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst, fence};
 use loom::thread;
 
 use super::support::{Parker, check};

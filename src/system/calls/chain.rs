@@ -198,3 +198,116 @@ pub(crate) async fn run_with_chain<F: Future>(
 pub(crate) fn current_chain() -> Option<Arc<Link>> {
     CHAIN.with(|chain| chain.borrow().clone())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::system::tasks::context::{self, TaskContext};
+
+    fn name(_: &System, address: usize) -> String {
+        format!("W{address}")
+    }
+
+    fn actor(address: usize) -> Waiter {
+        Waiter {
+            address,
+            blocks: true,
+            describe: name,
+        }
+    }
+
+    /// `first` waits for a call from `second`, which waits for a call from
+    /// `third`: the chain a request from `third`'s code carries.
+    fn chain_of(waiters: &[Waiter]) -> Vec<OutgoingCall> {
+        let mut calls: Vec<OutgoingCall> = Vec::new();
+        for &waiter in waiters {
+            let caller = calls.last().and_then(|call| call.chain().cloned());
+            calls.push(waiting(waiter, caller));
+        }
+        calls
+    }
+
+    #[test]
+    fn a_target_on_the_chain_would_wait_for_itself() {
+        let calls = chain_of(&[actor(1), actor(2), actor(3)]);
+        let chain = calls.last().and_then(OutgoingCall::chain).unwrap();
+        assert!(waits_on(chain, 1) && waits_on(chain, 2) && waits_on(chain, 3));
+        assert!(!waits_on(chain, 4));
+    }
+
+    #[test]
+    fn a_service_with_several_handlers_never_waits_for_itself() {
+        let many = Waiter {
+            address: 9,
+            blocks: false,
+            describe: name,
+        };
+        let calls = chain_of(&[many, actor(2)]);
+        let chain = calls.last().and_then(OutgoingCall::chain).unwrap();
+        assert!(!waits_on(chain, 9));
+        assert!(waits_on(chain, 2));
+    }
+
+    #[test]
+    fn a_call_that_ended_no_longer_waits() {
+        let mut calls = chain_of(&[actor(1), actor(2)]);
+        let chain = calls.last().and_then(OutgoingCall::chain).cloned().unwrap();
+        // The second call ended (answered, timed out or dropped): nothing
+        // before it waits through this chain any more.
+        drop(calls.pop());
+        assert!(!waits_on(&chain, 2));
+        assert!(!waits_on(&chain, 1));
+        // The first call still waits, on its own chain.
+        let first = calls[0].chain().unwrap();
+        assert!(waits_on(first, 1));
+    }
+
+    #[test]
+    fn the_deadlock_names_every_hop_from_the_target_back_to_it() {
+        let acteur = crate::Acteur::new();
+        let calls = chain_of(&[actor(1), actor(2), actor(3)]);
+        let chain = calls.last().and_then(OutgoingCall::chain).unwrap();
+        let error = check(acteur.system(), chain, 2, || "Target".to_string()).unwrap_err();
+        assert_eq!(
+            error,
+            Error::Deadlock {
+                chain: "Target -> W3 -> Target".to_string()
+            }
+        );
+        assert_eq!(check(acteur.system(), chain, 7, String::new), Ok(()));
+        acteur.stop();
+        acteur.wait_until_stopped();
+    }
+
+    #[test]
+    fn a_call_from_outside_the_system_carries_no_chain() {
+        assert!(OutgoingCall::begin().chain().is_none());
+    }
+
+    #[test]
+    fn a_call_from_an_actor_adds_its_link_until_it_ends() {
+        let context = TaskContext {
+            waiter: Some(actor(5)),
+            ..TaskContext::default()
+        };
+        let chain = context::enter(context, || {
+            let call = OutgoingCall::begin();
+            let chain = call.chain().cloned().unwrap();
+            assert!(waits_on(&chain, 5));
+            chain
+            // `call` ends here.
+        });
+        assert!(!waits_on(&chain, 5));
+    }
+
+    #[test]
+    fn the_chain_is_current_only_while_its_handler_is_polled() {
+        let calls = chain_of(&[actor(1)]);
+        let chain = calls[0].chain().cloned();
+        let seen = futures_lite::future::block_on(run_with_chain(chain, async {
+            current_chain().is_some_and(|chain| waits_on(&chain, 1))
+        }));
+        assert!(seen);
+        assert!(current_chain().is_none());
+    }
+}

@@ -289,3 +289,72 @@ impl Drop for Expiry<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures_lite::future::{block_on, poll_once};
+
+    /// A system that has spawned nothing yet, and its stop.
+    fn with_system(test: impl FnOnce(&Arc<System>)) {
+        let acteur = crate::Acteur::new();
+        test(acteur.system());
+        acteur.stop();
+        acteur.wait_until_stopped();
+    }
+
+    #[test]
+    fn a_zero_timeout_expires_at_once_without_a_sweeper() {
+        with_system(|system| {
+            let mut expiry = Box::pin(Expiry::after(system, Duration::ZERO));
+            assert_eq!(block_on(poll_once(expiry.as_mut())), Some(()));
+            assert!(!system.deadlines.sweeper_started.load(SeqCst));
+            assert_eq!(system.deadlines.waiting(), 0);
+        });
+    }
+
+    #[test]
+    fn a_timeout_beyond_the_clock_never_expires_and_is_not_recorded() {
+        with_system(|system| {
+            let mut expiry = Box::pin(Expiry::after(system, Duration::MAX));
+            assert_eq!(block_on(poll_once(expiry.as_mut())), None);
+            assert_eq!(system.deadlines.waiting(), 0);
+        });
+    }
+
+    #[test]
+    fn a_waiting_call_is_counted_until_it_ends() {
+        with_system(|system| {
+            let mut expiry = Box::pin(Expiry::after(system, Duration::from_secs(3600)));
+            assert_eq!(block_on(poll_once(expiry.as_mut())), None);
+            // Polled again (its waker unchanged): still one entry.
+            assert_eq!(block_on(poll_once(expiry.as_mut())), None);
+            assert_eq!(system.deadlines.waiting(), 1);
+            drop(expiry);
+            assert_eq!(system.deadlines.waiting(), 0);
+        });
+    }
+
+    #[test]
+    fn an_earlier_deadline_wakes_a_sweeper_asleep_until_a_later_one() {
+        with_system(|system| {
+            let mut late = Box::pin(Expiry::after(system, Duration::from_secs(3600)));
+            assert_eq!(block_on(poll_once(late.as_mut())), None);
+            // The sweeper now sleeps for an hour; this must not wait for it.
+            block_on(Expiry::after(system, Duration::from_millis(5)));
+            assert_eq!(system.deadlines.waiting(), 1);
+        });
+    }
+
+    #[test]
+    fn the_sweeper_ends_with_the_system_once_no_call_waits() {
+        let acteur = crate::Acteur::new();
+        let system = acteur.system().clone();
+        block_on(Expiry::after(&system, Duration::from_millis(1)));
+        assert!(system.deadlines.sweeper_started.load(SeqCst));
+        acteur.stop();
+        // Shutdown waits for the sweeper, a counted task: it has ended.
+        acteur.wait_until_stopped();
+        assert!(!system.deadlines.sweeper_started.load(SeqCst));
+    }
+}

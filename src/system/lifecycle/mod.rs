@@ -259,4 +259,65 @@ mod tests {
         lifecycle.enter(Phase::Abandoning);
         assert_eq!(future::block_on(work), None);
     }
+
+    #[test]
+    fn a_task_without_a_lock_is_refused_once_stopping() {
+        let lifecycle = Lifecycle::default();
+        assert!(lifecycle.try_task_started());
+        lifecycle.begin_stop();
+        assert!(!lifecycle.try_task_started());
+        // The refused one was not left counted.
+        assert_eq!(lifecycle.tasks(), 1);
+        lifecycle.task_finished();
+        assert_eq!(lifecycle.tasks(), 0);
+    }
+
+    #[test]
+    fn quiescent_during_shutdown_is_told_by_the_last_task_to_end() {
+        // The task ends on another thread while shutdown waits: the end of
+        // the last task must wake it (`task_finished` notifies only then).
+        let lifecycle = std::sync::Arc::new(Lifecycle::default());
+        lifecycle.task_started();
+        lifecycle.task_started();
+        lifecycle.begin_stop();
+        let ending = lifecycle.clone();
+        let worker = std::thread::spawn(move || {
+            ending.task_finished();
+            ending.task_finished();
+        });
+        future::block_on(lifecycle.quiescent());
+        worker.join().unwrap();
+        assert_eq!(lifecycle.tasks(), 0);
+    }
+
+    #[test]
+    fn stopped_completes_and_wait_until_stopped_returns_once_stopped() {
+        let lifecycle = std::sync::Arc::new(Lifecycle::default());
+        let mut stopped = Box::pin(lifecycle.stopped());
+        assert!(future::block_on(future::poll_once(stopped.as_mut())).is_none());
+        let stopper = lifecycle.clone();
+        let worker = std::thread::spawn(move || {
+            stopper.begin_stop();
+            stopper.enter(Phase::Stopped);
+        });
+        lifecycle.wait_until_stopped();
+        future::block_on(stopped);
+        worker.join().unwrap();
+        // And at once, when called again.
+        lifecycle.wait_until_stopped();
+    }
+
+    #[test]
+    fn user_code_outside_shutdown_is_never_cut_short() {
+        let lifecycle = Lifecycle::default();
+        let work = lifecycle.within_shutdown_deadline(async {
+            lifecycle.enter(Phase::Abandoning);
+            7
+        });
+        // Begun while running: the deadline does not apply to it.
+        assert_eq!(future::block_on(work), Some(7));
+        // Begun past the deadline, work that has to wait is dropped.
+        let late = lifecycle.within_shutdown_deadline(future::pending::<u8>());
+        assert_eq!(future::block_on(late), None);
+    }
 }

@@ -342,7 +342,7 @@ impl Shared {
     /// A worker thread's life: runs tasks until `done`.
     fn work(self: Arc<Self>, index: usize, done: impl Fn() -> bool) {
         WORKER.with(|here| *here.borrow_mut() = Some((self.clone(), index)));
-        // Our tasks catch their own panics (see `system_task.rs`); this
+        // Our tasks catch their own panics (see `system/tasks/system_task.rs`); this
         // only keeps the worker alive should one escape anyway.
         while catch_unwind(AssertUnwindSafe(|| self.run(index, &done))).is_err() {}
         WORKER.with(|here| here.borrow_mut().take());

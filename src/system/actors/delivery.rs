@@ -22,7 +22,7 @@ impl<A: Actor> ActorType<A> {
     ///
     /// A request made from code others wait for carries its `chain`: it
     /// fails with [`Error::Deadlock`] instead if the actor waits on it
-    /// (see `call_chain.rs`).
+    /// (see `calls/chain.rs`).
     #[inline]
     pub(crate) fn deliver(
         self: &Arc<Self>,

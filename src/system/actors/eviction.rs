@@ -1,7 +1,7 @@
 //! The memory policies of one actor type: counting its activations and
 //! their estimated memory against its budget and the system's, and evicting
 //! least recently used idle activations, in the task that needs the room,
-//! when a budget is exceeded (see `eviction.rs` for the choice).
+//! when a budget is exceeded (see `limits/evictor.rs` for the choice).
 
 use std::sync::{Arc, Weak};
 

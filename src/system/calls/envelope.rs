@@ -41,7 +41,7 @@ pub(crate) trait ActorMessage<A: Actor>: Envelope {
     fn refuse(self: Box<Self>, error: Error) -> bool;
 
     /// The calls waiting for this message's answer, if it is a request
-    /// made from code that others wait for (see `call_chain.rs`).
+    /// made from code that others wait for (see `calls/chain.rs`).
     fn chain(&self) -> Option<&Arc<Link>> {
         None
     }

@@ -160,7 +160,7 @@ impl<S: Service> ServicePool<S> {
     }
 
     /// The error if a request carrying `chain` to this service would wait
-    /// for itself (see `call_chain.rs`); checked before it is queued.
+    /// for itself (see `calls/chain.rs`); checked before it is queued.
     pub(crate) fn check_deadlock(
         self: &Arc<Self>,
         system: &System,

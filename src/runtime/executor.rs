@@ -604,8 +604,14 @@ mod tests {
     /// How long a test waits for what must happen before it calls it lost.
     const LOST_AFTER: Duration = Duration::from_secs(30);
 
-    /// A started pool of `workers` threads, which end once `stop` is set.
-    fn pool(workers: usize) -> (Arc<Executor>, Arc<AtomicBool>) {
+    /// On a started pool of `workers` threads, `spawn` spawns its tasks,
+    /// which report through the sender it is given; returns the first
+    /// `count` reports, then ends the workers.
+    fn reports<T: Send + 'static>(
+        workers: usize,
+        count: usize,
+        spawn: impl FnOnce(&Arc<Executor>, mpsc::Sender<T>),
+    ) -> Vec<T> {
         let executor = Arc::new(Executor::new(workers));
         let stop = Arc::new(AtomicBool::new(false));
         let done = {
@@ -613,45 +619,39 @@ mod tests {
             move || stop.load(SeqCst)
         };
         executor.start(done, |work: &mut dyn FnMut()| work());
-        (executor, stop)
-    }
-
-    /// Ends the pool's workers: sets `stop`, then wakes them all.
-    fn end(executor: &Executor, stop: &AtomicBool) {
+        let (sender, received) = mpsc::channel();
+        spawn(&executor, sender);
+        let reports = (0..count)
+            .map(|_| received.recv_timeout(LOST_AFTER).expect("a task was lost"))
+            .collect();
         stop.store(true, SeqCst);
         executor.wake_all_after(async {});
+        reports
     }
 
     #[test]
     fn runs_every_task_spawned_from_outside_and_from_its_tasks() {
-        let (executor, stop) = pool(2);
-        let (sent, received) = mpsc::channel();
-        for _ in 0..100 {
-            let sent = sent.clone();
-            let inner = executor.clone();
-            executor.spawn(async move {
-                let child = sent.clone();
-                // From a worker: into its next slot, displacing, stolen.
-                inner.spawn(async move { child.send(()).unwrap() });
-                sent.send(()).unwrap();
-            });
-        }
-        for _ in 0..200 {
-            received.recv_timeout(LOST_AFTER).expect("a task was lost");
-        }
-        end(&executor, &stop);
+        reports(2, 200, |executor, sent| {
+            for _ in 0..100 {
+                let sent = sent.clone();
+                let inner = executor.clone();
+                executor.spawn(async move {
+                    let child = sent.clone();
+                    // From a worker: into its next slot, displacing, stolen.
+                    inner.spawn(async move { child.send(()).unwrap() });
+                    sent.send(()).unwrap();
+                });
+            }
+        });
     }
 
     #[test]
     fn a_task_that_panics_does_not_end_its_worker() {
-        let (executor, stop) = pool(1);
-        executor.spawn(async { panic!("a task's own panic") });
-        let (sent, received) = mpsc::channel();
-        executor.spawn(async move { sent.send(()).unwrap() });
-        received
-            .recv_timeout(LOST_AFTER)
-            .expect("the only worker died with the panicking task");
-        end(&executor, &stop);
+        // One worker: the second task runs only if it survived the first.
+        reports(1, 1, |executor, sent| {
+            executor.spawn(async { panic!("a task's own panic") });
+            executor.spawn(async move { sent.send(()).unwrap() });
+        });
     }
 
     #[test]
@@ -659,48 +659,41 @@ mod tests {
         // The first task spawns the second, which lands in its worker's
         // next slot, then blocks that worker until the second has run: only
         // the other worker, taking over the held task, can run it.
-        let (executor, stop) = pool(2);
-        let (ran, second_ran) = mpsc::channel();
-        let (result, first_done) = mpsc::channel();
-        let inner = executor.clone();
-        executor.spawn(async move {
-            inner.spawn(async move { ran.send(()).unwrap() });
-            result.send(second_ran.recv_timeout(LOST_AFTER)).unwrap();
+        let outcome = reports(2, 1, |executor, result| {
+            let inner = executor.clone();
+            executor.spawn(async move {
+                let (ran, second_ran) = mpsc::channel();
+                inner.spawn(async move { ran.send(()).unwrap() });
+                result.send(second_ran.recv_timeout(LOST_AFTER)).unwrap();
+            });
         });
-        first_done
-            .recv_timeout(2 * LOST_AFTER)
-            .unwrap()
-            .expect("the held task waited for its blocked worker");
-        end(&executor, &stop);
+        assert_eq!(
+            outcome,
+            [Ok(())],
+            "the held task waited for its blocked worker"
+        );
     }
 
     #[test]
     fn a_task_that_yields_runs_to_its_end() {
-        let (executor, stop) = pool(2);
-        let (sent, received) = mpsc::channel();
-        executor.spawn(async move {
-            for _ in 0..1000 {
-                futures_lite::future::yield_now().await;
-            }
-            sent.send(()).unwrap();
+        reports(2, 1, |executor, sent| {
+            executor.spawn(async move {
+                for _ in 0..1000 {
+                    futures_lite::future::yield_now().await;
+                }
+                sent.send(()).unwrap();
+            });
         });
-        received
-            .recv_timeout(LOST_AFTER)
-            .expect("the task was lost");
-        end(&executor, &stop);
     }
 
     #[test]
     fn lingering_is_only_for_tasks_on_a_busy_worker() {
         // Off the workers, nothing waits behind the caller.
         assert!(!may_linger());
-        let (executor, stop) = pool(1);
-        let (sent, received) = mpsc::channel();
-        executor.spawn(async move {
+        let seen = reports(1, 1, |executor, sent| {
             // Alone on its worker: nothing to let run first.
-            sent.send(may_linger()).unwrap();
+            executor.spawn(async move { sent.send(may_linger()).unwrap() });
         });
-        assert_eq!(received.recv_timeout(LOST_AFTER), Ok(false));
-        end(&executor, &stop);
+        assert_eq!(seen, [false]);
     }
 }

@@ -303,6 +303,13 @@ mod tests {
         acteur.wait_until_stopped();
     }
 
+    /// An expiry of `timeout`, polled once: still pending.
+    fn pending(system: &Arc<System>, timeout: Duration) -> Pin<Box<Expiry<'_>>> {
+        let mut expiry = Box::pin(Expiry::after(system, timeout));
+        assert_eq!(block_on(poll_once(expiry.as_mut())), None);
+        expiry
+    }
+
     #[test]
     fn a_zero_timeout_expires_at_once_without_a_sweeper() {
         with_system(|system| {
@@ -316,8 +323,7 @@ mod tests {
     #[test]
     fn a_timeout_beyond_the_clock_never_expires_and_is_not_recorded() {
         with_system(|system| {
-            let mut expiry = Box::pin(Expiry::after(system, Duration::MAX));
-            assert_eq!(block_on(poll_once(expiry.as_mut())), None);
+            let _never = pending(system, Duration::MAX);
             assert_eq!(system.deadlines.waiting(), 0);
         });
     }
@@ -325,8 +331,7 @@ mod tests {
     #[test]
     fn a_waiting_call_is_counted_until_it_ends() {
         with_system(|system| {
-            let mut expiry = Box::pin(Expiry::after(system, Duration::from_secs(3600)));
-            assert_eq!(block_on(poll_once(expiry.as_mut())), None);
+            let mut expiry = pending(system, Duration::from_secs(3600));
             // Polled again (its waker unchanged): still one entry.
             assert_eq!(block_on(poll_once(expiry.as_mut())), None);
             assert_eq!(system.deadlines.waiting(), 1);
@@ -338,8 +343,7 @@ mod tests {
     #[test]
     fn an_earlier_deadline_wakes_a_sweeper_asleep_until_a_later_one() {
         with_system(|system| {
-            let mut late = Box::pin(Expiry::after(system, Duration::from_secs(3600)));
-            assert_eq!(block_on(poll_once(late.as_mut())), None);
+            let _late = pending(system, Duration::from_secs(3600));
             // The sweeper now sleeps for an hour; this must not wait for it.
             block_on(Expiry::after(system, Duration::from_millis(5)));
             assert_eq!(system.deadlines.waiting(), 1);

@@ -165,7 +165,7 @@ impl Acteur {
         id: A::Id,
         message: M,
     ) -> Result<(), Error> {
-        self.system.send_to_actor::<A, M>(id, message).await
+        self.system.send_to_actor::<A, M>(id, message)?.await
     }
 
     /// Sends `message` to the actor of type `A` with `id` if its mailbox has

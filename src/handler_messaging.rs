@@ -39,7 +39,7 @@ macro_rules! handler_messaging {
             id: B::Id,
             message: M,
         ) -> Result<(), $crate::Error> {
-            self.system().send_to_actor::<B, M>(id, message).await
+            self.system().send_to_actor::<B, M>(id, message)?.await
         }
 
         /// Sends `message` to the actor of type `B` with `id` if its mailbox

@@ -165,7 +165,10 @@ impl Acteur {
         id: A::Id,
         message: M,
     ) -> Result<(), Error> {
-        self.system.send_to_actor::<A, M>(id, message)?.await
+        match self.system.send_to_actor::<A, M>(id, message)? {
+            None => Ok(()),
+            Some(wait_for_room) => wait_for_room.await,
+        }
     }
 
     /// Sends `message` to the actor of type `A` with `id` if its mailbox has

@@ -39,7 +39,10 @@ macro_rules! handler_messaging {
             id: B::Id,
             message: M,
         ) -> Result<(), $crate::Error> {
-            self.system().send_to_actor::<B, M>(id, message)?.await
+            match self.system().send_to_actor::<B, M>(id, message)? {
+                None => Ok(()),
+                Some(wait_for_room) => wait_for_room.await,
+            }
         }
 
         /// Sends `message` to the actor of type `B` with `id` if its mailbox

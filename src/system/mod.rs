@@ -50,8 +50,9 @@ use crate::padded::Padded;
 use crate::runtime::{Home, Runtime};
 use crate::statistics::Statistics;
 use crate::{Acteur, Actor, Error, Service};
-use actors::{ActorType, ActorTypeControl};
+use actors::{ActorType, ActorTypeControl, RoomWait};
 use calls::deadlines;
+use calls::envelope::ActorEnvelope;
 use data::DataMap;
 use lifecycle::{Lifecycle, Phase, shutdown};
 use limits::budget::Budget;
@@ -206,6 +207,22 @@ impl System {
         let lifecycle = self.lifecycle.clone();
         self.runtime
             .spawn(SystemTask::new(task, context, lifecycle));
+    }
+
+    /// Queues `envelope` for actor `id` of type `A` (for a send, or a
+    /// scheduled message that is due); if its mailbox is
+    /// full, returns the wait for room to await. Only that rare wait is a
+    /// future of its own, boxed, so a sender's future stays a few words.
+    /// Callers bind the result to a local before awaiting the wait: a
+    /// temporary of the same statement would live across the await, in
+    /// every sender's future.
+    #[inline]
+    pub(crate) fn deliver_to_actor<A: Actor>(
+        self: &Arc<Self>,
+        id: A::Id,
+        envelope: ActorEnvelope<A>,
+    ) -> Result<Option<RoomWait>, Error> {
+        self.actor_type::<A>()?.deliver(self, id, envelope, None)
     }
 
     /// The machinery for actor type `A`, created on its first message.

@@ -15,9 +15,9 @@ use crate::runtime;
 use crate::system::actors::{Delivery, RoomWait};
 use crate::system::calls::chain::{Link, OutgoingCall};
 use crate::system::calls::deadlines::Expiry;
-use crate::system::calls::envelope::{ActorEnvelope, Tell, ask};
+use crate::system::calls::envelope::{Tell, ask};
 use crate::system::tasks::context;
-use crate::{Actor, Error, Listen, Receive, Respond, Serve, Service, TrySendError};
+use crate::{Error, Listen, Receive, Respond, Serve, Service, TrySendError};
 
 impl System {
     /// Queues `message` for actor `id` of type `A` now; if its mailbox is
@@ -33,21 +33,6 @@ impl System {
         message: M,
     ) -> Result<Option<RoomWait>, Error> {
         self.deliver_to_actor::<A>(id, Box::new(Tell(message)))
-    }
-
-    /// Queues `envelope` for actor `id` of type `A`; if its mailbox is
-    /// full, returns the wait for room to await. Only that rare wait is a
-    /// future of its own, boxed, so a sender's future stays a few words.
-    /// Callers bind the result to a local before awaiting the wait: a
-    /// temporary of the same statement would live across the await, in
-    /// every sender's future.
-    #[inline]
-    pub(crate) fn deliver_to_actor<A: Actor>(
-        self: &Arc<Self>,
-        id: A::Id,
-        envelope: ActorEnvelope<A>,
-    ) -> Result<Option<RoomWait>, Error> {
-        self.actor_type::<A>()?.deliver(self, id, envelope, None)
     }
 
     /// Queues `message` for actor `id` of type `A` at once, or hands it

@@ -165,7 +165,10 @@ impl Acteur {
         id: A::Id,
         message: M,
     ) -> Result<(), Error> {
-        match self.system.send_to_actor::<A, M>(id, message)? {
+        // Bound first: a temporary of the `match` would live across the
+        // await, in every sender's future.
+        let wait_for_room = self.system.send_to_actor::<A, M>(id, message)?;
+        match wait_for_room {
             None => Ok(()),
             Some(wait_for_room) => wait_for_room.await,
         }

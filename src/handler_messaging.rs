@@ -39,7 +39,10 @@ macro_rules! handler_messaging {
             id: B::Id,
             message: M,
         ) -> Result<(), $crate::Error> {
-            match self.system().send_to_actor::<B, M>(id, message)? {
+            // Bound first: a temporary of the `match` would live across the
+            // await, in every sender's future.
+            let wait_for_room = self.system().send_to_actor::<B, M>(id, message)?;
+            match wait_for_room {
                 None => Ok(()),
                 Some(wait_for_room) => wait_for_room.await,
             }

@@ -73,6 +73,7 @@
 //! | `tokio` | handlers can use tokio-based libraries: the system's workers run inside a tokio runtime's context (the one given to the builder, the one the system is created in, or a small one it starts); scheduling is unchanged. See [Choosing a runtime](guide::ch09_runtimes) |
 //! | `tracing` | a `tracing` span around every handled message, naming the actor type, its ID and the message type. See [Observing a system](guide::ch10_observing) |
 //! | `serde` | [`Statistics`] and its parts implement `serde::Serialize` |
+//! | `persistence` | the `persistence` module: the contract of a state store that keeps actors' states versioned and fenced, and `MemoryStore`, a store in memory for tests. Actors that load and save through it, and the SQLite and PostgreSQL stores, are being built |
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -86,6 +87,8 @@ mod error;
 pub mod guide;
 mod handler_messaging;
 mod padded;
+#[cfg(feature = "persistence")]
+pub mod persistence;
 mod runtime;
 mod service;
 mod service_assistant;

@@ -1,0 +1,24 @@
+//! Durable actor state, the store side (feature `persistence`): where the
+//! states are kept, and the contract every store keeps.
+//!
+//! A [`StateStore`] keeps one row per actor, keyed by the actor type's
+//! stable name and the [key](StateKey) of its ID. Each row has a version,
+//! and each partition of IDs a fence: a write applies only at the version
+//! its writer expects and under the partition's current epoch, so that two
+//! activations of one ID (on two systems, or a stale one) never overwrite
+//! each other's writes; the loser is told, and reloads. The contract is
+//! written out on [`StateStore`].
+//!
+//! [`MemoryStore`] keeps it in memory, for tests, and can be told to fail
+//! the ways real stores fail.
+
+mod checksum;
+mod envelope;
+mod key;
+mod memory;
+mod store;
+
+pub use envelope::Envelope;
+pub use key::{StateKey, StateKeyRef};
+pub use memory::MemoryStore;
+pub use store::{BoxFuture, StateStore, StateWrite, StoreError, StoredRecord, WriteOutcome};

@@ -1,0 +1,250 @@
+//! The contract of `StateStore` (see its docs), checked on every store the
+//! crate has: versioned rows, tombstones, fences, batches whose writes stand
+//! alone, no lost update between concurrent writers, and the failures a
+//! store must survive.
+//!
+//! Each check is a function of a store, so that every store runs the same
+//! suite; `MemoryStore` also runs the checks of its injected failures.
+
+use std::sync::atomic::{AtomicU64, Ordering::SeqCst};
+use std::thread;
+
+use acteur::persistence::{
+    Envelope, MemoryStore, StateStore, StateWrite, StoreError, StoredRecord, WriteOutcome,
+};
+use futures_lite::future::block_on;
+
+const TYPE_KEY: &str = "account";
+
+fn state(text: &str) -> Option<Envelope> {
+    Some(Envelope::new(1, 1, text.as_bytes().to_vec()))
+}
+
+/// A write of `value` to account `id` in partition 0, epoch 0.
+fn write(id: u8, expected_version: u64, value: Option<Envelope>) -> StateWrite {
+    StateWrite {
+        type_key: TYPE_KEY,
+        id: vec![id],
+        partition: 0,
+        epoch: 0,
+        expected_version,
+        value,
+    }
+}
+
+fn put(store: &impl StateStore, writes: Vec<StateWrite>) -> Vec<WriteOutcome> {
+    block_on(store.write(writes)).expect("the store failed")
+}
+
+fn get(store: &impl StateStore, write: &StateWrite) -> Option<StoredRecord> {
+    block_on(store.load(write.key())).expect("the store failed")
+}
+
+fn rows_are_versioned(store: &impl StateStore) {
+    let first = write(1, 0, state("balance=10"));
+    assert_eq!(get(store, &first), None);
+    assert_eq!(
+        put(store, vec![first.clone()]),
+        [WriteOutcome::Written { version: 1 }]
+    );
+    let row = get(store, &first).unwrap();
+    assert_eq!((row.version, row.epoch), (1, 0));
+    assert_eq!(row.value, first.value);
+    // Expecting version 0 again: the row moved on, nothing changes.
+    let stale = write(1, 0, state("balance=99"));
+    assert_eq!(
+        put(store, vec![stale]),
+        [WriteOutcome::Conflict { stored_version: 1 }]
+    );
+    assert_eq!(get(store, &first).unwrap().value, state("balance=10"));
+    let next = write(1, 1, state("balance=20"));
+    assert_eq!(
+        put(store, vec![next]),
+        [WriteOutcome::Written { version: 2 }]
+    );
+}
+
+fn a_clear_is_a_tombstone_one_version_later(store: &impl StateStore) {
+    let first = write(2, 0, state("balance=10"));
+    put(store, vec![first.clone()]);
+    assert_eq!(
+        put(store, vec![write(2, 1, None)]),
+        [WriteOutcome::Written { version: 2 }]
+    );
+    let tombstone = get(store, &first).unwrap();
+    assert_eq!((tombstone.version, tombstone.value), (2, None));
+    // A writer that never saw the row cannot start it over: no version is
+    // ever reused.
+    assert_eq!(
+        put(store, vec![write(2, 0, state("balance=0"))]),
+        [WriteOutcome::Conflict { stored_version: 2 }]
+    );
+}
+
+fn a_claimed_partition_fences_older_writers(store: &impl StateStore) {
+    let at = |epoch, expected_version| StateWrite {
+        partition: 7,
+        epoch,
+        ..write(3, expected_version, state(&format!("by {epoch}")))
+    };
+    block_on(store.claim(7, 100)).unwrap();
+    assert_eq!(
+        put(store, vec![at(100, 0)]),
+        [WriteOutcome::Written { version: 1 }]
+    );
+    block_on(store.claim(7, 120)).unwrap();
+    assert_eq!(
+        put(store, vec![at(100, 1)]),
+        [WriteOutcome::Fenced { fence_epoch: 120 }]
+    );
+    // Claiming an older epoch changes nothing.
+    block_on(store.claim(7, 100)).unwrap();
+    assert_eq!(
+        put(store, vec![at(100, 1)]),
+        [WriteOutcome::Fenced { fence_epoch: 120 }]
+    );
+    let row = get(store, &at(100, 1)).unwrap();
+    assert_eq!((row.version, row.epoch), (1, 100));
+    assert_eq!(
+        put(store, vec![at(120, 1)]),
+        [WriteOutcome::Written { version: 2 }]
+    );
+    // Another partition keeps its own fence: epoch 0 still writes there.
+    assert_eq!(
+        put(store, vec![write(30, 0, state("p0"))]),
+        [WriteOutcome::Written { version: 1 }]
+    );
+}
+
+fn each_write_of_a_batch_stands_alone(store: &impl StateStore) {
+    put(store, vec![write(5, 0, state("b"))]);
+    block_on(store.claim(9, 5)).unwrap();
+    let fenced = StateWrite {
+        partition: 9,
+        epoch: 4,
+        ..write(6, 0, state("c"))
+    };
+    let outcomes = put(
+        store,
+        vec![
+            write(4, 0, state("a")),
+            write(5, 0, state("b again")),
+            fenced.clone(),
+            write(4, 1, state("a, twice")),
+        ],
+    );
+    assert_eq!(
+        outcomes,
+        [
+            WriteOutcome::Written { version: 1 },
+            WriteOutcome::Conflict { stored_version: 1 },
+            WriteOutcome::Fenced { fence_epoch: 5 },
+            WriteOutcome::Written { version: 2 },
+        ]
+    );
+    assert_eq!(
+        get(store, &write(4, 0, None)).unwrap().value,
+        state("a, twice")
+    );
+    assert_eq!(get(store, &write(5, 0, None)).unwrap().value, state("b"));
+    assert_eq!(get(store, &fenced), None);
+}
+
+/// Four threads add one to a counter 50 times each, by reading it and
+/// writing at the version read, again on a conflict: no addition is lost.
+fn concurrent_writers_lose_no_update(store: &(impl StateStore + Clone)) {
+    let conflicts = AtomicU64::new(0);
+    thread::scope(|scope| {
+        for _ in 0..4 {
+            let store = store.clone();
+            let conflicts = &conflicts;
+            scope.spawn(move || {
+                for _ in 0..50 {
+                    loop {
+                        let row = get(&store, &write(8, 0, None));
+                        let (version, count) = row.map_or((0, 0), |row| {
+                            let bytes = row.value.unwrap().bytes;
+                            (row.version, u64::from_be_bytes(bytes.try_into().unwrap()))
+                        });
+                        let next = Envelope::new(1, 1, (count + 1).to_be_bytes().to_vec());
+                        match put(&store, vec![write(8, version, Some(next))])[..] {
+                            [WriteOutcome::Written { .. }] => break,
+                            [WriteOutcome::Conflict { .. }] => conflicts.fetch_add(1, SeqCst),
+                            ref other => panic!("unexpected {other:?}"),
+                        };
+                    }
+                }
+            });
+        }
+    });
+    let row = get(store, &write(8, 0, None)).unwrap();
+    let count = u64::from_be_bytes(row.value.unwrap().bytes.try_into().unwrap());
+    assert_eq!((row.version, count), (200, 200));
+}
+
+/// Every check of the contract, on a fresh `store`.
+fn the_contract(store: &(impl StateStore + Clone)) {
+    rows_are_versioned(store);
+    a_clear_is_a_tombstone_one_version_later(store);
+    a_claimed_partition_fences_older_writers(store);
+    each_write_of_a_batch_stands_alone(store);
+    concurrent_writers_lose_no_update(store);
+}
+
+#[test]
+fn the_memory_store_keeps_the_contract() {
+    the_contract(&MemoryStore::new());
+}
+
+#[test]
+fn a_failed_operation_changes_nothing_and_may_be_retried() {
+    let store = MemoryStore::new();
+    store.fail_next(3);
+    let error = block_on(store.write(vec![write(1, 0, state("x"))])).unwrap_err();
+    assert!(error.is_transient(), "{error}");
+    assert!(matches!(error, StoreError::Unavailable { .. }));
+    assert!(block_on(store.claim(0, 1)).is_err());
+    assert!(block_on(store.load(write(1, 0, None).key())).is_err());
+    // Nothing was written, nor claimed: epoch 0 still writes.
+    assert_eq!(
+        put(&store, vec![write(1, 0, state("x"))]),
+        [WriteOutcome::Written { version: 1 }]
+    );
+}
+
+#[test]
+fn a_lost_commit_result_neither_loses_nor_repeats_a_version() {
+    for applied in [true, false] {
+        let store = MemoryStore::new();
+        put(&store, vec![write(2, 0, state("taken"))]);
+        store.lose_next_commit_result(applied);
+        let outcomes = put(
+            &store,
+            vec![write(1, 0, state("a")), write(2, 0, state("b"))],
+        );
+        assert_eq!(
+            outcomes,
+            [
+                WriteOutcome::Written { version: 1 },
+                WriteOutcome::Conflict { stored_version: 1 },
+            ],
+            "commit applied: {applied}"
+        );
+        assert_eq!(get(&store, &write(1, 0, None)).unwrap().version, 1);
+        assert_eq!(
+            get(&store, &write(2, 0, None)).unwrap().value,
+            state("taken")
+        );
+    }
+}
+
+#[test]
+fn a_damaged_state_is_found_by_its_checksum() {
+    let store = MemoryStore::new();
+    put(&store, vec![write(1, 0, state("balance=10"))]);
+    assert!(store.corrupt(write(1, 0, None).key()));
+    let row = get(&store, &write(1, 0, None)).unwrap();
+    assert!(!row.value.unwrap().is_intact());
+    // No state to damage.
+    assert!(!store.corrupt(write(9, 0, None).key()));
+}

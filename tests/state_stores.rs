@@ -20,12 +20,13 @@ fn state(text: &str) -> Option<Envelope> {
     Some(Envelope::new(1, 1, text.as_bytes().to_vec()))
 }
 
-/// A write of `value` to account `id` in partition 0, epoch 0.
+/// A write of `value` to account `id` in partition 1, epoch 0 (partition 1
+/// is never claimed here; opening a store may raise partition 0's fence).
 fn write(id: u8, expected_version: u64, value: Option<Envelope>) -> StateWrite {
     StateWrite {
         type_key: TYPE_KEY,
         id: vec![id],
-        partition: 0,
+        partition: 1,
         epoch: 0,
         expected_version,
         value,
@@ -152,22 +153,21 @@ fn each_write_of_a_batch_stands_alone(store: &impl StateStore) {
 
 /// Four threads add one to a counter 50 times each, by reading it and
 /// writing at the version read, again on a conflict: no addition is lost.
-fn concurrent_writers_lose_no_update(store: &(impl StateStore + Clone)) {
+fn concurrent_writers_lose_no_update(store: &impl StateStore) {
     let conflicts = AtomicU64::new(0);
     thread::scope(|scope| {
         for _ in 0..4 {
-            let store = store.clone();
             let conflicts = &conflicts;
             scope.spawn(move || {
                 for _ in 0..50 {
                     loop {
-                        let row = get(&store, &write(8, 0, None));
+                        let row = get(store, &write(8, 0, None));
                         let (version, count) = row.map_or((0, 0), |row| {
                             let bytes = row.value.unwrap().bytes;
                             (row.version, u64::from_be_bytes(bytes.try_into().unwrap()))
                         });
                         let next = Envelope::new(1, 1, (count + 1).to_be_bytes().to_vec());
-                        match put(&store, vec![write(8, version, Some(next))])[..] {
+                        match put(store, vec![write(8, version, Some(next))])[..] {
                             [WriteOutcome::Written { .. }] => break,
                             [WriteOutcome::Conflict { .. }] => conflicts.fetch_add(1, SeqCst),
                             ref other => panic!("unexpected {other:?}"),
@@ -183,7 +183,7 @@ fn concurrent_writers_lose_no_update(store: &(impl StateStore + Clone)) {
 }
 
 /// Every check of the contract, on a fresh `store`.
-fn the_contract(store: &(impl StateStore + Clone)) {
+fn the_contract(store: &impl StateStore) {
     rows_are_versioned(store);
     a_clear_is_a_tombstone_one_version_later(store);
     a_claimed_partition_fences_older_writers(store);
@@ -247,4 +247,114 @@ fn a_damaged_state_is_found_by_its_checksum() {
     assert!(!row.value.unwrap().is_intact());
     // No state to damage.
     assert!(!store.corrupt(write(9, 0, None).key()));
+}
+
+#[cfg(feature = "sqlite")]
+mod sqlite {
+    use std::path::PathBuf;
+
+    use super::*;
+    use acteur::persistence::SqliteStore;
+
+    /// A directory of its own for one test's database, removed after.
+    struct Scratch(PathBuf);
+
+    impl Scratch {
+        fn new(test: &str) -> Scratch {
+            let dir = std::env::temp_dir()
+                .join(format!("acteur-state-stores-{}-{test}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir_all(&dir).unwrap();
+            Scratch(dir)
+        }
+
+        fn database(&self) -> PathBuf {
+            self.0.join("states.db")
+        }
+    }
+
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    #[test]
+    fn the_sqlite_store_keeps_the_contract() {
+        let scratch = Scratch::new("contract");
+        the_contract(&SqliteStore::open(scratch.database()).unwrap());
+    }
+
+    #[test]
+    fn a_reopened_file_has_every_write_and_fences_the_first_opener() {
+        let scratch = Scratch::new("reopen");
+        let first = SqliteStore::open(scratch.database()).unwrap();
+        let at = |epoch, expected_version, text: &str| StateWrite {
+            partition: 0,
+            epoch,
+            ..write(1, expected_version, state(text))
+        };
+        assert_eq!(
+            put(&first, vec![at(first.epoch(), 0, "one")]),
+            [WriteOutcome::Written { version: 1 }]
+        );
+        // A second process opening the same file.
+        let second = SqliteStore::open(scratch.database()).unwrap();
+        assert_eq!(second.epoch(), first.epoch() + 1);
+        let row = get(&second, &at(0, 0, "")).unwrap();
+        assert_eq!((row.version, row.epoch), (1, first.epoch()));
+        assert_eq!(row.value, state("one"));
+        assert_eq!(
+            put(&first, vec![at(first.epoch(), 1, "stale")]),
+            [WriteOutcome::Fenced {
+                fence_epoch: second.epoch()
+            }]
+        );
+        assert_eq!(
+            put(&second, vec![at(second.epoch(), 1, "two")]),
+            [WriteOutcome::Written { version: 2 }]
+        );
+    }
+
+    #[test]
+    fn a_file_of_a_newer_store_is_refused() {
+        let scratch = Scratch::new("newer");
+        drop(SqliteStore::open(scratch.database()).unwrap());
+        let connection = rusqlite::Connection::open(scratch.database()).unwrap();
+        connection
+            .execute("UPDATE acteur_store SET schema = 99", [])
+            .unwrap();
+        drop(connection);
+        let error = SqliteStore::open(scratch.database()).unwrap_err();
+        assert!(
+            matches!(
+                error,
+                StoreError::SchemaTooNew {
+                    found: 99,
+                    supported: 1
+                }
+            ),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn batches_queued_together_are_answered_each_with_its_own_outcomes() {
+        // Many batches at once: the writer commits them in groups, and each
+        // caller gets the outcomes of its own writes.
+        let scratch = Scratch::new("groups");
+        let store = SqliteStore::open(scratch.database()).unwrap();
+        let pending: Vec<_> = (0..200u8)
+            .map(|id| store.write(vec![write(id, 0, state("x")), write(id, 0, state("y"))]))
+            .collect();
+        for outcomes in pending {
+            assert_eq!(
+                block_on(outcomes).unwrap(),
+                [
+                    WriteOutcome::Written { version: 1 },
+                    WriteOutcome::Conflict { stored_version: 1 },
+                ]
+            );
+        }
+    }
 }

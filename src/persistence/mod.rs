@@ -10,15 +10,20 @@
 //! written out on [`StateStore`].
 //!
 //! [`MemoryStore`] keeps it in memory, for tests, and can be told to fail
-//! the ways real stores fail.
+//! the ways real stores fail. With the `sqlite` feature, `SqliteStore` keeps
+//! it in one SQLite file, embedded in the process.
 
 mod checksum;
 mod envelope;
 mod key;
 mod memory;
+#[cfg(feature = "sqlite")]
+mod sqlite;
 mod store;
 
 pub use envelope::Envelope;
 pub use key::{StateKey, StateKeyRef};
 pub use memory::MemoryStore;
+#[cfg(feature = "sqlite")]
+pub use sqlite::SqliteStore;
 pub use store::{BoxFuture, StateStore, StateWrite, StoreError, StoredRecord, WriteOutcome};

@@ -10,6 +10,7 @@
 //! one-shot channel.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread;
@@ -72,6 +73,8 @@ pub struct SqliteStore {
     loads: Sender<LoadRequest>,
     epoch: u64,
     path: PathBuf,
+    /// Transactions the writer thread committed.
+    transactions: Arc<AtomicU64>,
 }
 
 enum WriteRequest {
@@ -113,7 +116,11 @@ impl SqliteStore {
         for _ in 0..READERS {
             readers.push(connect(&path)?);
         }
-        spawn("acteur-sqlite-writer", move || write_loop(writer, &queued))?;
+        let transactions = Arc::new(AtomicU64::new(0));
+        let committed = transactions.clone();
+        spawn("acteur-sqlite-writer", move || {
+            write_loop(writer, &queued, &committed);
+        })?;
         for reader in readers {
             let to_read = to_read.clone();
             spawn("acteur-sqlite-reader", move || read_loop(&reader, &to_read))?;
@@ -123,6 +130,7 @@ impl SqliteStore {
             loads,
             epoch,
             path,
+            transactions,
         })
     }
 
@@ -135,6 +143,13 @@ impl SqliteStore {
     /// The file the store is in.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// How many transactions the store has committed since it opened (each
+    /// holds every batch and claim queued when it began): with batches
+    /// written, how well their commits were grouped.
+    pub fn transactions(&self) -> u64 {
+        self.transactions.load(Relaxed)
     }
 }
 
@@ -369,7 +384,11 @@ fn read_loop(connection: &Connection, requests: &Mutex<Receiver<LoadRequest>>) {
 
 /// The writer thread: takes what is queued, commits it in one transaction,
 /// answers every request of the group, and waits for more.
-fn write_loop(mut connection: Connection, requests: &Receiver<WriteRequest>) {
+fn write_loop(
+    mut connection: Connection,
+    requests: &Receiver<WriteRequest>,
+    transactions: &AtomicU64,
+) {
     let mut next = None;
     loop {
         let first = match next.take() {
@@ -390,7 +409,9 @@ fn write_loop(mut connection: Connection, requests: &Receiver<WriteRequest>) {
             (rows, bytes) = (rows + more_rows, bytes + more_bytes);
             group.push(request);
         }
-        commit_group(&mut connection, group);
+        if commit_group(&mut connection, group) {
+            transactions.fetch_add(1, Relaxed);
+        }
     }
 }
 
@@ -419,8 +440,8 @@ enum Answer {
 
 /// Applies every request of `group` in one transaction, then answers them
 /// all: with their outcomes if it committed, with the error if not (then
-/// nothing of the group was written).
-fn commit_group(connection: &mut Connection, group: Vec<WriteRequest>) {
+/// nothing of the group was written). True if it committed.
+fn commit_group(connection: &mut Connection, group: Vec<WriteRequest>) -> bool {
     let mut answers = Vec::with_capacity(group.len());
     let result = connection.transaction().and_then(|transaction| {
         let now = SystemTime::now()
@@ -451,6 +472,7 @@ fn commit_group(connection: &mut Connection, group: Vec<WriteRequest>) {
     // The transaction rolled back if it did not commit (dropped), so on an
     // error nothing of the group was written.
     let error = result.err().map(classify);
+    let committed = error.is_none();
     for answer in answers {
         match (answer, &error) {
             (Answer::Claimed(done), None) => drop(done.send(Ok(()))),
@@ -459,6 +481,7 @@ fn commit_group(connection: &mut Connection, group: Vec<WriteRequest>) {
             (Answer::Wrote(done, _), Some(error)) => drop(done.send(Err(error.clone()))),
         }
     }
+    committed
 }
 
 /// Applies `write` inside the group's transaction if the contract allows.

@@ -6,7 +6,6 @@
 //! Each check is a function of a store, so that every store runs the same
 //! suite; `MemoryStore` also runs the checks of its injected failures.
 
-use std::sync::atomic::{AtomicU64, Ordering::SeqCst};
 use std::thread;
 
 use acteur::persistence::{
@@ -154,10 +153,8 @@ fn each_write_of_a_batch_stands_alone(store: &impl StateStore) {
 /// Four threads add one to a counter 50 times each, by reading it and
 /// writing at the version read, again on a conflict: no addition is lost.
 fn concurrent_writers_lose_no_update(store: &impl StateStore) {
-    let conflicts = AtomicU64::new(0);
     thread::scope(|scope| {
         for _ in 0..4 {
-            let conflicts = &conflicts;
             scope.spawn(move || {
                 for _ in 0..50 {
                     loop {
@@ -169,7 +166,7 @@ fn concurrent_writers_lose_no_update(store: &impl StateStore) {
                         let next = Envelope::new(1, 1, (count + 1).to_be_bytes().to_vec());
                         match put(store, vec![write(8, version, Some(next))])[..] {
                             [WriteOutcome::Written { .. }] => break,
-                            [WriteOutcome::Conflict { .. }] => conflicts.fetch_add(1, SeqCst),
+                            [WriteOutcome::Conflict { .. }] => continue,
                             ref other => panic!("unexpected {other:?}"),
                         };
                     }
@@ -335,6 +332,30 @@ mod sqlite {
                 }
             ),
             "{error}"
+        );
+    }
+
+    #[test]
+    fn a_failed_transaction_answers_its_requests_with_the_failure_itself() {
+        // An epoch beyond SQLite's integers fails the claim's statement
+        // part-way through its transaction; the caller gets that failure,
+        // and the store goes on.
+        let scratch = Scratch::new("failure");
+        let store = SqliteStore::open(scratch.database()).unwrap();
+        let error = block_on(store.claim(3, u64::MAX)).unwrap_err();
+        assert!(
+            matches!(&error, StoreError::Failed { reason } if !reason.contains("thread ended")),
+            "{error}"
+        );
+        block_on(store.claim(3, 1)).unwrap();
+        let at_1 = StateWrite {
+            partition: 3,
+            epoch: 1,
+            ..write(1, 0, state("x"))
+        };
+        assert_eq!(
+            put(&store, vec![at_1]),
+            [WriteOutcome::Written { version: 1 }]
         );
     }
 

@@ -20,7 +20,8 @@ pub struct Envelope {
     /// Which encoding `bytes` are in, so that a reader can refuse one it
     /// does not know instead of misreading it.
     pub codec: u8,
-    /// The version of the state's type that wrote it (`PersistentActor::SCHEMA`).
+    /// The version of the state's type that wrote it, so that a reader can
+    /// tell an older state, to upgrade, from a newer one it cannot read.
     pub schema: u32,
     /// The CRC-32 of `bytes`, as written.
     pub checksum: u32,

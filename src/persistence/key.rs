@@ -1,7 +1,8 @@
 //! How an actor's ID becomes the bytes a store keys its row with.
 //!
 //! The encoding is part of the stored data, so it never changes between
-//! releases (unlike `Hash`): integers are big-endian, signed ones with the
+//! releases or machines (unlike `Hash`): integers are big-endian (`usize`
+//! and `isize` as 64-bit ones), signed ones with the
 //! sign bit flipped, so that byte order is numeric order; strings are their
 //! UTF-8 bytes; byte strings are themselves; each part of a tuple is
 //! prefixed with its length (4 bytes, big-endian), so that no two tuples
@@ -60,7 +61,7 @@ macro_rules! unsigned_keys {
         }
     )*};
 }
-unsigned_keys!(u8, u16, u32, u64, u128, usize);
+unsigned_keys!(u8, u16, u32, u64, u128);
 
 macro_rules! signed_keys {
     ($($t:ty => $u:ty),*) => {$(
@@ -73,7 +74,21 @@ macro_rules! signed_keys {
         }
     )*};
 }
-signed_keys!(i8 => u8, i16 => u16, i32 => u32, i64 => u64, i128 => u128, isize => usize);
+signed_keys!(i8 => u8, i16 => u16, i32 => u32, i64 => u64, i128 => u128);
+
+// The pointer-sized integers are stored as 64-bit ones, so that a key does
+// not depend on the machine that wrote it.
+impl StateKey for usize {
+    fn write_key(&self, key: &mut Vec<u8>) {
+        (*self as u64).write_key(key);
+    }
+}
+
+impl StateKey for isize {
+    fn write_key(&self, key: &mut Vec<u8>) {
+        (*self as i64).write_key(key);
+    }
+}
 
 impl StateKey for bool {
     fn write_key(&self, key: &mut Vec<u8>) {
@@ -173,6 +188,8 @@ mod tests {
             assert!(pair[0].to_key() < pair[1].to_key(), "{pair:?}");
         }
         assert_eq!(1u16.to_key(), [0, 1]);
+        assert_eq!(7usize.to_key(), 7u64.to_key());
+        assert_eq!((-7isize).to_key(), (-7i64).to_key());
         assert_eq!((-1i8).to_key(), [0x7f]);
     }
 

@@ -429,42 +429,33 @@ fn size(request: &WriteRequest) -> (usize, usize) {
     }
 }
 
-/// What one request of a group comes to, answered once the group commits.
-enum Answer {
-    Claimed(oneshot::Sender<Result<(), StoreError>>),
-    Wrote(
-        oneshot::Sender<Result<Vec<WriteOutcome>, StoreError>>,
-        Vec<WriteOutcome>,
-    ),
-}
-
-/// Applies every request of `group` in one transaction, then answers them
-/// all: with their outcomes if it committed, with the error if not (then
-/// nothing of the group was written). True if it committed.
+/// Applies every request of `group` in one transaction, then answers every
+/// one of them: with their outcomes if it committed, with the error if not
+/// (then nothing of the group was written). True if it committed.
 fn commit_group(connection: &mut Connection, group: Vec<WriteRequest>) -> bool {
-    let mut answers = Vec::with_capacity(group.len());
+    // One entry per request, in order (empty for a claim); the requests
+    // stay in `group` until answered, so a failure part-way still answers
+    // every one with the failure itself.
+    let mut outcomes: Vec<Vec<WriteOutcome>> = Vec::with_capacity(group.len());
     let result = connection.transaction().and_then(|transaction| {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |since| since.as_millis());
         let now = i64::try_from(now).unwrap_or(i64::MAX);
-        for request in group {
+        for request in &group {
             match request {
                 WriteRequest::Claim {
-                    partition,
-                    epoch,
-                    done,
+                    partition, epoch, ..
                 } => {
-                    set_fence(&transaction, partition, epoch)?;
-                    answers.push(Answer::Claimed(done));
+                    set_fence(&transaction, *partition, *epoch)?;
+                    outcomes.push(Vec::new());
                 }
-                WriteRequest::Write { batch, done } => {
-                    let outcomes = batch
+                WriteRequest::Write { batch, .. } => outcomes.push(
+                    batch
                         .iter()
                         .map(|write| apply(&transaction, write, now))
-                        .collect::<Result<_, _>>()?;
-                    answers.push(Answer::Wrote(done, outcomes));
-                }
+                        .collect::<Result<_, _>>()?,
+                ),
             }
         }
         transaction.commit()
@@ -472,16 +463,18 @@ fn commit_group(connection: &mut Connection, group: Vec<WriteRequest>) -> bool {
     // The transaction rolled back if it did not commit (dropped), so on an
     // error nothing of the group was written.
     let error = result.err().map(classify);
-    let committed = error.is_none();
-    for answer in answers {
-        match (answer, &error) {
-            (Answer::Claimed(done), None) => drop(done.send(Ok(()))),
-            (Answer::Wrote(done, outcomes), None) => drop(done.send(Ok(outcomes))),
-            (Answer::Claimed(done), Some(error)) => drop(done.send(Err(error.clone()))),
-            (Answer::Wrote(done, _), Some(error)) => drop(done.send(Err(error.clone()))),
+    let mut outcomes = outcomes.into_iter();
+    for request in group {
+        // Every request has its outcomes when the transaction committed.
+        let outcomes = outcomes.next().unwrap_or_default();
+        match request {
+            WriteRequest::Claim { done, .. } => drop(done.send(error.clone().map_or(Ok(()), Err))),
+            WriteRequest::Write { done, .. } => {
+                drop(done.send(error.clone().map_or(Ok(outcomes), Err)));
+            }
         }
     }
-    committed
+    error.is_none()
 }
 
 /// Applies `write` inside the group's transaction if the contract allows.

@@ -34,6 +34,14 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 ///    [`Written`](WriteOutcome::Written) only if that write is there.
 /// 6. Stores do their I/O on threads of their own, never on the system's
 ///    workers, and report a write only once it is durable.
+///
+/// # Cancel safety
+///
+/// Dropping a returned future stops the wait for the answer; it does not
+/// promise that the operation did not happen (a store may have handed it
+/// to its threads already, as `SqliteStore` does when the method is
+/// called). A caller that gave up on a write and must know reads the row
+/// back: its version and checksum say whether the write is there.
 pub trait StateStore: Send + Sync + 'static {
     /// Raises `partition`'s fence to `epoch`, unless it is there already
     /// or higher. From then on only writers of the fence's epoch write to
@@ -67,7 +75,8 @@ pub struct StoredRecord {
 /// row is at `expected_version` and `partition` is fenced at `epoch`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StateWrite {
-    /// The actor type's stable name (`PersistentActor::TYPE_KEY`).
+    /// The actor type's stable name: never its Rust type name, which may
+    /// change with a refactoring or a compiler.
     pub type_key: &'static str,
     /// The actor ID's [key](super::StateKey::to_key).
     pub id: Vec<u8>,

@@ -47,7 +47,7 @@ impl System {
     /// Schedules the entry `entry` makes of a new timer for `delay` from
     /// now, and returns the timer; refused once the system is stopping,
     /// whoever asks (what is not due by then would be cancelled anyway).
-    pub(crate) fn add_timer(
+    fn add_timer(
         self: &Arc<Self>,
         delay: Duration,
         entry: impl FnOnce(Arc<TimerShared>) -> Box<dyn timers::Scheduled>,

@@ -142,8 +142,14 @@ fn a_call_to_a_full_mailbox_waits_like_a_send() {
 #[test]
 fn a_broadcast_waits_for_room_in_each_full_mailbox() {
     let sys = Acteur::new();
-    // Actor 2 idle, actor 9 busy with a full mailbox.
+    // Actor 2 idle, actor 9 busy with a full mailbox. A broadcast reaches
+    // the actors active when it is sent: the answer to a call tells that
+    // actor 2's activation has finished (a send alone only queues).
     sys.send_to_actor_sync::<Narrow, Note>(2, Note(0)).unwrap();
+    assert_eq!(
+        sys.call_actor_sync::<Narrow, Seen>(2, Seen).unwrap(),
+        vec![0]
+    );
     let (held, began, release) = hold();
     sys.send_to_actor_sync::<Narrow, Hold>(9, held).unwrap();
     wait_began(began);

@@ -142,6 +142,21 @@ pub trait Actor: Sized + Send + 'static {
     fn memory_size(&self) -> usize {
         size_of::<Self>()
     }
+
+    /// Whether the type is a [`PersistentActor`](crate::PersistentActor):
+    /// read on every turn, so a constant that volatile types pay nothing for.
+    #[cfg(feature = "persistence")]
+    #[doc(hidden)]
+    const __PERSISTENT: bool = false;
+
+    /// Whether the type is a [`PersistentActor`](crate::PersistentActor),
+    /// and what the system needs to save it. Implemented only by the
+    /// blanket implementation of `Actor` for every `PersistentActor`.
+    #[cfg(feature = "persistence")]
+    #[doc(hidden)]
+    fn __persistence() -> Option<crate::persistent_actor::PersistenceHooks<Self>> {
+        None
+    }
 }
 
 /// Handles a fire-and-forget message `M`, sent with

@@ -162,6 +162,27 @@ impl ActeurBuilder {
         self
     }
 
+    /// The store where [`PersistentActor`](crate::PersistentActor)s keep
+    /// their states (feature `persistence`): one per system, shared by all
+    /// its persistent types. A second call replaces the first store.
+    ///
+    /// Without a store, every message to a persistent actor type fails with
+    /// [`Error::InvalidConfiguration`](crate::Error::InvalidConfiguration).
+    ///
+    /// ```
+    /// use acteur::Acteur;
+    /// use acteur::persistence::MemoryStore;
+    ///
+    /// let sys = Acteur::builder().state_store(MemoryStore::new()).build();
+    /// # sys.stop();
+    /// ```
+    #[cfg(feature = "persistence")]
+    pub fn state_store(mut self, store: impl crate::persistence::StateStore) -> ActeurBuilder {
+        self.data
+            .insert(crate::system::persistence::StoreHandle::new(store));
+        self
+    }
+
     /// With the `tokio` feature: the tokio runtime whose context the
     /// system's worker threads enter, so
     /// that handlers can use tokio-based libraries (tokio's time and net,

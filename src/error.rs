@@ -139,6 +139,11 @@ pub enum Error {
         /// The type that was asked for, e.g. `my_app::DbPool`.
         type_name: &'static str,
     },
+    /// A persistent actor's state could not be loaded or saved (feature
+    /// `persistence`); the [`StateError`](crate::persistence::StateError)
+    /// says why and what became of the state.
+    #[cfg(feature = "persistence")]
+    State(crate::persistence::StateError),
 }
 
 impl fmt::Display for Error {
@@ -214,11 +219,21 @@ impl fmt::Display for Error {
                 "no application data of type `{type_name}` was given to this actor system; \
                  add it when building the system with `Acteur::builder().data(..)`"
             ),
+            #[cfg(feature = "persistence")]
+            Error::State(error) => write!(f, "{error}"),
         }
     }
 }
 
-impl std::error::Error for Error {}
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            #[cfg(feature = "persistence")]
+            Error::State(error) => Some(error),
+            _ => None,
+        }
+    }
+}
 
 #[cfg(test)]
 mod tests {

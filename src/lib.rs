@@ -90,6 +90,8 @@ mod handler_messaging;
 mod padded;
 #[cfg(feature = "persistence")]
 pub mod persistence;
+#[cfg(feature = "persistence")]
+mod persistent_actor;
 mod runtime;
 mod service;
 mod service_assistant;
@@ -104,6 +106,8 @@ pub use actor_assistant::ActorAssistant;
 pub use builder::ActeurBuilder;
 pub use deactivation::DeactivationReason;
 pub use error::Error;
+#[cfg(feature = "persistence")]
+pub use persistent_actor::PersistentActor;
 pub use service::{Listen, Serve, Service, ServiceConcurrency, ServiceConfiguration};
 pub use service_assistant::ServiceAssistant;
 pub use statistics::{ActorStatistics, DeactivationCounts, ServiceStatistics, Statistics};

@@ -42,6 +42,8 @@ use super::store::{
 #[derive(Clone, Default)]
 pub struct MemoryStore {
     database: Arc<Mutex<Database>>,
+    /// The epoch this handle opened with (see [`MemoryStore::reopen`]).
+    epoch: u64,
 }
 
 #[derive(Default)]
@@ -102,6 +104,30 @@ impl MemoryStore {
         self.database.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// Another handle on the same states, as a second process opening the
+    /// same database gets: it raises partition 0's fence by one and writes
+    /// under the new epoch, so that the systems using this handle (and
+    /// every older one) are fenced.
+    ///
+    /// ```
+    /// use acteur::persistence::{MemoryStore, StateStore};
+    ///
+    /// let first = MemoryStore::new();
+    /// let second = first.reopen();
+    /// assert_eq!((first.opened_epoch(), second.opened_epoch()), (0, 1));
+    /// ```
+    pub fn reopen(&self) -> MemoryStore {
+        let mut database = self.database();
+        let fence = database.fences.entry(0).or_insert(0);
+        *fence += 1;
+        let epoch = *fence;
+        drop(database);
+        MemoryStore {
+            database: self.database.clone(),
+            epoch,
+        }
+    }
+
     /// Makes the next `operations` claims, loads and writes fail with
     /// [`StoreError::Unavailable`], changing nothing.
     pub fn fail_next(&self, operations: usize) {
@@ -134,6 +160,10 @@ impl MemoryStore {
 }
 
 impl StateStore for MemoryStore {
+    fn opened_epoch(&self) -> u64 {
+        self.epoch
+    }
+
     fn claim(&self, partition: u64, epoch: u64) -> BoxFuture<'_, Result<(), StoreError>> {
         let mut database = self.database();
         let result = database.fail().map(|()| {

@@ -14,16 +14,23 @@
 //! it in one SQLite file, embedded in the process.
 
 mod checksum;
+pub(crate) mod codec;
+mod configuration;
 mod envelope;
 mod key;
 mod memory;
 #[cfg(feature = "sqlite")]
 mod sqlite;
+mod state_error;
 mod store;
+mod stored_state;
 
+pub use configuration::{Backoff, OnUnsaved, PersistenceConfiguration, UnsavedState, WriteMode};
 pub use envelope::Envelope;
 pub use key::{StateKey, StateKeyRef};
 pub use memory::MemoryStore;
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;
+pub use state_error::StateError;
 pub use store::{BoxFuture, StateStore, StateWrite, StoreError, StoredRecord, WriteOutcome};
+pub use stored_state::{StoredState, UpgradeError};

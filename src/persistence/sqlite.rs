@@ -186,6 +186,10 @@ fn ask<T: Send + 'static, R: Send + 'static>(
 }
 
 impl StateStore for SqliteStore {
+    fn opened_epoch(&self) -> u64 {
+        self.epoch
+    }
+
     fn claim(&self, partition: u64, epoch: u64) -> BoxFuture<'_, Result<(), StoreError>> {
         ask(&self.writes, |done| WriteRequest::Claim {
             partition,

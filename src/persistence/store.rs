@@ -58,6 +58,15 @@ pub trait StateStore: Send + Sync + 'static {
     /// means nothing is known to have been written.
     fn write(&self, batch: Vec<StateWrite>)
     -> BoxFuture<'_, Result<Vec<WriteOutcome>, StoreError>>;
+
+    /// The epoch this handle raised partition 0's fence to when it was
+    /// opened: a system that is not part of a cluster writes every state
+    /// under it, so that a second process opening the same database fences
+    /// this one's writes. 0 by default, for a store that does not raise the
+    /// fence on opening.
+    fn opened_epoch(&self) -> u64 {
+        0
+    }
 }
 
 /// A row as a store returns it.

@@ -35,6 +35,8 @@ pub(crate) mod data;
 pub(crate) mod lifecycle;
 pub(crate) mod limits;
 pub(crate) mod operations;
+#[cfg(feature = "persistence")]
+pub(crate) mod persistence;
 pub(crate) mod registry;
 pub(crate) mod scheduling;
 pub(crate) mod services;
@@ -234,7 +236,7 @@ impl System {
         if let Some(invalid) = &self.invalid_limits {
             return Err(invalid.clone());
         }
-        let candidate = Arc::new(ActorType::<A>::new(A::configuration())?);
+        let candidate = Arc::new(ActorType::<A>::new(A::configuration(), self)?);
         self.actors.get_or_insert(
             || self.serves_caller(),
             candidate,

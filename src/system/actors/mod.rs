@@ -34,6 +34,8 @@ use crate::statistics::ActorStatistics;
 use crate::system::System;
 use crate::system::limits::budget::Budget;
 use crate::system::limits::evictor::{Candidate, Evictor};
+#[cfg(feature = "persistence")]
+use crate::system::persistence::{Persisted, StoreHandle};
 use crate::system::tasks::context::TaskContext;
 use crate::{Actor, ActorConfiguration, Error};
 use drain::drain;
@@ -56,6 +58,9 @@ pub(crate) struct ActorType<A: Actor> {
     pub(crate) budget: Budget,
     pub(super) evictor: Evictor,
     pub(crate) counters: Counters,
+    /// For a persistent type: its store, hooks and activations' trackers.
+    #[cfg(feature = "persistence")]
+    pub(crate) persisted: Option<Box<Persisted<A>>>,
 }
 
 /// The type-independent view of an actor type, for shutdown and statistics.
@@ -69,10 +74,16 @@ pub(crate) trait ActorTypeControl: Send + Sync {
 }
 
 impl<A: Actor> ActorType<A> {
-    /// The machinery for `A`, with its configuration checked.
-    pub(crate) fn new(configuration: ActorConfiguration) -> Result<Self, Error> {
+    /// The machinery for `A` on `system`, with its configuration checked.
+    pub(crate) fn new(configuration: ActorConfiguration, system: &System) -> Result<Self, Error> {
         configuration.check(std::any::type_name::<A>())?;
+        #[cfg(feature = "persistence")]
+        let persisted = Persisted::for_type(system.data.get::<StoreHandle>().ok())?;
+        #[cfg(not(feature = "persistence"))]
+        let _ = system;
         Ok(ActorType {
+            #[cfg(feature = "persistence")]
+            persisted,
             slots: DashMap::new(),
             idle_timeout: configuration.idle_timeout,
             mailbox_capacity: configuration.mailbox_capacity,

@@ -1,0 +1,183 @@
+//! The machine behind persistent actors: the system's state store, each
+//! persistent type's view of it, and what each activation knows of its
+//! stored row.
+//!
+//! - `mod.rs`: the store the system was built with ([`StoreHandle`]), and a
+//!   persistent type's part of it ([`Persisted`]): its hooks, its
+//!   activations' [`Tracker`]s, its counters.
+//! - `load.rs`: loading a state before `activate`, retried within the
+//!   type's `load_timeout`, checked, decoded or upgraded.
+//! - `save.rs`: writing a changed state after a turn, on `save`, on
+//!   `clear_state` and after `deactivate`, retried while the store is
+//!   unavailable.
+
+pub(crate) mod load;
+pub(crate) mod save;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use dashmap::DashMap;
+
+use crate::persistence::StateStore;
+use crate::persistent_actor::PersistenceHooks;
+use crate::{Actor, Error};
+
+/// The partition of every actor on a system that is not part of a cluster.
+pub(crate) const SINGLE_NODE_PARTITION: u64 = 0;
+
+/// The state store a system was built with.
+#[derive(Clone)]
+pub(crate) struct StoreHandle {
+    pub(crate) store: Arc<dyn StateStore>,
+    /// The `TYPE_KEY`s in use, each with the type that uses it: a key is
+    /// one type's for the system's life.
+    type_keys: Arc<Mutex<HashMap<&'static str, &'static str>>>,
+}
+
+impl StoreHandle {
+    pub(crate) fn new(store: impl StateStore) -> StoreHandle {
+        StoreHandle {
+            store: Arc::new(store),
+            type_keys: Arc::default(),
+        }
+    }
+}
+
+impl fmt::Debug for StoreHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("StateStore")
+    }
+}
+
+/// What an activation knows of its stored row, from its load to its end.
+#[derive(Debug, Default)]
+pub(crate) struct Tracker {
+    /// The row's version as this activation last read or wrote it (0: no
+    /// row).
+    pub(crate) version: u64,
+    /// The checksum of the state bytes last loaded or saved, if any: a
+    /// state encoding to the same bytes is not written again.
+    pub(crate) saved_checksum: Option<u32>,
+    /// `mark_unchanged` was called in this turn: nothing to save after it.
+    pub(crate) unchanged: bool,
+    /// Turns whose changes are not saved yet, for the log of a lost
+    /// activation.
+    pub(crate) unsaved_turns: u64,
+    /// The state was cleared: nothing is saved any more.
+    pub(crate) cleared: bool,
+    /// A save met another writer (`Conflict` or `Fenced`): the activation
+    /// is to be dropped without `deactivate`.
+    pub(crate) lost: bool,
+}
+
+/// A persistent actor type's part of the machine.
+pub(crate) struct Persisted<A: Actor> {
+    pub(crate) hooks: PersistenceHooks<A>,
+    pub(crate) store: Arc<dyn StateStore>,
+    /// The epoch this system writes under: the fence its store set when it
+    /// was opened.
+    pub(crate) epoch: u64,
+    /// The tracker of each activation, from its load to its end.
+    pub(crate) trackers: DashMap<A::Id, Tracker>,
+    pub(crate) counters: StateCounters,
+}
+
+/// What `Statistics` reports of a persistent type's stored states.
+#[derive(Debug, Default)]
+pub(crate) struct StateCounters {
+    pub(crate) loads: AtomicU64,
+    pub(crate) saves: AtomicU64,
+    pub(crate) skipped: AtomicU64,
+    pub(crate) conflicts: AtomicU64,
+    pub(crate) fenced: AtomicU64,
+    pub(crate) retries: AtomicU64,
+    pub(crate) failed: AtomicU64,
+}
+
+impl StateCounters {
+    pub(crate) fn add(counter: &AtomicU64) {
+        counter.fetch_add(1, Relaxed);
+    }
+}
+
+impl<A: Actor> Persisted<A> {
+    /// The persistent part of type `A` on a system whose store is `store`:
+    /// `None` for a type that is not persistent; an error for a persistent
+    /// type without a store, or with an invalid or taken `TYPE_KEY`.
+    pub(crate) fn for_type(store: Option<&StoreHandle>) -> Result<Option<Box<Self>>, Error> {
+        let Some(hooks) = A::__persistence() else {
+            return Ok(None);
+        };
+        let type_name = std::any::type_name::<A>();
+        let invalid = |field, reason| {
+            Err(Error::InvalidConfiguration {
+                type_name,
+                field,
+                reason,
+            })
+        };
+        let Some(store) = store else {
+            return invalid(
+                "state_store",
+                "is missing: the type is a PersistentActor, whose state needs a store; give the \
+                 system one with Acteur::builder().state_store(..)",
+            );
+        };
+        if hooks.type_key.is_empty() || hooks.type_key.len() > 64 {
+            return invalid(
+                "TYPE_KEY",
+                "must be 1 to 64 bytes long: it names the type in every stored row",
+            );
+        }
+        if hooks.configuration.load_timeout.is_zero() {
+            return invalid(
+                "load_timeout",
+                "is zero, so no state could ever be loaded; use a positive duration \
+                 (the default is 5 seconds)",
+            );
+        }
+        if hooks.configuration.max_state_bytes == 0 {
+            return invalid(
+                "max_state_bytes",
+                "is zero, so no state could ever be saved; use a positive size \
+                 (the default is 16 MiB)",
+            );
+        }
+        {
+            let mut keys = store
+                .type_keys
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            let owner = *keys.entry(hooks.type_key).or_insert(type_name);
+            if owner != type_name {
+                return invalid(
+                    "TYPE_KEY",
+                    "is already the TYPE_KEY of another persistent actor type of this system: \
+                     each type needs its own, or their states would overwrite each other",
+                );
+            }
+        }
+        Ok(Some(Box::new(Persisted {
+            hooks,
+            epoch: store.store.opened_epoch(),
+            store: store.store.clone(),
+            trackers: DashMap::new(),
+            counters: StateCounters::default(),
+        })))
+    }
+
+    /// The store key of `id`'s row.
+    pub(crate) fn key_of(&self, id: &A::Id) -> Vec<u8> {
+        let mut key = Vec::new();
+        (self.hooks.write_key)(id, &mut key);
+        key
+    }
+
+    /// The activation of `id` ended: its tracker goes.
+    pub(crate) fn forget(&self, id: &A::Id) {
+        self.trackers.remove(id);
+    }
+}

@@ -1,0 +1,285 @@
+//! Writing a persistent actor's state: after a turn that changed it (in
+//! `EveryTurn` mode, before the turn's reply leaves), when a handler calls
+//! `save` or `clear_state`, and after `deactivate`. A write the store could
+//! not take is retried; one that met another writer loses the activation.
+
+use std::any::type_name;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Instant;
+
+use super::{Persisted, SINGLE_NODE_PARTITION, StateCounters};
+use crate::persistence::codec::POSTCARD;
+use crate::persistence::{
+    Envelope, StateError, StateWrite, StoreError, UnsavedState, WriteMode, WriteOutcome,
+};
+use crate::system::System;
+use crate::{Actor, ActorAssistant, Error};
+
+/// A save in progress, as part of a handler's future.
+pub(crate) type Saving<'a> = Pin<Box<dyn Future<Output = Result<(), Error>> + Send + 'a>>;
+
+/// After a turn of `actor`: its save, if the type saves every turn and the
+/// turn changed the state; `None` otherwise (always, for an actor that is
+/// not persistent). The reply of the turn waits for it.
+#[inline]
+pub(crate) fn after_turn<'a, A: Actor>(
+    actor: &A,
+    assistant: &'a ActorAssistant<A>,
+) -> Option<Saving<'a>> {
+    if !A::__PERSISTENT {
+        return None;
+    }
+    changed_turn(actor, assistant)
+}
+
+#[cold]
+fn changed_turn<'a, A: Actor>(actor: &A, assistant: &'a ActorAssistant<A>) -> Option<Saving<'a>> {
+    let system = assistant.system();
+    let actors = system.actor_type::<A>().ok()?;
+    let persisted = actors.persisted.as_deref()?;
+    let id = assistant.id();
+    {
+        let mut tracker = persisted.trackers.get_mut(id)?;
+        if std::mem::take(&mut tracker.unchanged) || tracker.cleared {
+            return None;
+        }
+        if persisted.hooks.configuration.write != WriteMode::EveryTurn {
+            return None;
+        }
+    }
+    let envelope = match encode(persisted, actor) {
+        Ok(envelope) => envelope,
+        Err(error) => {
+            log::error!(
+                "the state of actor {} {id:?} was not saved: {error}",
+                type_name::<A>()
+            );
+            return Some(Box::pin(std::future::ready(Err(Error::State(error)))));
+        }
+    };
+    if !mark_changed(persisted, id, &envelope) {
+        return None;
+    }
+    let give_up_at = Instant::now() + system.call_timeout;
+    let system = system.clone();
+    Some(Box::pin(async move {
+        let actors = system.actor_type::<A>()?;
+        let Some(persisted) = actors.persisted.as_deref() else {
+            return Ok(());
+        };
+        write(persisted, assistant.id(), Some(envelope), Some(give_up_at))
+            .await
+            .map(drop)
+            .map_err(Error::State)
+    }))
+}
+
+/// The state of `actor` in an envelope, or why it cannot be saved.
+pub(crate) fn encode<A: Actor>(
+    persisted: &Persisted<A>,
+    actor: &A,
+) -> Result<Envelope, StateError> {
+    let bytes = (persisted.hooks.encode)(actor).map_err(|reason| StateError::Encode { reason })?;
+    envelope(persisted, bytes)
+}
+
+/// `bytes` in an envelope, or `TooLarge`.
+pub(crate) fn envelope<A: Actor>(
+    persisted: &Persisted<A>,
+    bytes: Vec<u8>,
+) -> Result<Envelope, StateError> {
+    let max = persisted.hooks.configuration.max_state_bytes;
+    if bytes.len() > max {
+        return Err(StateError::TooLarge {
+            bytes: bytes.len(),
+            max,
+        });
+    }
+    Ok(Envelope::new(POSTCARD, persisted.hooks.schema, bytes))
+}
+
+/// Whether `envelope` differs from what `id` last loaded or saved; if so,
+/// the turn is counted as unsaved.
+pub(crate) fn mark_changed<A: Actor>(
+    persisted: &Persisted<A>,
+    id: &A::Id,
+    envelope: &Envelope,
+) -> bool {
+    let Some(mut tracker) = persisted.trackers.get_mut(id) else {
+        return false;
+    };
+    if tracker.saved_checksum == Some(envelope.checksum) {
+        StateCounters::add(&persisted.counters.skipped);
+        return false;
+    }
+    tracker.unsaved_turns += 1;
+    true
+}
+
+/// Writes `value` (`None`: a tombstone) as the next version of `id`'s row,
+/// retrying while the store is unavailable until `give_up_at` (`None`:
+/// until it succeeds or meets another writer). The new version on success.
+pub(crate) async fn write<A: Actor>(
+    persisted: &Persisted<A>,
+    id: &A::Id,
+    value: Option<Envelope>,
+    give_up_at: Option<Instant>,
+) -> Result<u64, StateError> {
+    let key = persisted.key_of(id);
+    let configuration = &persisted.hooks.configuration;
+    let checksum = value.as_ref().map(|value| value.checksum);
+    let mut failures = 0;
+    loop {
+        let Some(expected_version) = persisted.trackers.get(id).map(|tracker| tracker.version)
+        else {
+            return Err(StateError::Store(StoreError::Failed {
+                reason: "the activation ended before its state was written".to_string(),
+            }));
+        };
+        let attempt = StateWrite {
+            type_key: persisted.hooks.type_key,
+            id: key.clone(),
+            partition: SINGLE_NODE_PARTITION,
+            epoch: persisted.epoch,
+            expected_version,
+            value: value.clone(),
+        };
+        let error = match persisted.store.write(vec![attempt]).await {
+            Ok(outcomes) => match outcomes.as_slice() {
+                [outcome] => return settle(persisted, id, *outcome, checksum),
+                _ => StoreError::Failed {
+                    reason: format!(
+                        "the store answered a write of one row with {} outcomes",
+                        outcomes.len()
+                    ),
+                },
+            },
+            Err(error) => error,
+        };
+        failures += 1;
+        let wait = configuration.retry.wait(failures);
+        let out_of_time = give_up_at.is_some_and(|at| Instant::now() + wait >= at);
+        if !error.is_transient() || out_of_time {
+            log::error!(
+                "saving the state of actor {} {id:?} failed ({failures} attempt(s)): {error}; \
+                 it stays in RAM, changed, and is saved again later",
+                type_name::<A>()
+            );
+            StateCounters::add(&persisted.counters.failed);
+            return Err(StateError::from_store(error));
+        }
+        if failures == 1 {
+            log::warn!(
+                "saving the state of actor {} {id:?} failed: {error}; retrying",
+                type_name::<A>()
+            );
+        }
+        StateCounters::add(&persisted.counters.retries);
+        crate::runtime::sleep(wait).await;
+    }
+}
+
+/// Records what became of a write of `id`'s row whose value had `checksum`.
+fn settle<A: Actor>(
+    persisted: &Persisted<A>,
+    id: &A::Id,
+    outcome: WriteOutcome,
+    checksum: Option<u32>,
+) -> Result<u64, StateError> {
+    let Some(mut tracker) = persisted.trackers.get_mut(id) else {
+        return Err(StateError::Store(StoreError::Failed {
+            reason: "the activation ended before its state was written".to_string(),
+        }));
+    };
+    let error = match outcome {
+        WriteOutcome::Written { version } => {
+            StateCounters::add(&persisted.counters.saves);
+            tracker.version = version;
+            tracker.saved_checksum = checksum;
+            tracker.unsaved_turns = 0;
+            tracker.cleared = checksum.is_none();
+            return Ok(version);
+        }
+        WriteOutcome::Conflict { stored_version } => {
+            StateCounters::add(&persisted.counters.conflicts);
+            StateError::Conflict { stored_version }
+        }
+        WriteOutcome::Fenced { fence_epoch } => {
+            StateCounters::add(&persisted.counters.fenced);
+            StateError::Fenced { fence_epoch }
+        }
+    };
+    tracker.lost = true;
+    log::error!(
+        "the state of actor {} {id:?} was not saved: {error}; {} unsaved turn(s) are dropped \
+         with the activation",
+        type_name::<A>(),
+        tracker.unsaved_turns
+    );
+    Err(error)
+}
+
+/// After `deactivate`: saves `actor`'s state if it changed, retrying while
+/// the store is unavailable, until the shutdown deadline if the system is
+/// stopping. A state still unsaved then goes to `on_unsaved`.
+pub(crate) async fn at_deactivation<A: Actor>(system: &Arc<System>, actor: &A, id: &A::Id) {
+    if !A::__PERSISTENT {
+        return;
+    }
+    let Ok(actors) = system.actor_type::<A>() else {
+        return;
+    };
+    let Some(persisted) = actors.persisted.as_deref() else {
+        return;
+    };
+    let skip = persisted
+        .trackers
+        .get(id)
+        .is_none_or(|tracker| tracker.cleared || tracker.lost);
+    if skip {
+        return;
+    }
+    let envelope = match encode(persisted, actor) {
+        Ok(envelope) => envelope,
+        Err(error) => {
+            log::error!(
+                "the state of actor {} {id:?} could not be saved at its deactivation, and is \
+                 lost: {error}",
+                type_name::<A>()
+            );
+            return;
+        }
+    };
+    if !mark_changed(persisted, id, &envelope) {
+        return;
+    }
+    let saving = write(persisted, id, Some(envelope.clone()), None);
+    match system.lifecycle.unless_abandoned(saving).await {
+        Some(_) => {}
+        None => unsaved(persisted, id, envelope),
+    }
+}
+
+/// The shutdown deadline passed before `id`'s changed state was saved.
+fn unsaved<A: Actor>(persisted: &Persisted<A>, id: &A::Id, envelope: Envelope) {
+    let version = persisted
+        .trackers
+        .get(id)
+        .map_or(0, |tracker| tracker.version);
+    log::error!(
+        "the state of actor {} {id:?} (after version {version}) was not saved before the \
+         shutdown deadline; it is handed to on_unsaved if the type set one",
+        type_name::<A>()
+    );
+    if let Some(on_unsaved) = &persisted.hooks.configuration.on_unsaved {
+        let state = UnsavedState {
+            type_key: persisted.hooks.type_key,
+            id: format!("{id:?}"),
+            version,
+            bytes: envelope.bytes,
+        };
+        crate::system::tasks::panics::catch_sync("on_unsaved", || on_unsaved(&state));
+    }
+}

@@ -41,6 +41,8 @@ PUBLIC_FACE = {
     ("actor",),
     ("actor_assistant",),
     ("builder",),
+    ("persistent_actor",),
+    ("persistent_assistant",),
     ("service",),
     ("service_assistant",),
 }

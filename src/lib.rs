@@ -92,6 +92,8 @@ mod padded;
 pub mod persistence;
 #[cfg(feature = "persistence")]
 mod persistent_actor;
+#[cfg(feature = "persistence")]
+mod persistent_assistant;
 mod runtime;
 mod service;
 mod service_assistant;

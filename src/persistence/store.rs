@@ -69,6 +69,43 @@ pub trait StateStore: Send + Sync + 'static {
     }
 }
 
+/// A shared store is a store: one handle can serve several systems (they
+/// then write under one epoch, so only versions keep them apart) while the
+/// application keeps its own.
+///
+/// ```
+/// use std::sync::Arc;
+/// use acteur::Acteur;
+/// use acteur::persistence::MemoryStore;
+///
+/// let store = Arc::new(MemoryStore::new());
+/// let sys = Acteur::builder().state_store(store.clone()).build();
+/// # sys.stop();
+/// ```
+impl<S: StateStore> StateStore for std::sync::Arc<S> {
+    fn claim(&self, partition: u64, epoch: u64) -> BoxFuture<'_, Result<(), StoreError>> {
+        (**self).claim(partition, epoch)
+    }
+
+    fn load(
+        &self,
+        key: StateKeyRef<'_>,
+    ) -> BoxFuture<'_, Result<Option<StoredRecord>, StoreError>> {
+        (**self).load(key)
+    }
+
+    fn write(
+        &self,
+        batch: Vec<StateWrite>,
+    ) -> BoxFuture<'_, Result<Vec<WriteOutcome>, StoreError>> {
+        (**self).write(batch)
+    }
+
+    fn opened_epoch(&self) -> u64 {
+        (**self).opened_epoch()
+    }
+}
+
 /// A row as a store returns it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoredRecord {

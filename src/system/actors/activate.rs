@@ -8,13 +8,17 @@ use super::ActorType;
 use super::slot::Slot;
 use crate::system::System;
 use crate::system::tasks::panics::catch;
-use crate::{Actor, ActorAssistant};
+use crate::{Actor, ActorAssistant, Error};
 
 /// How an attempt to activate an actor ended.
 pub(super) enum Activation<A> {
     Ready(A),
     /// `activate` returned an error or panicked: the cause.
     Failed(String),
+    /// A persistent actor's state could not be loaded: the error its
+    /// message's caller gets. Not retried on the same message (the load
+    /// already was, within its `load_timeout`).
+    StateFailed(Error),
     /// The shutdown deadline passed while it ran.
     Abandoned,
 }
@@ -41,6 +45,13 @@ pub(super) async fn activate<A: Actor>(
             return Activation::Ready(actor);
         }
         Some(Ok(Err(error))) => {
+            if let Some(state_error) = state_error(&*error) {
+                // Logged where it happened, with its details.
+                actors.forget_state(id);
+                actors.activation_ended(system, 0, false);
+                actors.counters.activation_failed();
+                return Activation::StateFailed(state_error);
+            }
             let cause = error.to_string();
             log::error!(
                 "activate of actor {} {id:?} returned an error: {cause}",
@@ -57,6 +68,7 @@ pub(super) async fn activate<A: Actor>(
         }
         None => None,
     };
+    actors.forget_state(id);
     actors.activation_ended(system, 0, false);
     match cause {
         Some(cause) => {
@@ -65,4 +77,15 @@ pub(super) async fn activate<A: Actor>(
         }
         None => Activation::Abandoned,
     }
+}
+
+/// The error of a persistent actor's state that could not be loaded, if
+/// that is why `activate` failed.
+fn state_error(error: &(dyn std::error::Error + 'static)) -> Option<Error> {
+    #[cfg(feature = "persistence")]
+    if let Some(error @ Error::State(_)) = error.downcast_ref::<Error>() {
+        return Some(error.clone());
+    }
+    let _ = error;
+    None
 }

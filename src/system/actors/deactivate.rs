@@ -72,6 +72,8 @@ pub(super) async fn deactivate<A: Actor>(
             actors.counters.deactivate_timed_out();
         }
         Err(Cut::Abandoned) => {
+            actors.state_abandoned(id, &actor);
+            actors.forget_state(id);
             catch_sync("dropping an abandoned actor", || drop(actor));
             actors.counters.abandoned(1, 0);
             actors.activation_ended(system, memory, false);
@@ -79,6 +81,13 @@ pub(super) async fn deactivate<A: Actor>(
             return;
         }
     }
+    // A persistent actor's changed state is saved before it leaves RAM
+    // and the budgets: state is never dropped unsaved.
+    #[cfg(feature = "persistence")]
+    if let Some(saving) = crate::system::persistence::save::at_deactivation(system, &actor, id) {
+        saving.await;
+    }
+    actors.forget_state(id);
     catch_sync("dropping a deactivated actor", || drop(actor));
     actors.counters.deactivated(reason);
     actors.activation_ended(system, memory, reason.is_eviction());

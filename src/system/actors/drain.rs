@@ -51,7 +51,7 @@ pub(crate) async fn drain<A: Actor>(
         // Read once per step: every handled message pays for it.
         let stopping = system.lifecycle.is_stopping();
         if stopping && system.lifecycle.is_abandoning() {
-            abandon(system, &actors, slot, actor.take(), memory, inbox);
+            abandon(system, &actors, id, slot, actor.take(), memory, inbox);
             // Nothing is let in any more, so the slot is empty.
             actors.retire(id, slot);
             break;
@@ -103,6 +103,13 @@ pub(crate) async fn drain<A: Actor>(
                                 );
                                 continue;
                             }
+                            Activation::StateFailed(error) => {
+                                // Not a panic: the next message tries again.
+                                if !envelope.refuse(error) {
+                                    actors.counters.messages_dropped(1);
+                                }
+                                continue;
+                            }
                             Activation::Abandoned => {
                                 // Abandoned with the rest at the loop's top.
                                 inbox.push_front(envelope);
@@ -148,12 +155,19 @@ pub(crate) async fn drain<A: Actor>(
                                 type_name::<A>()
                             );
                             actors.counters.handler_panicked();
-                            if let Some(broken) = actor.take() {
-                                catch_sync("dropping an abandoned actor", || drop(broken));
-                            }
-                            actors.activation_ended(system, memory, false);
+                            drop_activation(system, &actors, id, slot, actor.take(), memory);
                             memory = 0;
-                            slot.activation_ended();
+                            None
+                        }
+                        Ok(()) if actors.state_lost(id) => {
+                            // Another writer saved this actor's state (see
+                            // `persistence/save.rs`, which logged it): this
+                            // activation's is stale, and goes without
+                            // `deactivate`; the next message loads the
+                            // stored one.
+                            consecutive_panics = 0;
+                            drop_activation(system, &actors, id, slot, actor.take(), memory);
+                            memory = 0;
                             None
                         }
                         Ok(()) => {
@@ -225,17 +239,17 @@ fn cut_short<'a>(
 fn abandon<A: Actor>(
     system: &System,
     actors: &ActorType<A>,
+    id: &A::Id,
     slot: &Slot<A>,
     actor: Option<A>,
     memory: usize,
     inbox: Inbox<A>,
 ) {
     let abandoned_activation = actor.is_some();
-    if let Some(actor) = actor {
-        catch_sync("dropping an abandoned actor", || drop(actor));
-        actors.activation_ended(system, memory, false);
-        slot.activation_ended();
+    if let Some(actor) = &actor {
+        actors.state_abandoned(id, actor);
     }
+    drop_activation(system, actors, id, slot, actor, memory);
     let mut messages = 0;
     for mut batch in [inbox, slot.take_all()] {
         while let Some(envelope) = batch.pop_front() {
@@ -246,6 +260,27 @@ fn abandon<A: Actor>(
     actors
         .counters
         .abandoned(u64::from(abandoned_activation), messages);
+}
+
+/// Drops the activation `actor` of `memory` bytes without `deactivate`
+/// (its handler panicked, its state was lost to another writer, or the
+/// shutdown deadline passed), and tells the budgets and the slot.
+#[cold]
+#[inline(never)]
+fn drop_activation<A: Actor>(
+    system: &System,
+    actors: &ActorType<A>,
+    id: &A::Id,
+    slot: &Slot<A>,
+    actor: Option<A>,
+    memory: usize,
+) {
+    if let Some(actor) = actor {
+        catch_sync("dropping an abandoned actor", || drop(actor));
+        actors.activation_ended(system, memory, false);
+        slot.activation_ended();
+        actors.forget_state(id);
+    }
 }
 
 /// `activate` failed for `envelope` (already logged and counted) with

@@ -140,6 +140,44 @@ impl<A: Actor> ActorType<A> {
         self.budgets(system)
             .for_each(|b| b.activation_ended(memory, evicted));
     }
+
+    /// Whether a save of `id`'s activation met another writer (a conflict
+    /// or a fence), so that the activation must be dropped without
+    /// `deactivate`: its state is no longer the stored one. Never, for a
+    /// volatile type, at no cost.
+    #[inline]
+    pub(super) fn state_lost(&self, id: &A::Id) -> bool {
+        #[cfg(feature = "persistence")]
+        if A::__PERSISTENT {
+            return self
+                .persisted
+                .as_deref()
+                .is_some_and(|persisted| persisted.is_lost(id));
+        }
+        let _ = id;
+        false
+    }
+
+    /// `id`'s activation ended, or failed to start: what was known of its
+    /// stored state goes with it.
+    #[inline]
+    pub(super) fn forget_state(&self, id: &A::Id) {
+        #[cfg(feature = "persistence")]
+        if let Some(persisted) = self.persisted.as_deref() {
+            persisted.forget(id);
+        }
+        let _ = id;
+    }
+
+    /// `id`'s activation `actor` is dropped unsaved (the shutdown deadline
+    /// passed): a persistent type hands its changed state to `on_unsaved`.
+    pub(super) fn state_abandoned(&self, id: &A::Id, actor: &A) {
+        #[cfg(feature = "persistence")]
+        if let Some(persisted) = self.persisted.as_deref() {
+            crate::system::persistence::save::abandoned(persisted, id, actor);
+        }
+        let _ = (id, actor);
+    }
 }
 
 impl<A: Actor> ActorTypeControl for ActorType<A> {

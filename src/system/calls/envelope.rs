@@ -128,6 +128,19 @@ impl<M: Send + 'static, R: Send + 'static> Ask<M, R> {
     where
         F: Future<Output = R> + Send + 'a,
     {
+        self.answer_after(move |message| {
+            let response = handler(message);
+            async move { Ok(response.await) }
+        })
+    }
+
+    /// As [`Ask::answer_with`], for a handler whose turn can still fail
+    /// after it returned (a persistent actor's save): the caller gets that
+    /// error instead of the response.
+    fn answer_after<'a, F>(self, handler: impl FnOnce(M) -> F + Send + 'a) -> HandlerFuture<'a>
+    where
+        F: Future<Output = Result<R, Error>> + Send + 'a,
+    {
         let Ask {
             message,
             reply,
@@ -135,8 +148,7 @@ impl<M: Send + 'static, R: Send + 'static> Ask<M, R> {
         } = self;
         Box::pin(run_with_chain(chain, async move {
             let reply = Unanswered(Some(reply));
-            let response = handler(message).await;
-            reply.answer(Ok(response));
+            reply.answer(handler(message).await);
         }))
     }
 }
@@ -186,11 +198,55 @@ impl<A: Receive<M>, M: Send + 'static> ActorMessage<A> for Tell<M> {
         actor: &'a mut A,
         assistant: &'a ActorAssistant<A>,
     ) -> HandlerFuture<'a> {
-        Box::pin(<A as Receive<M>>::handle(actor, self.0, assistant))
+        if !is_persistent::<A>() {
+            return Box::pin(<A as Receive<M>>::handle(actor, self.0, assistant));
+        }
+        Box::pin(async move {
+            <A as Receive<M>>::handle(&mut *actor, self.0, assistant).await;
+            // Nobody waits for the outcome: a failed save is logged, and
+            // the actor stays changed.
+            let _ = saved_turn(actor, assistant).await;
+        })
     }
 
     fn refuse(self: Box<Self>, _: Error) -> bool {
         false
+    }
+}
+
+/// Whether `A` is a persistent actor type, whose turns may end in a save;
+/// a constant, so a volatile type's path has no trace of saving.
+#[cfg_attr(
+    not(feature = "persistence"),
+    expect(clippy::extra_unused_type_parameters, reason = "used with persistence")
+)]
+const fn is_persistent<A: Actor>() -> bool {
+    #[cfg(feature = "persistence")]
+    return A::__PERSISTENT;
+    #[cfg(not(feature = "persistence"))]
+    return false;
+}
+
+/// After a turn of a persistent actor: its state saved if its type saves
+/// every turn and the turn changed it. The turn's reply waits for this.
+/// The state is encoded at once; the future borrows only the assistant, as
+/// the actor need not be `Sync`.
+fn saved_turn<'a, A: Actor>(
+    actor: &A,
+    assistant: &'a ActorAssistant<A>,
+) -> impl Future<Output = Result<(), Error>> + Send + 'a {
+    #[cfg(feature = "persistence")]
+    let saving = crate::system::persistence::save::after_turn(actor, assistant);
+    #[cfg(not(feature = "persistence"))]
+    let saving: Option<std::future::Ready<Result<(), Error>>> = {
+        let _ = (actor, assistant);
+        None
+    };
+    async move {
+        match saving {
+            Some(saving) => saving.await,
+            None => Ok(()),
+        }
     }
 }
 
@@ -200,7 +256,14 @@ impl<A: Respond<M>, M: Send + 'static> ActorMessage<A> for Ask<M, <A as Respond<
         actor: &'a mut A,
         assistant: &'a ActorAssistant<A>,
     ) -> HandlerFuture<'a> {
-        self.answer_with(move |message| <A as Respond<M>>::handle(actor, message, assistant))
+        if !is_persistent::<A>() {
+            return self
+                .answer_with(move |message| <A as Respond<M>>::handle(actor, message, assistant));
+        }
+        self.answer_after(move |message| async move {
+            let response = <A as Respond<M>>::handle(&mut *actor, message, assistant).await;
+            saved_turn(actor, assistant).await.map(|()| response)
+        })
     }
 
     fn refuse(self: Box<Self>, error: Error) -> bool {
@@ -286,6 +349,10 @@ impl<A: Receive<M>, M: Send + 'static> ActorMessage<A> for IntervalTick<M> {
         assistant: &'a ActorAssistant<A>,
     ) -> HandlerFuture<'a> {
         match (*self).open() {
+            Some(message) if is_persistent::<A>() => Box::pin(async move {
+                <A as Receive<M>>::handle(&mut *actor, message, assistant).await;
+                let _ = saved_turn(actor, assistant).await;
+            }),
             Some(message) => Box::pin(<A as Receive<M>>::handle(actor, message, assistant)),
             None => Box::pin(std::future::ready(())),
         }

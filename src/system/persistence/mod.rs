@@ -180,4 +180,9 @@ impl<A: Actor> Persisted<A> {
     pub(crate) fn forget(&self, id: &A::Id) {
         self.trackers.remove(id);
     }
+
+    /// Whether a save of `id`'s activation met another writer.
+    pub(crate) fn is_lost(&self, id: &A::Id) -> bool {
+        self.trackers.get(id).is_some_and(|tracker| tracker.lost)
+    }
 }

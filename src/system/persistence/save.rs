@@ -9,13 +9,13 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::{Persisted, SINGLE_NODE_PARTITION, StateCounters};
-use crate::persistence::codec::POSTCARD;
+use super::{Persisted, SINGLE_NODE_PARTITION, StateCounters, Tracker};
+use crate::persistence::codec::{self, POSTCARD};
 use crate::persistence::{
     Envelope, StateError, StateWrite, StoreError, UnsavedState, WriteMode, WriteOutcome,
 };
 use crate::system::System;
-use crate::{Actor, ActorAssistant, Error};
+use crate::{Actor, ActorAssistant, Error, PersistentActor};
 
 /// A save in progress, as part of a handler's future.
 pub(crate) type Saving<'a> = Pin<Box<dyn Future<Output = Result<(), Error>> + Send + 'a>>;
@@ -221,25 +221,27 @@ fn settle<A: Actor>(
     Err(error)
 }
 
-/// After `deactivate`: saves `actor`'s state if it changed, retrying while
-/// the store is unavailable, until the shutdown deadline if the system is
-/// stopping. A state still unsaved then goes to `on_unsaved`.
-pub(crate) async fn at_deactivation<A: Actor>(system: &Arc<System>, actor: &A, id: &A::Id) {
+/// After `deactivate`: the save of `actor`'s state if it changed, retrying
+/// while the store is unavailable, until the shutdown deadline if the
+/// system is stopping; a state still unsaved then goes to `on_unsaved`.
+/// The state is encoded at once: the future does not hold the actor,
+/// which need not be `Sync`.
+pub(crate) fn at_deactivation<'a, A: Actor>(
+    system: &'a Arc<System>,
+    actor: &A,
+    id: &'a A::Id,
+) -> Option<impl Future<Output = ()> + Send + 'a> {
     if !A::__PERSISTENT {
-        return;
+        return None;
     }
-    let Ok(actors) = system.actor_type::<A>() else {
-        return;
-    };
-    let Some(persisted) = actors.persisted.as_deref() else {
-        return;
-    };
+    let actors = system.actor_type::<A>().ok()?;
+    let persisted = actors.persisted.as_deref()?;
     let skip = persisted
         .trackers
         .get(id)
         .is_none_or(|tracker| tracker.cleared || tracker.lost);
     if skip {
-        return;
+        return None;
     }
     let envelope = match encode(persisted, actor) {
         Ok(envelope) => envelope,
@@ -249,16 +251,42 @@ pub(crate) async fn at_deactivation<A: Actor>(system: &Arc<System>, actor: &A, i
                  lost: {error}",
                 type_name::<A>()
             );
-            return;
+            return None;
         }
     };
     if !mark_changed(persisted, id, &envelope) {
+        return None;
+    }
+    Some(async move {
+        let Some(persisted) = actors.persisted.as_deref() else {
+            return;
+        };
+        let saving = write(persisted, id, Some(envelope.clone()), None);
+        match system.lifecycle.unless_abandoned(saving).await {
+            // Saved, or lost to another writer (logged): nothing to hand over.
+            Some(Ok(_) | Err(StateError::Conflict { .. } | StateError::Fenced { .. })) => {}
+            Some(Err(_)) | None => unsaved(persisted, id, envelope),
+        }
+    })
+}
+
+/// `id`'s activation `actor` is dropped without being saved (the shutdown
+/// deadline passed): its state goes to `on_unsaved` if it changed.
+pub(crate) fn abandoned<A: Actor>(persisted: &Persisted<A>, id: &A::Id, actor: &A) {
+    let lost = persisted
+        .trackers
+        .get(id)
+        .is_none_or(|tracker| tracker.cleared || tracker.lost);
+    if lost {
         return;
     }
-    let saving = write(persisted, id, Some(envelope.clone()), None);
-    match system.lifecycle.unless_abandoned(saving).await {
-        Some(_) => {}
-        None => unsaved(persisted, id, envelope),
+    match encode(persisted, actor) {
+        Ok(envelope) if mark_changed(persisted, id, &envelope) => unsaved(persisted, id, envelope),
+        Ok(_) => {}
+        Err(error) => log::error!(
+            "the state of actor {} {id:?} could not be encoded at shutdown, and is lost: {error}",
+            type_name::<A>()
+        ),
     }
 }
 
@@ -282,4 +310,65 @@ fn unsaved<A: Actor>(persisted: &Persisted<A>, id: &A::Id, envelope: Envelope) {
         };
         crate::system::tasks::panics::catch_sync("on_unsaved", || on_unsaved(&state));
     }
+}
+
+/// `assistant`'s actor's state saved now, if it differs from the stored
+/// one: what `ActorAssistant::save` does. Retried while the store is
+/// unavailable, within the system's call timeout.
+pub(crate) async fn save_now<A: PersistentActor>(
+    assistant: &ActorAssistant<A>,
+    state: &A::State,
+) -> Result<u64, StateError> {
+    let system = assistant.system();
+    let actors = system.actor_type::<A>().map_err(not_persisted)?;
+    let persisted = actors.persisted.as_deref().ok_or_else(no_tracker)?;
+    let id = assistant.id();
+    let bytes = codec::encode(state).map_err(|reason| StateError::Encode { reason })?;
+    let envelope = envelope(persisted, bytes)?;
+    if !mark_changed(persisted, id, &envelope) {
+        return Ok(persisted
+            .trackers
+            .get(id)
+            .map_or(0, |tracker| tracker.version));
+    }
+    let give_up_at = Instant::now() + system.call_timeout;
+    write(persisted, id, Some(envelope), Some(give_up_at)).await
+}
+
+/// A tombstone written over `assistant`'s actor's state: what
+/// `ActorAssistant::clear_state` does. Nothing is saved for the activation
+/// after it.
+pub(crate) async fn clear<A: PersistentActor>(
+    assistant: &ActorAssistant<A>,
+) -> Result<(), StateError> {
+    let system = assistant.system();
+    let actors = system.actor_type::<A>().map_err(not_persisted)?;
+    let persisted = actors.persisted.as_deref().ok_or_else(no_tracker)?;
+    let give_up_at = Instant::now() + system.call_timeout;
+    write(persisted, assistant.id(), None, Some(give_up_at))
+        .await
+        .map(drop)
+}
+
+/// Reads or changes the tracker of `assistant`'s actor, if it has one.
+pub(crate) fn with_tracker<A: PersistentActor, T>(
+    assistant: &ActorAssistant<A>,
+    f: impl FnOnce(&mut Tracker) -> T,
+) -> Option<T> {
+    let actors = assistant.system().actor_type::<A>().ok()?;
+    let persisted = actors.persisted.as_deref()?;
+    let mut tracker = persisted.trackers.get_mut(assistant.id())?;
+    Some(f(&mut tracker))
+}
+
+fn not_persisted(error: Error) -> StateError {
+    StateError::Store(StoreError::Failed {
+        reason: error.to_string(),
+    })
+}
+
+fn no_tracker() -> StateError {
+    StateError::Store(StoreError::Failed {
+        reason: "the actor's type has no state store".to_string(),
+    })
 }

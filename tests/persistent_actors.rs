@@ -1,0 +1,589 @@
+//! Persistent actors on every state store the crate has: a state survives
+//! a stop and comes back with its version, another writer (a second
+//! process, a zombie) makes an activation drop its stale state instead of
+//! overwriting the stored one, a state that cannot be read is an error and
+//! is never replaced, and a state that cannot be saved at shutdown is handed
+//! to `on_unsaved`.
+//!
+//! Each check is a function of a [`Stores`], which opens a store and a
+//! second handle on the same database (a second process), so that every
+//! store runs the same suite.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use acteur::persistence::{
+    MemoryStore, PersistenceConfiguration, StateError, StateKeyRef, StateStore, StoredState,
+    UnsavedState, UpgradeError, WriteMode,
+};
+use acteur::{Acteur, ActorAssistant, BoxError, Error, PersistentActor, Respond};
+use serde::{Deserialize, Serialize};
+
+/// Opens the stores of one database.
+trait Stores {
+    type Store: StateStore + Clone;
+    /// The first handle on the database.
+    fn first(&self) -> Self::Store;
+    /// A handle opened later, as by a second process: it fences the
+    /// earlier ones.
+    fn reopen(&self) -> Self::Store;
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+struct Balance {
+    cents: i64,
+    deposits: u32,
+}
+
+struct Account {
+    balance: Balance,
+}
+
+impl PersistentActor for Account {
+    type Id = u64;
+    type State = Balance;
+    const TYPE_KEY: &'static str = "account";
+
+    async fn activate(
+        _: u64,
+        stored: Option<Balance>,
+        _: &ActorAssistant<Self>,
+    ) -> Result<Self, BoxError> {
+        Ok(Account {
+            balance: stored.unwrap_or_default(),
+        })
+    }
+
+    fn state(&self) -> &Balance {
+        &self.balance
+    }
+}
+
+/// Adds cents; answers the balance.
+struct Deposit(i64);
+
+impl Respond<Deposit> for Account {
+    type Response = i64;
+    async fn handle(&mut self, Deposit(cents): Deposit, _: &ActorAssistant<Self>) -> i64 {
+        self.balance.cents += cents;
+        self.balance.deposits += 1;
+        self.balance.cents
+    }
+}
+
+/// The state as the activation holds it, and its stored version.
+struct Show;
+
+impl Respond<Show> for Account {
+    type Response = (Balance, u64);
+    async fn handle(&mut self, _: Show, assistant: &ActorAssistant<Self>) -> (Balance, u64) {
+        assistant.mark_unchanged();
+        (self.balance.clone(), assistant.state_version())
+    }
+}
+
+/// Clears the stored state.
+struct Close;
+
+impl Respond<Close> for Account {
+    type Response = Result<(), StateError>;
+    async fn handle(&mut self, _: Close, assistant: &ActorAssistant<Self>) -> Self::Response {
+        assistant.clear_state().await
+    }
+}
+
+fn system(store: impl StateStore) -> Acteur {
+    Acteur::builder().state_store(store).build()
+}
+
+fn stop(sys: Acteur) {
+    sys.stop();
+    sys.wait_until_stopped();
+}
+
+fn deposit(sys: &Acteur, id: u64, cents: i64) -> Result<i64, Error> {
+    sys.call_actor_sync::<Account, Deposit>(id, Deposit(cents))
+}
+
+fn show(sys: &Acteur, id: u64) -> (Balance, u64) {
+    sys.call_actor_sync::<Account, Show>(id, Show).unwrap()
+}
+
+/// The row key of account `id`.
+fn key(id: &[u8]) -> StateKeyRef<'_> {
+    StateKeyRef {
+        type_key: Account::TYPE_KEY,
+        id,
+    }
+}
+
+fn a_state_survives_a_stop_with_its_version(stores: &impl Stores) {
+    let store = stores.first();
+    let sys = system(store.clone());
+    assert_eq!(deposit(&sys, 1, 100).unwrap(), 100);
+    assert_eq!(deposit(&sys, 1, 50).unwrap(), 150);
+    // Every turn that changed the state saved it; a read saved nothing.
+    let shown = show(&sys, 1);
+    assert_eq!(shown.1, 2);
+    stop(sys);
+
+    let sys = system(store);
+    assert_eq!(
+        show(&sys, 1),
+        (
+            Balance {
+                cents: 150,
+                deposits: 2
+            },
+            2
+        )
+    );
+    assert_eq!(deposit(&sys, 1, 1).unwrap(), 151);
+    assert_eq!(show(&sys, 1).1, 3);
+    stop(sys);
+}
+
+fn a_fenced_system_drops_its_activation_and_the_stored_state_stays(stores: &impl Stores) {
+    let first = system(stores.first());
+    assert_eq!(deposit(&first, 2, 10).unwrap(), 10);
+    // A second process opens the database: the first is fenced.
+    let second = system(stores.reopen());
+    assert_eq!(deposit(&second, 2, 5).unwrap(), 15);
+    match deposit(&first, 2, 1000) {
+        Err(Error::State(StateError::Fenced { .. })) => {}
+        other => panic!("a fenced writer's save must fail with Fenced, not {other:?}"),
+    }
+    // The stale activation was dropped: the next message reloads, and
+    // its save is fenced again; the stored state is the second system's.
+    assert!(matches!(
+        deposit(&first, 2, 1000),
+        Err(Error::State(StateError::Fenced { .. }))
+    ));
+    assert_eq!(show(&second, 2).0.cents, 15);
+    stop(first);
+    stop(second);
+}
+
+fn two_writers_of_one_id_lose_no_update(stores: &impl Stores) {
+    // Two systems sharing one handle (one epoch): only versions decide.
+    let store = stores.first();
+    let one = system(store.clone());
+    let two = system(store);
+    assert_eq!(deposit(&one, 3, 1).unwrap(), 1);
+    assert_eq!(deposit(&two, 3, 10).unwrap(), 11);
+    // `one` still holds version 1: its save conflicts, and it reloads.
+    match deposit(&one, 3, 100) {
+        Err(Error::State(StateError::Conflict { stored_version: 2 })) => {}
+        other => panic!("a stale writer's save must conflict, not {other:?}"),
+    }
+    assert_eq!(deposit(&one, 3, 100).unwrap(), 111);
+    stop(one);
+    stop(two);
+}
+
+fn after_a_clear_the_actor_starts_afresh_above_the_tombstone(stores: &impl Stores) {
+    let store = stores.first();
+    let one = system(store.clone());
+    let two = system(store);
+    assert_eq!(deposit(&one, 4, 70).unwrap(), 70);
+    // `two` loads version 1 and keeps it in RAM.
+    assert_eq!(show(&two, 4).1, 1);
+    one.call_actor_sync::<Account, Close>(4, Close)
+        .unwrap()
+        .unwrap();
+    // The clear was a tombstone at version 2: `two`, expecting 1, conflicts
+    // instead of bringing the state back.
+    assert!(matches!(
+        deposit(&two, 4, 1),
+        Err(Error::State(StateError::Conflict { stored_version: 2 }))
+    ));
+    // Both start afresh now, above the tombstone.
+    assert_eq!(show(&one, 4), (Balance::default(), 2));
+    assert_eq!(deposit(&two, 4, 3).unwrap(), 3);
+    assert_eq!(show(&two, 4).1, 3);
+    stop(one);
+    stop(two);
+}
+
+/// Account in schema 2, whose schema 1 stored cents only.
+struct AccountV2 {
+    balance: Balance,
+}
+
+impl PersistentActor for AccountV2 {
+    type Id = u64;
+    type State = Balance;
+    const TYPE_KEY: &'static str = "account";
+    const SCHEMA: u32 = 2;
+
+    async fn activate(
+        _: u64,
+        stored: Option<Balance>,
+        _: &ActorAssistant<Self>,
+    ) -> Result<Self, BoxError> {
+        Ok(AccountV2 {
+            balance: stored.unwrap_or_default(),
+        })
+    }
+
+    fn state(&self) -> &Balance {
+        &self.balance
+    }
+
+    fn upgrade(old: StoredState<'_>) -> Result<Balance, UpgradeError> {
+        #[derive(Deserialize)]
+        struct V1 {
+            cents: i64,
+            deposits: u32,
+        }
+        let v1: V1 = old.decode()?;
+        Ok(Balance {
+            cents: v1.cents * 100,
+            deposits: v1.deposits,
+        })
+    }
+}
+
+impl Respond<Show> for AccountV2 {
+    type Response = (Balance, u64);
+    async fn handle(&mut self, _: Show, assistant: &ActorAssistant<Self>) -> (Balance, u64) {
+        (self.balance.clone(), assistant.state_version())
+    }
+}
+
+fn an_older_schema_is_upgraded_and_a_newer_one_refused(stores: &impl Stores) {
+    let store = stores.first();
+    let sys = system(store.clone());
+    assert_eq!(deposit(&sys, 5, 7).unwrap(), 7);
+    stop(sys);
+    let sys = system(store.clone());
+    let (upgraded, version) = sys.call_actor_sync::<AccountV2, Show>(5, Show).unwrap();
+    assert_eq!((upgraded.cents, version), (700, 1));
+    // The upgraded state was written back at schema 2.
+    stop(sys);
+    let sys = system(store.clone());
+    assert_eq!(
+        sys.call_actor_sync::<AccountV2, Show>(5, Show).unwrap().1,
+        2
+    );
+    stop(sys);
+    // Schema 1 code cannot read it any more: an error, and nothing written.
+    let sys = system(store);
+    match sys.call_actor_sync::<Account, Show>(5, Show) {
+        Err(Error::State(StateError::SchemaTooNew {
+            found: 2,
+            supported: 1,
+            ..
+        })) => {}
+        other => panic!("a newer schema must be refused, not {other:?}"),
+    }
+    assert!(matches!(
+        deposit(&sys, 5, 1),
+        Err(Error::State(StateError::SchemaTooNew { .. }))
+    ));
+    stop(sys);
+}
+
+/// Collects what `on_unsaved` is given.
+#[derive(Clone, Default)]
+struct Unsaved(Arc<Mutex<Vec<UnsavedState>>>);
+
+/// An account that hands its unsaved states to an `Unsaved`, saving only
+/// when deactivated (`Explicit`), so that every deposit stays unsaved until
+/// the shutdown.
+struct Wallet {
+    balance: Balance,
+}
+
+static WALLET_UNSAVED: Mutex<Option<Unsaved>> = Mutex::new(None);
+
+impl PersistentActor for Wallet {
+    type Id = u64;
+    type State = Balance;
+    const TYPE_KEY: &'static str = "wallet";
+
+    async fn activate(
+        _: u64,
+        stored: Option<Balance>,
+        _: &ActorAssistant<Self>,
+    ) -> Result<Self, BoxError> {
+        Ok(Wallet {
+            balance: stored.unwrap_or_default(),
+        })
+    }
+
+    fn state(&self) -> &Balance {
+        &self.balance
+    }
+
+    fn persistence() -> PersistenceConfiguration {
+        let unsaved = WALLET_UNSAVED.lock().unwrap().clone().unwrap_or_default();
+        PersistenceConfiguration {
+            write: WriteMode::Explicit,
+            on_unsaved: Some(Arc::new(move |state: &UnsavedState| {
+                unsaved.0.lock().unwrap().push(state.clone());
+            })),
+            ..PersistenceConfiguration::default()
+        }
+    }
+}
+
+impl Respond<Deposit> for Wallet {
+    type Response = i64;
+    async fn handle(&mut self, Deposit(cents): Deposit, _: &ActorAssistant<Self>) -> i64 {
+        self.balance.cents += cents;
+        self.balance.cents
+    }
+}
+
+fn the_shutdown_hands_every_unsaved_state_to_on_unsaved(store: MemoryStore) {
+    let unsaved = Unsaved::default();
+    *WALLET_UNSAVED.lock().unwrap() = Some(unsaved.clone());
+    let sys = Acteur::builder()
+        .state_store(store.clone())
+        .shutdown_timeout(Duration::from_millis(300))
+        .build();
+    for id in 0..5 {
+        assert_eq!(
+            sys.call_actor_sync::<Wallet, Deposit>(id, Deposit(10))
+                .unwrap(),
+            10
+        );
+    }
+    // The store is down for the whole shutdown.
+    store.fail_next(usize::MAX);
+    stop(sys);
+    let mut ids: Vec<String> = unsaved
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|state| state.id.clone())
+        .collect();
+    ids.sort();
+    assert_eq!(ids, ["0", "1", "2", "3", "4"]);
+    for state in unsaved.0.lock().unwrap().iter() {
+        // Never saved: after version 0, with the deposit in its bytes.
+        assert_eq!((state.type_key, state.version), ("wallet", 0));
+        assert!(!state.bytes.is_empty());
+    }
+    // Nothing was written.
+    store.fail_next(0);
+    for id in 0u64..5 {
+        let loaded = futures_lite::future::block_on(store.load(StateKeyRef {
+            type_key: Wallet::TYPE_KEY,
+            id: &id.to_be_bytes(),
+        }))
+        .unwrap();
+        assert_eq!(loaded, None);
+    }
+}
+
+fn the_suite(stores: &impl Stores) {
+    a_state_survives_a_stop_with_its_version(stores);
+    two_writers_of_one_id_lose_no_update(stores);
+    after_a_clear_the_actor_starts_afresh_above_the_tombstone(stores);
+    an_older_schema_is_upgraded_and_a_newer_one_refused(stores);
+    // Last: it fences the first handle.
+    a_fenced_system_drops_its_activation_and_the_stored_state_stays(stores);
+}
+
+struct Memory(MemoryStore);
+
+impl Stores for Memory {
+    type Store = MemoryStore;
+    fn first(&self) -> MemoryStore {
+        self.0.clone()
+    }
+    fn reopen(&self) -> MemoryStore {
+        self.0.reopen()
+    }
+}
+
+#[test]
+fn persistent_actors_on_the_memory_store() {
+    the_suite(&Memory(MemoryStore::new()));
+}
+
+#[test]
+fn a_damaged_state_is_an_error_and_stays_as_it_is() {
+    let store = MemoryStore::new();
+    let sys = system(store.clone());
+    assert_eq!(deposit(&sys, 9, 5).unwrap(), 5);
+    stop(sys);
+    let id = 9u64.to_be_bytes();
+    assert!(store.corrupt(key(&id)));
+    let before = futures_lite::future::block_on(store.load(key(&id))).unwrap();
+    let sys = system(store.clone());
+    match deposit(&sys, 9, 1) {
+        Err(Error::State(StateError::Corrupt { type_key, .. })) => {
+            assert_eq!(type_key, "account")
+        }
+        other => panic!("a damaged state must be reported as Corrupt, not {other:?}"),
+    }
+    stop(sys);
+    let after = futures_lite::future::block_on(store.load(key(&id))).unwrap();
+    assert_eq!(before, after, "a damaged row must never be replaced");
+}
+
+#[test]
+fn a_store_down_longer_than_the_load_timeout_fails_the_call_with_unavailable() {
+    struct Patient;
+    impl PersistentActor for Patient {
+        type Id = u64;
+        type State = u64;
+        const TYPE_KEY: &'static str = "patient";
+        async fn activate(
+            _: u64,
+            _: Option<u64>,
+            _: &ActorAssistant<Self>,
+        ) -> Result<Self, BoxError> {
+            Ok(Patient)
+        }
+        fn state(&self) -> &u64 {
+            &0
+        }
+        fn persistence() -> PersistenceConfiguration {
+            PersistenceConfiguration {
+                load_timeout: Duration::from_millis(200),
+                ..PersistenceConfiguration::default()
+            }
+        }
+    }
+    impl Respond<Show> for Patient {
+        type Response = ();
+        async fn handle(&mut self, _: Show, _: &ActorAssistant<Self>) {}
+    }
+    let store = MemoryStore::new();
+    store.fail_next(usize::MAX);
+    let sys = system(store.clone());
+    assert!(matches!(
+        sys.call_actor_sync::<Patient, Show>(1, Show),
+        Err(Error::State(StateError::Unavailable { .. }))
+    ));
+    // Back up: the next message loads.
+    store.fail_next(0);
+    sys.call_actor_sync::<Patient, Show>(1, Show).unwrap();
+    stop(sys);
+}
+
+#[test]
+fn shutdown_with_the_store_down_hands_states_to_on_unsaved() {
+    the_shutdown_hands_every_unsaved_state_to_on_unsaved(MemoryStore::new());
+}
+
+#[test]
+fn a_persistent_type_needs_a_store_and_a_type_key_of_its_own() {
+    let sys = Acteur::new();
+    match deposit(&sys, 1, 1) {
+        Err(Error::InvalidConfiguration { field, .. }) => assert_eq!(field, "state_store"),
+        other => panic!("a missing store must be reported, not {other:?}"),
+    }
+    stop(sys);
+
+    struct Thief;
+    impl PersistentActor for Thief {
+        type Id = u64;
+        type State = ();
+        // Account's key.
+        const TYPE_KEY: &'static str = "account";
+        async fn activate(
+            _: u64,
+            _: Option<()>,
+            _: &ActorAssistant<Self>,
+        ) -> Result<Self, BoxError> {
+            Ok(Thief)
+        }
+        fn state(&self) -> &() {
+            &()
+        }
+    }
+    impl Respond<Show> for Thief {
+        type Response = ();
+        async fn handle(&mut self, _: Show, _: &ActorAssistant<Self>) {}
+    }
+    struct Nameless;
+    impl PersistentActor for Nameless {
+        type Id = u64;
+        type State = ();
+        const TYPE_KEY: &'static str = "";
+        async fn activate(
+            _: u64,
+            _: Option<()>,
+            _: &ActorAssistant<Self>,
+        ) -> Result<Self, BoxError> {
+            Ok(Nameless)
+        }
+        fn state(&self) -> &() {
+            &()
+        }
+    }
+    impl Respond<Show> for Nameless {
+        type Response = ();
+        async fn handle(&mut self, _: Show, _: &ActorAssistant<Self>) {}
+    }
+    let sys = system(MemoryStore::new());
+    assert_eq!(deposit(&sys, 1, 1).unwrap(), 1);
+    for outcome in [
+        sys.call_actor_sync::<Thief, Show>(1, Show),
+        sys.call_actor_sync::<Nameless, Show>(1, Show),
+    ] {
+        match outcome {
+            Err(Error::InvalidConfiguration { field, .. }) => assert_eq!(field, "TYPE_KEY"),
+            other => panic!("a taken or empty TYPE_KEY must be refused, not {other:?}"),
+        }
+    }
+    stop(sys);
+}
+
+#[cfg(feature = "sqlite")]
+mod sqlite {
+    use std::path::PathBuf;
+
+    use acteur::persistence::SqliteStore;
+
+    use super::*;
+
+    /// A database file in a directory of its own, removed when done.
+    struct Database(PathBuf);
+
+    impl Database {
+        fn new(test: &str) -> Database {
+            let directory = std::env::temp_dir()
+                .join(format!("acteur-persistent-{test}-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&directory);
+            std::fs::create_dir_all(&directory).unwrap();
+            Database(directory)
+        }
+    }
+
+    impl Drop for Database {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    /// One SQLite file; each handle opens it anew, as a process would, so
+    /// that only the one `first` opened shares its epoch.
+    struct Sqlite {
+        database: Database,
+        first: Arc<SqliteStore>,
+    }
+
+    impl Stores for Sqlite {
+        type Store = Arc<SqliteStore>;
+        fn first(&self) -> Arc<SqliteStore> {
+            self.first.clone()
+        }
+        fn reopen(&self) -> Arc<SqliteStore> {
+            Arc::new(SqliteStore::open(self.database.0.join("states.db")).unwrap())
+        }
+    }
+
+    #[test]
+    fn persistent_actors_on_the_sqlite_store() {
+        let database = Database::new("suite");
+        let first = Arc::new(SqliteStore::open(database.0.join("states.db")).unwrap());
+        the_suite(&Sqlite { database, first });
+    }
+}

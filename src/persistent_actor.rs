@@ -225,6 +225,7 @@ impl<A: PersistentActor> Actor for A {
             configuration: A::persistence(),
             write_key: <<A as PersistentActor>::Id as StateKey>::write_key,
             encode: encode_state::<A>,
+            start_flush: crate::system::persistence::write_behind::start::<A>,
         })
     }
 }
@@ -244,4 +245,6 @@ pub struct PersistenceHooks<A: Actor> {
     pub(crate) configuration: PersistenceConfiguration,
     pub(crate) write_key: fn(&A::Id, &mut Vec<u8>),
     pub(crate) encode: fn(&A) -> Result<Vec<u8>, String>,
+    /// Starts the timer of a `WriteBehind` flush, due after the delay.
+    pub(crate) start_flush: fn(&ActorAssistant<A>, std::time::Duration) -> crate::Timer,
 }

@@ -379,11 +379,117 @@ fn the_shutdown_hands_every_unsaved_state_to_on_unsaved(store: MemoryStore) {
     }
 }
 
+/// An account saved behind its messages: `Slow` waits an hour, so that only
+/// its deactivation saves it; `Quick` 10 ms.
+macro_rules! write_behind_account {
+    ($name:ident, $key:literal, $delay:expr) => {
+        struct $name {
+            balance: Balance,
+        }
+
+        impl PersistentActor for $name {
+            type Id = u64;
+            type State = Balance;
+            const TYPE_KEY: &'static str = $key;
+
+            async fn activate(
+                _: u64,
+                stored: Option<Balance>,
+                _: &ActorAssistant<Self>,
+            ) -> Result<Self, BoxError> {
+                Ok($name {
+                    balance: stored.unwrap_or_default(),
+                })
+            }
+
+            fn state(&self) -> &Balance {
+                &self.balance
+            }
+
+            fn persistence() -> PersistenceConfiguration {
+                PersistenceConfiguration {
+                    write: WriteMode::WriteBehind { max_delay: $delay },
+                    ..PersistenceConfiguration::default()
+                }
+            }
+        }
+
+        impl Respond<Deposit> for $name {
+            type Response = (i64, u64);
+            async fn handle(
+                &mut self,
+                Deposit(cents): Deposit,
+                assistant: &ActorAssistant<Self>,
+            ) -> (i64, u64) {
+                self.balance.cents += cents;
+                self.balance.deposits += 1;
+                (self.balance.cents, assistant.state_version())
+            }
+        }
+    };
+}
+
+write_behind_account!(Slow, "slow", Duration::from_secs(3600));
+write_behind_account!(Quick, "quick", Duration::from_millis(10));
+
+fn stored_version(store: &impl StateStore, type_key: &str, id: u64) -> u64 {
+    let id = id.to_be_bytes();
+    let key = StateKeyRef { type_key, id: &id };
+    futures_lite::future::block_on(store.load(key))
+        .unwrap()
+        .map_or(0, |record| record.version)
+}
+
+fn write_behind_saves_after_its_delay_and_at_deactivation(stores: &impl Stores) {
+    let store = stores.first();
+    let sys = system(store.clone());
+    for round in 1..=20 {
+        // Answered from RAM: nothing was saved yet.
+        assert_eq!(
+            sys.call_actor_sync::<Slow, Deposit>(1, Deposit(5)).unwrap(),
+            (5 * round, 0)
+        );
+    }
+    assert_eq!(stored_version(&store, "slow", 1), 0);
+    // The quick one's flush saves it while it stays active: wait for the
+    // row to appear (what is awaited is the store's state, not a time).
+    assert_eq!(
+        sys.call_actor_sync::<Quick, Deposit>(1, Deposit(5))
+            .unwrap(),
+        (5, 0)
+    );
+    let give_up = std::time::Instant::now() + Duration::from_secs(30);
+    while stored_version(&store, "quick", 1) == 0 {
+        assert!(
+            std::time::Instant::now() < give_up,
+            "a WriteBehind flush of 10 ms did not save within 30 s"
+        );
+        std::thread::yield_now();
+    }
+    assert_eq!(
+        sys.call_actor_sync::<Quick, Deposit>(1, Deposit(5))
+            .unwrap(),
+        (10, 1)
+    );
+    stop(sys);
+    // Deactivation saved the twenty deposits in one write, and the quick
+    // one's second deposit.
+    assert_eq!(stored_version(&store, "slow", 1), 1);
+    assert_eq!(stored_version(&store, "quick", 1), 2);
+    let sys = system(store);
+    assert_eq!(
+        sys.call_actor_sync::<Slow, Deposit>(1, Deposit(0)).unwrap(),
+        (100, 1)
+    );
+    stop(sys);
+}
+
 fn the_suite(stores: &impl Stores) {
     a_state_survives_a_stop_with_its_version(stores);
     two_writers_of_one_id_lose_no_update(stores);
     after_a_clear_the_actor_starts_afresh_above_the_tombstone(stores);
     an_older_schema_is_upgraded_and_a_newer_one_refused(stores);
+    write_behind_saves_after_its_delay_and_at_deactivation(stores);
     // Last: it fences the first handle.
     a_fenced_system_drops_its_activation_and_the_stored_state_stays(stores);
 }

@@ -78,6 +78,17 @@ pub enum WriteMode {
     /// reply is released: an answer means the change is durable. Replies
     /// leave in the order the messages came.
     EveryTurn,
+    /// At most `max_delay` after the first turn that changed the state
+    /// since it was last saved, and before the actor is deactivated. Replies
+    /// leave as soon as the handler returns: an answer means the change is
+    /// in RAM, and a crash loses at most `max_delay` of changes. Nothing is
+    /// encoded or written on a message's path, so messages cost what a
+    /// volatile actor's do.
+    WriteBehind {
+        /// The longest a change waits before it is written. Must not be
+        /// zero.
+        max_delay: Duration,
+    },
     /// Only when the handler calls `ActorAssistant::save`, and when the
     /// actor is deactivated (by its idle timeout, an eviction, `stop`, or
     /// the system's shutdown).

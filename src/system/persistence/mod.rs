@@ -10,18 +10,23 @@
 //! - `save.rs`: writing a changed state after a turn, on `save`, on
 //!   `clear_state` and after `deactivate`, retried while the store is
 //!   unavailable.
+//! - `write_behind.rs`: the flush that saves a `WriteBehind` actor's
+//!   changes at most `max_delay` after the first.
 
 pub(crate) mod load;
 pub(crate) mod save;
+pub(crate) mod write_behind;
 
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use dashmap::DashMap;
 
-use crate::persistence::StateStore;
+use crate::Timer;
+use crate::persistence::{StateStore, WriteMode};
 use crate::persistent_actor::PersistenceHooks;
 use crate::{Actor, Error};
 
@@ -71,6 +76,9 @@ pub(crate) struct Tracker {
     /// A save met another writer (`Conflict` or `Fenced`): the activation
     /// is to be dropped without `deactivate`.
     pub(crate) lost: bool,
+    /// In `WriteBehind` mode, while a turn since the last save may have
+    /// changed the state: the timer of the flush that will save it.
+    pub(crate) flush: Option<Timer>,
 }
 
 /// A persistent actor type's part of the machine.
@@ -137,6 +145,17 @@ impl<A: Actor> Persisted<A> {
                 "load_timeout",
                 "is zero, so no state could ever be loaded; use a positive duration \
                  (the default is 5 seconds)",
+            );
+        }
+        if hooks.configuration.write
+            == (WriteMode::WriteBehind {
+                max_delay: Duration::ZERO,
+            })
+        {
+            return invalid(
+                "write",
+                "is WriteBehind with a max_delay of zero: use WriteMode::EveryTurn to save \
+                 every turn, or a positive max_delay",
             );
         }
         if hooks.configuration.max_state_bytes == 0 {

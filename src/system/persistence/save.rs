@@ -22,7 +22,8 @@ pub(crate) type Saving<'a> = Pin<Box<dyn Future<Output = Result<(), Error>> + Se
 
 /// After a turn of `actor`: its save, if the type saves every turn and the
 /// turn changed the state; `None` otherwise (always, for an actor that is
-/// not persistent). The reply of the turn waits for it.
+/// not persistent). The reply of the turn waits for it. A `WriteBehind`
+/// type's first changed turn starts its flush instead.
 #[inline]
 pub(crate) fn after_turn<'a, A: Actor>(
     actor: &A,
@@ -45,8 +46,16 @@ fn changed_turn<'a, A: Actor>(actor: &A, assistant: &'a ActorAssistant<A>) -> Op
         if std::mem::take(&mut tracker.unchanged) || tracker.cleared {
             return None;
         }
-        if persisted.hooks.configuration.write != WriteMode::EveryTurn {
-            return None;
+        match persisted.hooks.configuration.write {
+            WriteMode::EveryTurn => {}
+            WriteMode::WriteBehind { max_delay } => {
+                // Nothing encoded or written here: the flush will.
+                if tracker.flush.is_none() {
+                    tracker.flush = Some((persisted.hooks.start_flush)(assistant, max_delay));
+                }
+                return None;
+            }
+            _ => return None,
         }
     }
     let envelope = match encode(persisted, actor) {

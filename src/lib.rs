@@ -112,6 +112,8 @@ pub use error::Error;
 pub use persistent_actor::PersistentActor;
 pub use service::{Listen, Serve, Service, ServiceConcurrency, ServiceConfiguration};
 pub use service_assistant::ServiceAssistant;
+#[cfg(feature = "persistence")]
+pub use statistics::StateStatistics;
 pub use statistics::{ActorStatistics, DeactivationCounts, ServiceStatistics, Statistics};
 pub use timer::Timer;
 pub use try_send_error::TrySendError;

@@ -138,6 +138,43 @@ pub struct ActorStatistics {
     /// callers of those that were requests got
     /// [`Error::Stopped`](crate::Error::Stopped).
     pub abandoned_messages: u64,
+    /// For a [`PersistentActor`](crate::PersistentActor) type: its stored
+    /// states' figures; `None` for any other type.
+    #[cfg(feature = "persistence")]
+    pub state: Option<StateStatistics>,
+}
+
+/// Figures of a persistent actor type's stored states (feature
+/// `persistence`), in [`ActorStatistics::state`].
+#[cfg(feature = "persistence")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[non_exhaustive]
+pub struct StateStatistics {
+    /// States loaded at activation (a missing row counts too).
+    pub loads: u64,
+    /// States and clears written.
+    pub saves: u64,
+    /// Saves skipped because the state's bytes matched the last ones
+    /// loaded or saved.
+    pub skipped_saves: u64,
+    /// Write requests sent to the store, retries included. Each is one
+    /// transaction of the store's, which may commit several requests (of
+    /// several actors) together.
+    pub transactions: u64,
+    /// Saves refused because another activation of the same ID wrote first
+    /// (each dropped its activation).
+    pub conflicts: u64,
+    /// Saves refused because a newer process or node fenced this one's
+    /// epoch (each dropped its activation).
+    pub fenced: u64,
+    /// Loads and saves attempted again after the store failed.
+    pub retries: u64,
+    /// Loads and saves that failed for good (the store stayed unavailable,
+    /// refused them, or the state could not be read).
+    pub failures: u64,
+    /// Activations holding changes not saved yet, now.
+    pub dirty: usize,
 }
 
 /// `deactivate` calls of one actor type, per

@@ -125,6 +125,8 @@ fn a_state_survives_a_stop_with_its_version(stores: &impl Stores) {
     // Every turn that changed the state saved it; a read saved nothing.
     let shown = show(&sys, 1);
     assert_eq!(shown.1, 2);
+    let state = sys.statistics().actor::<Account>().unwrap().state.unwrap();
+    assert_eq!((state.loads, state.saves, state.dirty), (1, 2, 0));
     stop(sys);
 
     let sys = system(store);
@@ -176,6 +178,8 @@ fn two_writers_of_one_id_lose_no_update(stores: &impl Stores) {
         Err(Error::State(StateError::Conflict { stored_version: 2 })) => {}
         other => panic!("a stale writer's save must conflict, not {other:?}"),
     }
+    let state = one.statistics().actor::<Account>().unwrap().state.unwrap();
+    assert_eq!(state.conflicts, 1);
     assert_eq!(deposit(&one, 3, 100).unwrap(), 111);
     stop(one);
     stop(two);

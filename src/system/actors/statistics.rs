@@ -85,6 +85,11 @@ impl<A: Actor> ActorType<A> {
             deactivate_timeouts: c.deactivate_timeouts.load(Relaxed),
             abandoned_activations: c.abandoned_activations.load(Relaxed),
             abandoned_messages: c.abandoned_messages.load(Relaxed),
+            #[cfg(feature = "persistence")]
+            state: self
+                .persisted
+                .as_deref()
+                .map(|persisted| persisted.report()),
         }
     }
 }

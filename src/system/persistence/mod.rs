@@ -28,6 +28,7 @@ use dashmap::DashMap;
 use crate::Timer;
 use crate::persistence::{StateStore, WriteMode};
 use crate::persistent_actor::PersistenceHooks;
+use crate::statistics::StateStatistics;
 use crate::{Actor, Error};
 
 /// The partition of every actor on a system that is not part of a cluster.
@@ -99,6 +100,7 @@ pub(crate) struct StateCounters {
     pub(crate) loads: AtomicU64,
     pub(crate) saves: AtomicU64,
     pub(crate) skipped: AtomicU64,
+    pub(crate) transactions: AtomicU64,
     pub(crate) conflicts: AtomicU64,
     pub(crate) fenced: AtomicU64,
     pub(crate) retries: AtomicU64,
@@ -198,6 +200,27 @@ impl<A: Actor> Persisted<A> {
     /// The activation of `id` ended: its tracker goes.
     pub(crate) fn forget(&self, id: &A::Id) {
         self.trackers.remove(id);
+    }
+
+    /// This type's figures now, for `Acteur::statistics`.
+    pub(crate) fn report(&self) -> StateStatistics {
+        let c = &self.counters;
+        let dirty = self
+            .trackers
+            .iter()
+            .filter(|tracker| tracker.unsaved_turns > 0 || tracker.flush.is_some())
+            .count();
+        StateStatistics {
+            loads: c.loads.load(Relaxed),
+            saves: c.saves.load(Relaxed),
+            skipped_saves: c.skipped.load(Relaxed),
+            transactions: c.transactions.load(Relaxed),
+            conflicts: c.conflicts.load(Relaxed),
+            fenced: c.fenced.load(Relaxed),
+            retries: c.retries.load(Relaxed),
+            failures: c.failed.load(Relaxed),
+            dirty,
+        }
     }
 
     /// Whether a save of `id`'s activation met another writer.

@@ -155,6 +155,7 @@ pub(crate) async fn write<A: Actor>(
             expected_version,
             value: value.clone(),
         };
+        StateCounters::add(&persisted.counters.transactions);
         let error = match persisted.store.write(vec![attempt]).await {
             Ok(outcomes) => match outcomes.as_slice() {
                 [outcome] => return settle(persisted, id, *outcome, checksum),

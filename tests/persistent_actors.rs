@@ -13,10 +13,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use acteur::persistence::{
-    MemoryStore, PersistenceConfiguration, StateError, StateKeyRef, StateStore, StoredState,
-    UnsavedState, UpgradeError, WriteMode,
+    Backoff, MemoryStore, PersistenceConfiguration, StateError, StateKeyRef, StateStore,
+    StoredState, UnsavedState, UpgradeError, WriteMode,
 };
-use acteur::{Acteur, ActorAssistant, BoxError, Error, PersistentActor, Respond};
+use acteur::{
+    Acteur, ActorAssistant, ActorConfiguration, BoxError, Error, PersistentActor, Respond,
+};
 use serde::{Deserialize, Serialize};
 
 /// Opens the stores of one database.
@@ -486,6 +488,109 @@ fn write_behind_saves_after_its_delay_and_at_deactivation(stores: &impl Stores) 
         (100, 1)
     );
     stop(sys);
+}
+
+/// At most ten in RAM, saved only when deactivated, with quick retries: an
+/// evicted one must be stored before it leaves.
+struct Crowded {
+    balance: Balance,
+}
+
+impl PersistentActor for Crowded {
+    type Id = u64;
+    type State = Balance;
+    const TYPE_KEY: &'static str = "crowded";
+
+    async fn activate(
+        _: u64,
+        stored: Option<Balance>,
+        _: &ActorAssistant<Self>,
+    ) -> Result<Self, BoxError> {
+        Ok(Crowded {
+            balance: stored.unwrap_or_default(),
+        })
+    }
+
+    fn state(&self) -> &Balance {
+        &self.balance
+    }
+
+    fn persistence() -> PersistenceConfiguration {
+        PersistenceConfiguration {
+            write: WriteMode::Explicit,
+            retry: Backoff {
+                first: Duration::from_millis(1),
+                max: Duration::from_millis(5),
+            },
+            ..PersistenceConfiguration::default()
+        }
+    }
+
+    fn configuration() -> ActorConfiguration {
+        ActorConfiguration {
+            max_actors: Some(10),
+            ..ActorConfiguration::default()
+        }
+    }
+}
+
+impl Respond<Deposit> for Crowded {
+    type Response = i64;
+    async fn handle(&mut self, Deposit(cents): Deposit, _: &ActorAssistant<Self>) -> i64 {
+        self.balance.cents += cents;
+        self.balance.cents
+    }
+}
+
+/// 1,000 changed actors through a limit of ten, the store failing
+/// `failures` operations on the way: every evicted state is stored before
+/// it leaves RAM, none is dropped, and each is saved once.
+fn evicted_states_are_stored_before_they_leave(store: MemoryStore, failures: usize) {
+    let sys = system(store.clone());
+    store.fail_next(failures);
+    for id in 0..1000u64 {
+        let cents = i64::try_from(id).unwrap();
+        assert_eq!(
+            sys.call_actor_sync::<Crowded, Deposit>(id, Deposit(cents))
+                .unwrap(),
+            cents
+        );
+    }
+    let statistics = sys.statistics().actor::<Crowded>().unwrap().clone();
+    assert!(statistics.active_actors <= 10);
+    assert!(
+        statistics.deactivations >= 990,
+        "{} evicted",
+        statistics.deactivations
+    );
+    // Every deactivation counted was stored first (one still under way
+    // may be stored and not counted yet).
+    let stored = (0..1000)
+        .filter(|&id| stored_version(&store, "crowded", id) == 1)
+        .count();
+    assert!(stored >= usize::try_from(statistics.deactivations).unwrap());
+    stop(sys);
+    assert!((0..1000).all(|id| stored_version(&store, "crowded", id) == 1));
+    let sys = system(store);
+    for id in [0, 500, 999u64] {
+        let cents = i64::try_from(id).unwrap();
+        assert_eq!(
+            sys.call_actor_sync::<Crowded, Deposit>(id, Deposit(1))
+                .unwrap(),
+            cents + 1
+        );
+    }
+    stop(sys);
+}
+
+#[test]
+fn evicted_states_are_stored_before_they_leave_ram() {
+    evicted_states_are_stored_before_they_leave(MemoryStore::new(), 0);
+}
+
+#[test]
+fn evicted_states_wait_in_ram_while_the_store_is_down() {
+    evicted_states_are_stored_before_they_leave(MemoryStore::new(), 200);
 }
 
 fn the_suite(stores: &impl Stores) {

@@ -129,7 +129,10 @@ fn a_state_survives_a_stop_with_its_version(stores: &impl Stores) {
     assert_eq!(shown.1, 2);
     let state = sys.statistics().actor::<Account>().unwrap().state.unwrap();
     assert_eq!((state.loads, state.saves, state.dirty), (1, 2, 0));
+    // An actor only read creates no row, even when deactivated.
+    assert_eq!(show(&sys, 77), (Balance::default(), 0));
     stop(sys);
+    assert_eq!(stored_version(&store, "account", 77), 0);
 
     let sys = system(store);
     assert_eq!(

@@ -115,7 +115,9 @@ fn read<A: PersistentActor>(
             supported: A::SCHEMA,
         });
     } else {
-        // Upgraded: written back at the current schema by the next save.
+        // Upgraded: written back at the current schema by the next save,
+        // at the latest when the actor is deactivated.
+        tracker.dirty = true;
         let old = StoredState {
             schema: envelope.schema,
             bytes: &envelope.bytes,

@@ -69,6 +69,10 @@ pub(crate) struct Tracker {
     pub(crate) saved_checksum: Option<u32>,
     /// `mark_unchanged` was called in this turn: nothing to save after it.
     pub(crate) unchanged: bool,
+    /// A turn since the last load or save was not marked unchanged (or the
+    /// state was upgraded): deactivation saves it if its bytes differ. An
+    /// actor activated only to be read creates no row.
+    pub(crate) dirty: bool,
     /// Turns whose changes are not saved yet, for the log of a lost
     /// activation.
     pub(crate) unsaved_turns: u64,
@@ -205,11 +209,7 @@ impl<A: Actor> Persisted<A> {
     /// This type's figures now, for `Acteur::statistics`.
     pub(crate) fn report(&self) -> StateStatistics {
         let c = &self.counters;
-        let dirty = self
-            .trackers
-            .iter()
-            .filter(|tracker| tracker.unsaved_turns > 0 || tracker.flush.is_some())
-            .count();
+        let dirty = self.trackers.iter().filter(|tracker| tracker.dirty).count();
         StateStatistics {
             loads: c.loads.load(Relaxed),
             saves: c.saves.load(Relaxed),

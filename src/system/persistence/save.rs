@@ -46,6 +46,7 @@ fn changed_turn<'a, A: Actor>(actor: &A, assistant: &'a ActorAssistant<A>) -> Op
         if std::mem::take(&mut tracker.unchanged) || tracker.cleared {
             return None;
         }
+        tracker.dirty = true;
         match persisted.hooks.configuration.write {
             WriteMode::EveryTurn => {}
             WriteMode::WriteBehind { max_delay } => {
@@ -209,6 +210,7 @@ fn settle<A: Actor>(
             tracker.version = version;
             tracker.saved_checksum = checksum;
             tracker.unsaved_turns = 0;
+            tracker.dirty = false;
             tracker.cleared = checksum.is_none();
             return Ok(version);
         }
@@ -249,7 +251,7 @@ pub(crate) fn at_deactivation<'a, A: Actor>(
     let skip = persisted
         .trackers
         .get(id)
-        .is_none_or(|tracker| tracker.cleared || tracker.lost);
+        .is_none_or(|tracker| !tracker.dirty || tracker.cleared || tracker.lost);
     if skip {
         return None;
     }
@@ -283,11 +285,11 @@ pub(crate) fn at_deactivation<'a, A: Actor>(
 /// `id`'s activation `actor` is dropped without being saved (the shutdown
 /// deadline passed): its state goes to `on_unsaved` if it changed.
 pub(crate) fn abandoned<A: Actor>(persisted: &Persisted<A>, id: &A::Id, actor: &A) {
-    let lost = persisted
+    let unchanged = persisted
         .trackers
         .get(id)
-        .is_none_or(|tracker| tracker.cleared || tracker.lost);
-    if lost {
+        .is_none_or(|tracker| !tracker.dirty || tracker.cleared || tracker.lost);
+    if unchanged {
         return;
     }
     match encode(persisted, actor) {

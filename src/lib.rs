@@ -73,7 +73,7 @@
 //! | `tokio` | handlers can use tokio-based libraries: the system's workers run inside a tokio runtime's context (the one given to the builder, the one the system is created in, or a small one it starts); scheduling is unchanged. See [Choosing a runtime](guide::ch09_runtimes) |
 //! | `tracing` | a `tracing` span around every handled message, naming the actor type, its ID and the message type. See [Observing a system](guide::ch10_observing) |
 //! | `serde` | [`Statistics`] and its parts implement `serde::Serialize` |
-//! | `persistence` | the `persistence` module: the contract of a state store that keeps actors' states versioned and fenced, and `MemoryStore`, a store in memory for tests. Actors that load and save through a store, and the PostgreSQL store, are being built |
+//! | `persistence` | [`PersistentActor`]: actors whose state the system loads before `activate` and saves when it changed, in a versioned, fenced state store; the `persistence` module: the store contract, `MemoryStore` (in memory, for tests), the configuration and errors. The PostgreSQL store is being built |
 //! | `sqlite` | `persistence`, and `persistence::SqliteStore`: the states in one SQLite file, embedded (SQLite is compiled in; nothing to install) |
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]

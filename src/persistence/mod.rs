@@ -1,5 +1,8 @@
-//! Durable actor state, the store side (feature `persistence`): where the
-//! states are kept, and the contract every store keeps.
+//! Durable actor state (feature `persistence`): where the states of
+//! [`PersistentActor`](crate::PersistentActor)s are kept, the contract every
+//! store keeps, how a type's states are saved
+//! ([`PersistenceConfiguration`], [`WriteMode`]) and what can go wrong
+//! ([`StateError`]).
 //!
 //! A [`StateStore`] keeps one row per actor, keyed by the actor type's
 //! stable name and the [key](StateKey) of its ID. Each row has a version,

@@ -13,6 +13,9 @@
 //!   deadlock detection, call deadlines, the tracing span of a handler.
 //! - `scheduling/`: the timers of scheduled messages and intervals.
 //! - `limits/`: memory budgets and the evictor that picks what to evict.
+//! - `persistence/` (feature `persistence`): the state store, loading a
+//!   persistent actor's state before `activate`, saving it after turns and
+//!   deactivation.
 //! - `lifecycle/`: the phases of a system's life and the shutdown that
 //!   walks through them.
 //! - `tasks/`: the task context (what the current thread runs, for whom),
@@ -23,7 +26,7 @@
 //!
 //! Imports go one way, from the top of this list down: `operations.rs`;
 //! `scheduling/`; `actors/` and `services/`; `calls/` and `limits/`;
-//! `tasks/`; `lifecycle/`; and below them all, `crate::runtime`, which uses
+//! `persistence/`; `tasks/`; `lifecycle/`; and below them all, `crate::runtime`, which uses
 //! nothing here. A file may also use what the `mod.rs` of a folder that
 //! contains it shares (here, `System`). `scripts/module_cycles.py` checks
 //! it (see CONTRIBUTING).

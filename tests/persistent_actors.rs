@@ -686,6 +686,51 @@ fn a_store_down_longer_than_the_load_timeout_fails_the_call_with_unavailable() {
 }
 
 #[test]
+fn failed_and_ambiguous_commits_neither_lose_nor_repeat_a_version() {
+    let store = MemoryStore::new();
+    let sys = system(store.clone());
+    let mut expected = 0;
+    for (round, fault) in ["none", "applied", "not applied", "failed", "none"]
+        .into_iter()
+        .enumerate()
+    {
+        match fault {
+            "applied" => store.lose_next_commit_result(true),
+            "not applied" => store.lose_next_commit_result(false),
+            // The actor is active already: the next operation is its save.
+            "failed" => store.fail_next(1),
+            _ => {}
+        }
+        expected += 10;
+        assert_eq!(deposit(&sys, 6, 10).unwrap(), expected, "round {round}");
+        assert_eq!(
+            show(&sys, 6).1,
+            u64::try_from(round).unwrap() + 1,
+            "after a {fault} commit, one version per deposit"
+        );
+        assert_eq!(
+            stored_version(&store, "account", 6),
+            u64::try_from(round).unwrap() + 1
+        );
+    }
+    let state = sys.statistics().actor::<Account>().unwrap().state.unwrap();
+    assert_eq!((state.saves, state.retries), (5, 1));
+    stop(sys);
+    let sys = system(store);
+    assert_eq!(
+        show(&sys, 6),
+        (
+            Balance {
+                cents: 50,
+                deposits: 5
+            },
+            5
+        )
+    );
+    stop(sys);
+}
+
+#[test]
 fn shutdown_with_the_store_down_hands_states_to_on_unsaved() {
     the_shutdown_hands_every_unsaved_state_to_on_unsaved(MemoryStore::new());
 }

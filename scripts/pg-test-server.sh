@@ -1,36 +1,43 @@
 #!/usr/bin/env bash
-# A throwaway PostgreSQL server for the tests of the PostgreSQL state store.
+# A throwaway PostgreSQL server for the tests of `PostgresStore`.
 #
 #   scripts/pg-test-server.sh start   # prints ACTEUR_TEST_POSTGRES_URL=...
 #   scripts/pg-test-server.sh stop
 #
 # `start` installs the distribution's `postgresql` package if no `initdb` is
-# found, creates a cluster in a directory of its own (initdb refuses to run
-# as root, so as the `postgres` user then), and starts it on 127.0.0.1 on a
-# port that is not PostgreSQL's default, with fsync off: the tests check
-# the store's logic, not the disk. It prints the URL of an empty database,
-# `acteur_test`, as a line `ACTEUR_TEST_POSTGRES_URL=...` (also kept in
-# `$ACTEUR_PG_DIR/url`). `stop` stops that server and removes its directory.
+# found (Debian keeps it in /usr/lib/postgresql/<version>/bin), creates a
+# cluster in a fresh directory ($ACTEUR_PG_DIR, /tmp/acteur-pg-test by
+# default) as the `postgres` user (initdb refuses to run as root), and starts
+# it on 127.0.0.1 on a free port, with fsync off: the tests check Acteur's
+# logic, not the disk. The last line it prints is the URL for the tests:
 #
-# Settings (environment): ACTEUR_PG_DIR (default /tmp/acteur-pg-test) and
-# ACTEUR_PG_PORT (default 55432).
+#   eval "$(scripts/pg-test-server.sh start | tail -n 1)"; export ACTEUR_TEST_POSTGRES_URL
+#
+# `stop` stops the server of that directory (pg_ctl reads its PID there)
+# and removes the directory.
 set -euo pipefail
 
 dir=${ACTEUR_PG_DIR:-/tmp/acteur-pg-test}
-port=${ACTEUR_PG_PORT:-55432}
 
-# The cluster's binaries: on the PATH, or where Debian keeps them.
-find_bin() {
-  if command -v "$1" >/dev/null 2>&1; then
-    command -v "$1"
-    return
+postgres_bin() {
+  local candidate
+  if candidate=$(command -v initdb 2>/dev/null); then
+    dirname "$(readlink -f "$candidate")"
+    return 0
   fi
-  ls -d /usr/lib/postgresql/*/bin/"$1" 2>/dev/null | sort -V | tail -n 1
+  for candidate in /usr/lib/postgresql/*/bin; do
+    if [ -x "$candidate/initdb" ]; then
+      echo "$candidate"
+      return 0
+    fi
+  done
+  return 1
 }
 
-# Runs a command as the cluster's owner: `postgres` when we are root.
+# Runs a command as the user that owns the cluster: `postgres` when this
+# script runs as root, else the current user.
 as_owner() {
-  if [ "$(id -u)" -eq 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
     runuser -u postgres -- "$@"
   else
     "$@"
@@ -38,48 +45,39 @@ as_owner() {
 }
 
 start() {
-  if [ -z "$(find_bin initdb)" ]; then
+  local bin port
+  if ! bin=$(postgres_bin); then
     echo "initdb not found: installing the distribution's postgresql" >&2
-    apt-get update >/dev/null
-    DEBIAN_FRONTEND=noninteractive apt-get install -y postgresql >/dev/null
+    if [ "$(id -u)" != 0 ]; then
+      echo "cannot install postgresql without root; install it, then run this again" >&2
+      exit 1
+    fi
+    apt-get update >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y postgresql >&2
+    bin=$(postgres_bin)
   fi
-  local initdb pg_ctl psql
-  initdb=$(find_bin initdb)
-  pg_ctl=$(find_bin pg_ctl)
-  psql=$(find_bin psql)
-  if [ -z "$initdb" ] || [ -z "$pg_ctl" ] || [ -z "$psql" ]; then
-    echo "initdb, pg_ctl or psql is still missing after installing postgresql" >&2
-    exit 1
-  fi
-  if [ "$(id -u)" -eq 0 ] && ! id postgres >/dev/null 2>&1; then
-    useradd --system --home-dir "$dir" --shell /bin/false postgres
-  fi
-  if [ -e "$dir/data/postmaster.pid" ]; then
-    echo "a test server already runs in $dir: run '$0 stop' first" >&2
-    exit 1
+  if [ -f "$dir/data/postmaster.pid" ]; then
+    stop
   fi
   rm -rf "$dir"
   mkdir -p "$dir"
-  [ "$(id -u)" -eq 0 ] && chown postgres "$dir"
-  as_owner "$initdb" --pgdata="$dir/data" --username=postgres --auth=trust \
-    --encoding=UTF8 --no-sync >"$dir/initdb.log" 2>&1 \
-    || { cat "$dir/initdb.log" >&2; exit 1; }
-  as_owner "$pg_ctl" --pgdata="$dir/data" --log="$dir/server.log" --wait \
-    -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off -c full_page_writes=off" \
-    start >/dev/null || { cat "$dir/server.log" >&2; exit 1; }
-  "$psql" --host=127.0.0.1 --port="$port" --username=postgres --quiet \
-    --command="CREATE DATABASE acteur_test" >/dev/null
-  local url="postgres://postgres@127.0.0.1:$port/acteur_test"
-  echo "$url" >"$dir/url"
-  echo "ACTEUR_TEST_POSTGRES_URL=$url"
+  if [ "$(id -u)" = 0 ]; then
+    chown postgres "$dir"
+  fi
+  port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  as_owner "$bin/initdb" -D "$dir/data" -U postgres --auth=trust -E UTF8 --no-sync >"$dir/initdb.log" 2>&1 ||
+    { cat "$dir/initdb.log" >&2; exit 1; }
+  as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
+    -o "-c listen_addresses=127.0.0.1 -p $port -c fsync=off -c unix_socket_directories=$dir -c max_connections=200" \
+    start >&2 || { cat "$dir/server.log" >&2; exit 1; }
+  echo "ACTEUR_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:$port/postgres"
 }
 
 stop() {
-  if [ ! -d "$dir/data" ]; then
-    echo "no test server in $dir" >&2
-    return
+  local bin
+  if [ -f "$dir/data/postmaster.pid" ] && bin=$(postgres_bin); then
+    as_owner "$bin/pg_ctl" -D "$dir/data" -m fast -w stop >&2 || true
   fi
-  as_owner "$(find_bin pg_ctl)" --pgdata="$dir/data" --mode=fast --wait stop >/dev/null || true
   rm -rf "$dir"
 }
 

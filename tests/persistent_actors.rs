@@ -850,3 +850,40 @@ mod sqlite {
         the_suite(&Sqlite { database, first });
     }
 }
+
+#[cfg(feature = "postgres")]
+#[path = "support/postgres.rs"]
+mod postgres_server;
+
+#[cfg(feature = "postgres")]
+mod postgres {
+    use acteur::persistence::PostgresStore;
+
+    use super::postgres_server::fresh_database;
+    use super::*;
+
+    /// One database; each handle connects anew, as a process would.
+    struct Postgres {
+        url: String,
+        first: Arc<PostgresStore>,
+    }
+
+    impl Stores for Postgres {
+        type Store = Arc<PostgresStore>;
+        fn first(&self) -> Arc<PostgresStore> {
+            self.first.clone()
+        }
+        fn reopen(&self) -> Arc<PostgresStore> {
+            Arc::new(PostgresStore::connect(&self.url).unwrap())
+        }
+    }
+
+    #[test]
+    fn persistent_actors_on_the_postgres_store() {
+        let Some(url) = fresh_database("actors") else {
+            return;
+        };
+        let first = Arc::new(PostgresStore::connect(&url).unwrap());
+        the_suite(&Postgres { url, first });
+    }
+}

@@ -379,3 +379,99 @@ mod sqlite {
         }
     }
 }
+
+#[cfg(feature = "postgres")]
+#[path = "support/postgres.rs"]
+mod postgres_server;
+
+#[cfg(feature = "postgres")]
+mod postgres {
+    use super::postgres_server::fresh_database;
+    use super::*;
+    use acteur::persistence::PostgresStore;
+
+    #[test]
+    fn the_postgres_store_keeps_the_contract() {
+        let Some(url) = fresh_database("contract") else {
+            return;
+        };
+        the_contract(&PostgresStore::connect(&url).unwrap());
+    }
+
+    #[test]
+    fn a_second_connection_sees_every_write_and_fences_the_first() {
+        let Some(url) = fresh_database("reconnect") else {
+            return;
+        };
+        let first = PostgresStore::connect(&url).unwrap();
+        let at = |epoch, expected_version, text: &str| StateWrite {
+            partition: 0,
+            epoch,
+            ..write(1, expected_version, state(text))
+        };
+        assert_eq!(
+            put(&first, vec![at(first.epoch(), 0, "one")]),
+            [WriteOutcome::Written { version: 1 }]
+        );
+        let second = PostgresStore::connect(&url).unwrap();
+        assert_eq!(second.epoch(), first.epoch() + 1);
+        let row = get(&second, &at(0, 0, "")).unwrap();
+        assert_eq!((row.version, row.epoch), (1, first.epoch()));
+        assert_eq!(row.value, state("one"));
+        assert_eq!(
+            put(&first, vec![at(first.epoch(), 1, "stale")]),
+            [WriteOutcome::Fenced {
+                fence_epoch: second.epoch()
+            }]
+        );
+        assert_eq!(
+            put(&second, vec![at(second.epoch(), 1, "two")]),
+            [WriteOutcome::Written { version: 2 }]
+        );
+    }
+
+    #[test]
+    fn a_failed_transaction_answers_its_requests_and_the_store_goes_on() {
+        let Some(url) = fresh_database("failure") else {
+            return;
+        };
+        let store = PostgresStore::connect(&url).unwrap();
+        let error = block_on(store.claim(3, u64::MAX)).unwrap_err();
+        assert!(matches!(error, StoreError::Failed { .. }), "{error}");
+        block_on(store.claim(3, 1)).unwrap();
+        let at_1 = StateWrite {
+            partition: 3,
+            epoch: 1,
+            ..write(1, 0, state("x"))
+        };
+        assert_eq!(
+            put(&store, vec![at_1]),
+            [WriteOutcome::Written { version: 1 }]
+        );
+    }
+
+    #[test]
+    fn batches_queued_together_are_answered_each_with_its_own_outcomes() {
+        let Some(url) = fresh_database("groups") else {
+            return;
+        };
+        let store = PostgresStore::connect(&url).unwrap();
+        let pending: Vec<_> = (0..200u8)
+            .map(|id| store.write(vec![write(id, 0, state("x")), write(id, 0, state("y"))]))
+            .collect();
+        for outcomes in pending {
+            assert_eq!(
+                block_on(outcomes).unwrap(),
+                [
+                    WriteOutcome::Written { version: 1 },
+                    WriteOutcome::Conflict { stored_version: 1 },
+                ]
+            );
+        }
+        assert!(
+            store.transactions() < 200,
+            "{} transactions",
+            store.transactions()
+        );
+    }
+}

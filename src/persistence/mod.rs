@@ -22,6 +22,8 @@ mod configuration;
 mod envelope;
 mod key;
 mod memory;
+#[cfg(feature = "postgres")]
+mod postgres;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 mod state_error;
@@ -32,6 +34,8 @@ pub use configuration::{Backoff, OnUnsaved, PersistenceConfiguration, UnsavedSta
 pub use envelope::Envelope;
 pub use key::{StateKey, StateKeyRef};
 pub use memory::MemoryStore;
+#[cfg(feature = "postgres")]
+pub use postgres::PostgresStore;
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;
 pub use state_error::StateError;

@@ -73,8 +73,9 @@
 //! | `tokio` | handlers can use tokio-based libraries: the system's workers run inside a tokio runtime's context (the one given to the builder, the one the system is created in, or a small one it starts); scheduling is unchanged. See [Choosing a runtime](guide::ch09_runtimes) |
 //! | `tracing` | a `tracing` span around every handled message, naming the actor type, its ID and the message type. See [Observing a system](guide::ch10_observing) |
 //! | `serde` | [`Statistics`] and its parts implement `serde::Serialize` |
-//! | `persistence` | [`PersistentActor`]: actors whose state the system loads before `activate` and saves when it changed, in a versioned, fenced state store; the `persistence` module: the store contract, `MemoryStore` (in memory, for tests), the configuration and errors. The PostgreSQL store is being built |
+//! | `persistence` | [`PersistentActor`]: actors whose state the system loads before `activate` and saves when it changed, in a versioned, fenced state store; the `persistence` module: the store contract, `MemoryStore` (in memory, for tests), the configuration and errors. |
 //! | `sqlite` | `persistence`, and `persistence::SqliteStore`: the states in one SQLite file, embedded (SQLite is compiled in; nothing to install) |
+//! | `postgres` | `persistence`, and `persistence::PostgresStore`: the states in a PostgreSQL database, shared by several processes (its client runs on a thread of its own; the `tokio` feature is not needed) |
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 

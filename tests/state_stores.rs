@@ -386,7 +386,7 @@ mod postgres_server;
 
 #[cfg(feature = "postgres")]
 mod postgres {
-    use super::postgres_server::fresh_database;
+    use super::postgres_server::{execute, fresh_database};
     use super::*;
     use acteur::persistence::PostgresStore;
 
@@ -448,6 +448,37 @@ mod postgres {
             put(&store, vec![at_1]),
             [WriteOutcome::Written { version: 1 }]
         );
+    }
+
+    #[test]
+    fn the_store_connects_again_after_the_server_dropped_its_connections() {
+        let Some(url) = fresh_database("dropped") else {
+            return;
+        };
+        let store = PostgresStore::connect(&url).unwrap();
+        assert_eq!(
+            put(&store, vec![write(1, 0, state("one"))]),
+            [WriteOutcome::Written { version: 1 }]
+        );
+        execute(
+            &url,
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+             WHERE datname = current_database() AND pid <> pg_backend_pid()",
+        );
+        // At most one answer says the store is unavailable (nothing
+        // written); then the store has connected again.
+        let mut outcomes = block_on(store.write(vec![write(1, 1, state("two"))]));
+        if let Err(error) = &outcomes {
+            assert!(error.is_transient(), "{error}");
+            outcomes = block_on(store.write(vec![write(1, 1, state("two"))]));
+        }
+        assert_eq!(outcomes.unwrap(), [WriteOutcome::Written { version: 2 }]);
+        let mut row = block_on(store.load(write(1, 0, None).key()));
+        if let Err(error) = &row {
+            assert!(error.is_transient(), "{error}");
+            row = block_on(store.load(write(1, 0, None).key()));
+        }
+        assert_eq!(row.unwrap().unwrap().value, state("two"));
     }
 
     #[test]

@@ -486,24 +486,32 @@ async fn write_loop(
                 answer(group, outcomes);
             }
             Err(Commit::Failed(error)) => answer_all(group, &error),
-            Err(Commit::Unknown(error)) => {
-                // The connection broke with the commit sent: read back what
-                // became of each write on a new one.
+            Err(Commit::Unknown {
+                error,
+                transaction,
+                outcomes,
+            }) => {
+                // The connection broke with the commit sent: ask a new one
+                // what became of the transaction.
                 writer = None;
                 let resolved = match open(&url).await {
                     Ok(mut client) => {
-                        let resolved = resolve_group(&mut client, &group).await;
+                        let resolved =
+                            resolve_group(&mut client, &group, transaction, outcomes).await;
                         writer = Some(client);
                         resolved
                     }
                     Err(reopen) => Err(reopen),
                 };
                 match resolved {
-                    Ok(outcomes) => answer(group, outcomes),
+                    Ok(outcomes) => {
+                        transactions.fetch_add(1, Relaxed);
+                        answer(group, outcomes);
+                    }
                     Err(reopen) => {
                         log::error!(
                             "a commit of the PostgreSQL state store has an unknown outcome \
-                             ({error}) and could not be read back ({reopen})"
+                             ({error}) and could not be looked up ({reopen})"
                         );
                         answer_all(group, &reopen);
                     }
@@ -532,8 +540,13 @@ enum Commit {
     /// Rolled back: nothing of the group was written.
     Failed(StoreError),
     /// The connection broke after the commit was sent: it may have
-    /// committed.
-    Unknown(StoreError),
+    /// committed. Its transaction ID, to ask the server what became of it,
+    /// and the outcomes the writes had inside it.
+    Unknown {
+        error: StoreError,
+        transaction: i64,
+        outcomes: Vec<Vec<WriteOutcome>>,
+    },
 }
 
 /// Answers every request of `group` with its outcomes, in order (none for
@@ -593,6 +606,13 @@ async fn commit_group(
 ) -> Result<Vec<Vec<WriteOutcome>>, Commit> {
     let failed = |error: tokio_postgres::Error| Commit::Failed(classify(&error));
     let transaction = client.transaction().await.map_err(failed)?;
+    // Asked for now, so that a commit whose answer is lost can be looked
+    // up later (`txid_status`).
+    let transaction_id: i64 = transaction
+        .query_one("SELECT txid_current()", &[])
+        .await
+        .map_err(failed)?
+        .get(0);
     for request in group {
         if let WriteRequest::Claim {
             partition, epoch, ..
@@ -658,12 +678,22 @@ async fn commit_group(
             outcomes[*request][*at] = Some(outcome);
         }
     }
+    // Every write of the group has its outcome by now.
+    let outcomes = settled(outcomes);
     match transaction.commit().await {
-        Ok(()) => {}
-        Err(error) if error.as_db_error().is_some() => return Err(failed(error)),
-        Err(error) => return Err(Commit::Unknown(classify(&error))),
+        Ok(()) => Ok(outcomes),
+        Err(error) if error.as_db_error().is_some() => Err(failed(error)),
+        Err(error) => Err(Commit::Unknown {
+            error: classify(&error),
+            transaction: transaction_id,
+            outcomes,
+        }),
     }
-    Ok(outcomes
+}
+
+/// The outcomes of a group whose every write was settled.
+fn settled(outcomes: Vec<Vec<Option<WriteOutcome>>>) -> Vec<Vec<WriteOutcome>> {
+    outcomes
         .into_iter()
         .map(|outcomes| {
             outcomes
@@ -671,7 +701,7 @@ async fn commit_group(
                 .map(|outcome| outcome.unwrap_or(WriteOutcome::Conflict { stored_version: 0 }))
                 .collect()
         })
-        .collect())
+        .collect()
 }
 
 /// How applying a round failed.
@@ -799,11 +829,54 @@ async fn rows_now<'a>(
     Ok(found)
 }
 
-/// After a commit whose outcome was lost: what became of each write of
-/// `group`, read back on a new connection. A write that is not there, with
-/// nothing in its way, is written again (in a transaction of its own
-/// round); a claim is applied again (claims never lower a fence).
+/// After a commit whose answer was lost with its connection: what became
+/// of `group`, asked on a new connection. The server knows whether
+/// `transaction` committed (`txid_status`): if it did, the writes had
+/// `outcomes`; if it aborted, nothing was written and the group is
+/// committed again. Only if the server no longer knows are the rows read
+/// back.
 async fn resolve_group(
+    client: &mut Client,
+    group: &[WriteRequest],
+    transaction: i64,
+    outcomes: Vec<Vec<WriteOutcome>>,
+) -> Result<Vec<Vec<WriteOutcome>>, StoreError> {
+    let failed = |error: tokio_postgres::Error| classify(&error);
+    let still_running = StoreError::Unavailable {
+        reason: "a transaction whose commit answer was lost is still running".to_string(),
+    };
+    let mut waits = 0;
+    loop {
+        let status: Option<String> = client
+            .query_one("SELECT txid_status($1)", &[&transaction])
+            .await
+            .map_err(failed)?
+            .get(0);
+        match status.as_deref() {
+            Some("committed") => return Ok(outcomes),
+            Some("aborted") => {
+                return commit_group(client, group)
+                    .await
+                    .map_err(|error| match error {
+                        Commit::Failed(error) | Commit::Unknown { error, .. } => error,
+                    });
+            }
+            // The old connection's backend has not finished it yet.
+            Some("in progress") if waits < 100 => {
+                waits += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+            Some("in progress") => return Err(still_running),
+            // Too old for the server to remember: read the rows back.
+            _ => return read_back(client, group).await,
+        }
+    }
+}
+
+/// What became of each write of `group`, read back from the rows. A write
+/// that is not there, with nothing in its way, is written again; a claim is
+/// applied again (claims never lower a fence).
+async fn read_back(
     client: &mut Client,
     group: &[WriteRequest],
 ) -> Result<Vec<Vec<WriteOutcome>>, StoreError> {
@@ -879,7 +952,7 @@ async fn resolve_group(
         let applied = commit_group(client, &retry)
             .await
             .map_err(|error| match error {
-                Commit::Failed(error) | Commit::Unknown(error) => error,
+                Commit::Failed(error) | Commit::Unknown { error, .. } => error,
             })?;
         if let Some(rewritten) = applied.into_iter().last().filter(|_| !places.is_empty()) {
             for ((request, at), outcome) in places.into_iter().zip(rewritten) {
@@ -887,13 +960,5 @@ async fn resolve_group(
             }
         }
     }
-    Ok(outcomes
-        .into_iter()
-        .map(|outcomes| {
-            outcomes
-                .into_iter()
-                .map(|outcome| outcome.unwrap_or(WriteOutcome::Conflict { stored_version: 0 }))
-                .collect()
-        })
-        .collect())
+    Ok(settled(outcomes))
 }

@@ -30,8 +30,14 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 ///    it: once epoch 120 is claimed, writers of epoch 100 are fenced, and
 ///    claiming 100 again changes nothing.
 /// 5. When a store cannot tell whether a commit happened (the connection
-///    dropped during it), it reads the rows back and reports a write
-///    [`Written`](WriteOutcome::Written) only if that write is there.
+///    dropped during it), it finds out, and reports a write
+///    [`Written`](WriteOutcome::Written) only if that write is there: by
+///    asking the database what became of the transaction where it can
+///    (`PostgresStore`), else by reading the rows back (version, epoch and
+///    checksum). Reading back cannot tell apart two writers of *one* epoch
+///    that wrote the same bytes at the same version; each process or node
+///    writes under an epoch of its own, so only systems sharing one store
+///    handle can be such twins.
 /// 6. Stores do their I/O on threads of their own, never on the system's
 ///    workers, and report a write only once it is durable.
 ///

@@ -18,25 +18,9 @@ pub fn fresh_database(test: &str) -> Option<String> {
         return None;
     };
     let name = format!("acteur_{test}_{}", std::process::id());
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
-            .await
-            .unwrap_or_else(|error| panic!("cannot reach the test server at {url}: {error}"));
-        let driver = tokio::spawn(connection);
-        // Each alone: neither may run inside a transaction block.
-        for statement in [
-            format!("DROP DATABASE IF EXISTS {name}"),
-            format!("CREATE DATABASE {name}"),
-        ] {
-            client.batch_execute(&statement).await.unwrap();
-        }
-        drop(client);
-        let _ = driver.await;
-    });
+    // Each alone: neither may run inside a transaction block.
+    execute(&url, &format!("DROP DATABASE IF EXISTS {name}"));
+    execute(&url, &format!("CREATE DATABASE {name}"));
     // The same server, the new database.
     let (server, query) = match url.split_once('?') {
         Some((server, query)) => (server, format!("?{query}")),
@@ -47,4 +31,22 @@ pub fn fresh_database(test: &str) -> Option<String> {
         _ => server,
     };
     Some(format!("{base}/{name}{query}"))
+}
+
+/// Runs `statements` on the database at `url`, on a connection of its own.
+#[allow(dead_code, reason = "not every test binary runs statements of its own")]
+pub fn execute(url: &str, statements: &str) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+            .await
+            .unwrap_or_else(|error| panic!("cannot reach the test server at {url}: {error}"));
+        let driver = tokio::spawn(connection);
+        client.batch_execute(statements).await.unwrap();
+        drop(client);
+        let _ = driver.await;
+    });
 }

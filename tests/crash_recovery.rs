@@ -1,18 +1,18 @@
 //! A process killed with SIGKILL keeps every change it answered: a child
 //! process deposits into a persistent account (`WriteMode::EveryTurn`, on
-//! an SQLite file) and prints each acknowledged deposit; the parent kills it
+//! an SQLite file, and with the `postgres` feature on a PostgreSQL
+//! database) and prints each acknowledged deposit; the parent kills it
 //! at a varying point, twenty times, and after each kill a new system on the
 //! same file finds every acknowledged deposit (and at most the one that was
 //! in flight).
 //!
 //! The child is this test binary run again with `ACTEUR_CRASH_CHILD` set to
-//! the database path: `the_depositing_child` then deposits until killed;
+//! the store (`sqlite:` and a path, or `postgres:` and a URL): `the_depositing_child` then deposits until killed;
 //! without the variable it returns at once.
 
 #![cfg(unix)]
 
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -73,14 +73,33 @@ impl Respond<Count> for Account {
     }
 }
 
+/// A system on the store `database` names: `sqlite:` and a file's path,
+/// or `postgres:` and a URL.
+fn system(database: &str) -> Acteur {
+    let builder = Acteur::builder().call_timeout(Duration::from_secs(60));
+    if let Some(path) = database.strip_prefix("sqlite:") {
+        return builder
+            .state_store(SqliteStore::open(path).expect("the SQLite file opens"))
+            .build();
+    }
+    #[cfg(feature = "postgres")]
+    if let Some(url) = database.strip_prefix("postgres:") {
+        return builder
+            .state_store(
+                acteur::persistence::PostgresStore::connect(url).expect("the database connects"),
+            )
+            .build();
+    }
+    panic!("no store for {database}")
+}
+
 /// The child's part: deposits until killed, printing each acknowledged one.
 #[test]
 fn the_depositing_child() {
-    let Some(path) = std::env::var_os(CHILD) else {
+    let Ok(database) = std::env::var(CHILD) else {
         return;
     };
-    let store = SqliteStore::open(PathBuf::from(path)).expect("the child opens the file");
-    let sys = Acteur::builder().state_store(store).build();
+    let sys = system(&database);
     loop {
         let count = sys
             .call_actor_sync::<Account, Deposit>(1, Deposit)
@@ -92,7 +111,7 @@ fn the_depositing_child() {
 
 /// Runs the child on `database` until it acknowledged `deposits` more
 /// deposits, kills it, and returns the last deposit it acknowledged.
-fn deposit_then_kill(database: &Path, deposits: u64) -> u64 {
+fn deposit_then_kill(database: &str, deposits: u64) -> u64 {
     let mut child = Command::new(std::env::current_exe().unwrap())
         .args(["the_depositing_child", "--exact", "--nocapture"])
         .env(CHILD, database)
@@ -126,25 +145,17 @@ fn deposit_then_kill(database: &Path, deposits: u64) -> u64 {
     acked.expect("the child acknowledged no deposit; is its output read?")
 }
 
-#[test]
-fn every_acknowledged_deposit_survives_a_kill() {
-    let directory =
-        std::env::temp_dir().join(format!("acteur-crash-recovery-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&directory);
-    std::fs::create_dir_all(&directory).unwrap();
-    let database = directory.join("states.db");
+/// Twenty kills at varying points on `database`; after each, a new system
+/// finds every acknowledged deposit.
+fn every_acknowledged_deposit_survives_kills(database: &str) {
     // Kill points that vary from run to run, the same in every test run.
     let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
     for run in 0..20 {
         seed ^= seed << 13;
         seed ^= seed >> 7;
         seed ^= seed << 17;
-        let acked = deposit_then_kill(&database, 1 + seed % 40);
-        let store = SqliteStore::open(&database).unwrap();
-        let sys = Acteur::builder()
-            .state_store(store)
-            .call_timeout(Duration::from_secs(60))
-            .build();
+        let acked = deposit_then_kill(database, 1 + seed % 40);
+        let sys = system(database);
         let count = sys.call_actor_sync::<Account, Count>(1, Count).unwrap();
         sys.stop();
         sys.wait_until_stopped();
@@ -154,5 +165,28 @@ fn every_acknowledged_deposit_survives_a_kill() {
             "run {run}: {acked} deposits were acknowledged, {count} are stored"
         );
     }
+}
+
+#[test]
+fn every_acknowledged_deposit_survives_a_kill_on_sqlite() {
+    let directory =
+        std::env::temp_dir().join(format!("acteur-crash-recovery-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&directory);
+    std::fs::create_dir_all(&directory).unwrap();
+    let database = directory.join("states.db");
+    every_acknowledged_deposit_survives_kills(&format!("sqlite:{}", database.display()));
+    let _ = std::fs::remove_dir_all(&directory);
+}
+
+#[cfg(feature = "postgres")]
+#[path = "support/postgres.rs"]
+mod postgres_server;
+
+#[cfg(feature = "postgres")]
+#[test]
+fn every_acknowledged_deposit_survives_a_kill_on_postgres() {
+    let Some(url) = postgres_server::fresh_database("crash") else {
+        return;
+    };
+    every_acknowledged_deposit_survives_kills(&format!("postgres:{url}"));
 }

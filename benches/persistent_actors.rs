@@ -16,7 +16,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use acteur::persistence::{PersistenceConfiguration, SqliteStore, WriteMode};
+use acteur::persistence::{PersistenceConfiguration, SqliteStore, StateStore, WriteMode};
 use acteur::{Acteur, Actor, ActorAssistant, BoxError, PersistentActor, Receive, Respond};
 use serde::{Deserialize, Serialize};
 
@@ -205,12 +205,15 @@ fn pipelined_sends<A: Receive<Deposit> + Respond<Balance> + Actor<Id = u64>>(
 }
 
 /// Sends one change to each of `actors` EveryTurn actors at once, on a new
-/// system; the time until every save is acknowledged, and the store's
-/// transactions meanwhile.
-fn save_all(scratch: &Scratch, actors: u64) -> (Duration, u64) {
-    let store = Arc::new(scratch.store());
+/// system on `store`; the time until every save is acknowledged, and the
+/// store's transactions meanwhile (`transactions` reads its count).
+fn save_all<S: StateStore>(
+    store: Arc<S>,
+    transactions: impl Fn(&S) -> u64,
+    actors: u64,
+) -> (Duration, u64) {
     let sys = Acteur::builder().state_store(store.clone()).build();
-    let before = store.transactions();
+    let before = transactions(&store);
     let started = Instant::now();
     for id in 0..actors {
         sys.send_to_actor_sync::<EveryTurn, Deposit>(id, Deposit)
@@ -223,9 +226,32 @@ fn save_all(scratch: &Scratch, actors: u64) -> (Duration, u64) {
             .is_some_and(|state| state.saves >= actors)
     });
     let elapsed = started.elapsed();
-    let transactions = store.transactions() - before;
+    let transactions = transactions(&store) - before;
     stop(sys);
     (elapsed, transactions)
+}
+
+/// The same on PostgreSQL, if `ACTEUR_BENCH_POSTGRES_URL` names a database
+/// (best a new one: rows left by an earlier run are updated, not created).
+#[cfg(feature = "postgres")]
+fn postgres(actors: u64) {
+    use acteur::persistence::PostgresStore;
+    let Ok(url) = std::env::var("ACTEUR_BENCH_POSTGRES_URL") else {
+        println!("(PostgreSQL: set ACTEUR_BENCH_POSTGRES_URL to measure it)");
+        return;
+    };
+    let store = Arc::new(PostgresStore::connect(&url).expect("the database connects"));
+    let new_rows = save_all(store.clone(), PostgresStore::transactions, actors);
+    let second_versions = save_all(store, PostgresStore::transactions, actors);
+    println!(
+        "| PostgreSQL: {actors} actors saving once at the same moment, new rows / second versions | {:.2?}, {} transactions / {:.2?}, {} transactions |",
+        new_rows.0, new_rows.1, second_versions.0, second_versions.1
+    );
+}
+
+#[cfg(not(feature = "postgres"))]
+fn postgres(_: u64) {
+    println!("(PostgreSQL: build with --features postgres to measure it)");
 }
 
 fn main() {
@@ -234,8 +260,9 @@ fn main() {
 
     // Every actor saves once, all at the same moment: new rows, then a
     // second version of each.
-    let new_rows = save_all(&scratch, actors);
-    let second_versions = save_all(&scratch, actors);
+    let sqlite = Arc::new(scratch.store());
+    let new_rows = save_all(sqlite.clone(), SqliteStore::transactions, actors);
+    let second_versions = save_all(sqlite, SqliteStore::transactions, actors);
 
     // Cold activations that each load a stored 200-byte state.
     let store = scratch.store();
@@ -300,4 +327,5 @@ fn main() {
         per(behind_sends, sends),
         per(behind_sends, sends) / per(volatile_sends, sends)
     );
+    postgres(actors);
 }

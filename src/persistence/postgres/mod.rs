@@ -6,13 +6,15 @@
 //!
 //! - `mod.rs`: the store, its tables, and its [`READERS`] reader
 //!   connections, each pipelining the loads it is given;
-//! - `writer.rs`: the one writer connection, which commits every batch
-//!   queued at a moment in one transaction of one round trip;
+//! - `write_loop.rs`: the writer task, which commits every batch queued at
+//!   a moment in one transaction;
+//! - `writer.rs`: its connection, and a transaction of one round trip;
 //! - `lost_commit.rs`: a commit whose answer was lost with its connection.
 //!
 //! A connection that broke is opened again on its next use.
 
 mod lost_commit;
+mod write_loop;
 mod writer;
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
@@ -25,7 +27,8 @@ use tokio_postgres::{Client, NoTls, Statement};
 use super::envelope::Envelope;
 use super::key::StateKeyRef;
 use super::store::{BoxFuture, StateStore, StateWrite, StoreError, StoredRecord, WriteOutcome};
-use writer::{WriteRequest, Writer, write_loop};
+use write_loop::write_loop;
+use writer::{WriteRequest, Writer};
 
 /// The version of the tables this store writes; a database of a newer one
 /// is refused.

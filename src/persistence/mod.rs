@@ -20,6 +20,8 @@ mod checksum;
 pub(crate) mod codec;
 mod configuration;
 mod envelope;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod group_commit;
 mod key;
 mod memory;
 #[cfg(feature = "postgres")]

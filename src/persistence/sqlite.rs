@@ -20,6 +20,7 @@ use futures_channel::oneshot;
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::envelope::Envelope;
+use super::group_commit::{WriteRequest, answer, answer_all, ask, gather};
 use super::key::StateKeyRef;
 use super::store::{
     BoxFuture, StateStore, StateWrite, StoreError, StoredRecord, WriteOutcome, outcome,
@@ -28,11 +29,6 @@ use super::store::{
 /// The version of the tables this store writes; a database of a newer one
 /// is refused, an older one would be migrated when opened.
 const STORE_SCHEMA: u32 = 1;
-/// The most rows one group commit holds (a larger batch is committed
-/// alone, since a batch is one transaction).
-const GROUP_ROWS: usize = 1_024;
-/// The most state bytes one group commit holds.
-const GROUP_BYTES: usize = 8 << 20;
 /// Threads answering loads.
 const READERS: usize = 2;
 /// How long a connection waits for a lock held by another process.
@@ -75,18 +71,6 @@ pub struct SqliteStore {
     path: PathBuf,
     /// Transactions the writer thread committed.
     transactions: Arc<AtomicU64>,
-}
-
-enum WriteRequest {
-    Claim {
-        partition: u64,
-        epoch: u64,
-        done: oneshot::Sender<Result<(), StoreError>>,
-    },
-    Write {
-        batch: Vec<StateWrite>,
-        done: oneshot::Sender<Result<Vec<WriteOutcome>, StoreError>>,
-    },
 }
 
 struct LoadRequest {
@@ -170,32 +154,22 @@ fn gone() -> StoreError {
     }
 }
 
-/// Sends `request` to a store thread and returns the wait for its answer.
-fn ask<T: Send + 'static, R: Send + 'static>(
-    to: &Sender<R>,
-    request: impl FnOnce(oneshot::Sender<Result<T, StoreError>>) -> R,
-) -> BoxFuture<'static, Result<T, StoreError>> {
-    let (done, answer) = oneshot::channel();
-    let sent = to.send(request(done)).is_ok();
-    Box::pin(async move {
-        if !sent {
-            return Err(gone());
-        }
-        answer.await.unwrap_or_else(|_| Err(gone()))
-    })
-}
-
 impl StateStore for SqliteStore {
     fn opened_epoch(&self) -> u64 {
         self.epoch
     }
 
     fn claim(&self, partition: u64, epoch: u64) -> BoxFuture<'_, Result<(), StoreError>> {
-        ask(&self.writes, |done| WriteRequest::Claim {
-            partition,
-            epoch,
-            done,
-        })
+        let writes = &self.writes;
+        ask(
+            |request| writes.send(request).is_ok(),
+            |done| WriteRequest::Claim {
+                partition,
+                epoch,
+                done,
+            },
+            gone,
+        )
     }
 
     fn load(
@@ -203,14 +177,24 @@ impl StateStore for SqliteStore {
         key: StateKeyRef<'_>,
     ) -> BoxFuture<'_, Result<Option<StoredRecord>, StoreError>> {
         let (type_key, id) = (key.type_key.to_string(), key.id.to_vec());
-        ask(&self.loads, |done| LoadRequest { type_key, id, done })
+        let loads = &self.loads;
+        ask(
+            |request| loads.send(request).is_ok(),
+            |done| LoadRequest { type_key, id, done },
+            gone,
+        )
     }
 
     fn write(
         &self,
         batch: Vec<StateWrite>,
     ) -> BoxFuture<'_, Result<Vec<WriteOutcome>, StoreError>> {
-        ask(&self.writes, |done| WriteRequest::Write { batch, done })
+        let writes = &self.writes;
+        ask(
+            |request| writes.send(request).is_ok(),
+            |done| WriteRequest::Write { batch, done },
+            gone,
+        )
     }
 }
 
@@ -402,34 +386,11 @@ fn write_loop(
                 Err(_) => return,
             },
         };
-        let mut group = vec![first];
-        let (mut rows, mut bytes) = size(&group[0]);
-        while let Ok(request) = requests.try_recv() {
-            let (more_rows, more_bytes) = size(&request);
-            if rows + more_rows > GROUP_ROWS || bytes + more_bytes > GROUP_BYTES {
-                next = Some(request);
-                break;
-            }
-            (rows, bytes) = (rows + more_rows, bytes + more_bytes);
-            group.push(request);
-        }
+        let group;
+        (group, next) = gather(first, || requests.try_recv().ok());
         if commit_group(&mut connection, group) {
             transactions.fetch_add(1, Relaxed);
         }
-    }
-}
-
-fn size(request: &WriteRequest) -> (usize, usize) {
-    match request {
-        WriteRequest::Claim { .. } => (1, 0),
-        WriteRequest::Write { batch, .. } => (
-            batch.len(),
-            batch
-                .iter()
-                .filter_map(|write| write.value.as_ref())
-                .map(|value| value.bytes.len())
-                .sum(),
-        ),
     }
 }
 
@@ -466,19 +427,16 @@ fn commit_group(connection: &mut Connection, group: Vec<WriteRequest>) -> bool {
     });
     // The transaction rolled back if it did not commit (dropped), so on an
     // error nothing of the group was written.
-    let error = result.err().map(classify);
-    let mut outcomes = outcomes.into_iter();
-    for request in group {
-        // Every request has its outcomes when the transaction committed.
-        let outcomes = outcomes.next().unwrap_or_default();
-        match request {
-            WriteRequest::Claim { done, .. } => drop(done.send(error.clone().map_or(Ok(()), Err))),
-            WriteRequest::Write { done, .. } => {
-                drop(done.send(error.clone().map_or(Ok(outcomes), Err)));
-            }
+    match result {
+        Ok(()) => {
+            answer(group, outcomes);
+            true
+        }
+        Err(error) => {
+            answer_all(group, &classify(error));
+            false
         }
     }
-    error.is_none()
 }
 
 /// Applies `write` inside the group's transaction if the contract allows.

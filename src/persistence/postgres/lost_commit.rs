@@ -8,8 +8,9 @@ use std::time::Duration;
 
 use futures_channel::oneshot;
 
-use super::writer::{WriteRequest, Writer, empty_outcomes, settled, writes_of};
+use super::writer::{Writer, empty_outcomes, settled, writes_of};
 use super::{classify, from_sql, record, to_sql};
+use crate::persistence::group_commit::WriteRequest;
 use crate::persistence::store::{StoreError, WriteOutcome, resolve_ambiguous};
 
 /// How long to wait, at most, for a transaction the broken connection's

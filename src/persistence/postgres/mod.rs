@@ -25,10 +25,11 @@ use futures_channel::{mpsc, oneshot};
 use tokio_postgres::{Client, NoTls, Statement};
 
 use super::envelope::Envelope;
+use super::group_commit::{WriteRequest, ask};
 use super::key::StateKeyRef;
 use super::store::{BoxFuture, StateStore, StateWrite, StoreError, StoredRecord, WriteOutcome};
 use write_loop::write_loop;
-use writer::{WriteRequest, Writer};
+use writer::Writer;
 
 /// The version of the tables this store writes; a database of a newer one
 /// is refused.
@@ -312,21 +313,16 @@ impl StateStore for PostgresStore {
     }
 
     fn claim(&self, partition: u64, epoch: u64) -> BoxFuture<'_, Result<(), StoreError>> {
-        let (done, answer) = oneshot::channel();
-        let sent = self
-            .writes
-            .unbounded_send(WriteRequest::Claim {
+        let writes = &self.writes;
+        ask(
+            |request| writes.unbounded_send(request).is_ok(),
+            |done| WriteRequest::Claim {
                 partition,
                 epoch,
                 done,
-            })
-            .is_ok();
-        Box::pin(async move {
-            if !sent {
-                return Err(gone());
-            }
-            answer.await.unwrap_or_else(|_| Err(gone()))
-        })
+            },
+            gone,
+        )
     }
 
     fn load(
@@ -347,17 +343,12 @@ impl StateStore for PostgresStore {
         &self,
         batch: Vec<StateWrite>,
     ) -> BoxFuture<'_, Result<Vec<WriteOutcome>, StoreError>> {
-        let (done, answer) = oneshot::channel();
-        let sent = self
-            .writes
-            .unbounded_send(WriteRequest::Write { batch, done })
-            .is_ok();
-        Box::pin(async move {
-            if !sent {
-                return Err(gone());
-            }
-            answer.await.unwrap_or_else(|_| Err(gone()))
-        })
+        let writes = &self.writes;
+        ask(
+            |request| writes.unbounded_send(request).is_ok(),
+            |done| WriteRequest::Write { batch, done },
+            gone,
+        )
     }
 }
 

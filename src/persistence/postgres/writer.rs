@@ -10,25 +10,12 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::Poll;
 
-use futures_channel::oneshot;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, Row, Statement};
 
 use super::{classify, from_sql, open, to_sql};
+use crate::persistence::group_commit::WriteRequest;
 use crate::persistence::store::{StateWrite, StoreError, WriteOutcome, outcome};
-
-/// What the store asks of its writer.
-pub(super) enum WriteRequest {
-    Claim {
-        partition: u64,
-        epoch: u64,
-        done: oneshot::Sender<Result<(), StoreError>>,
-    },
-    Write {
-        batch: Vec<StateWrite>,
-        done: oneshot::Sender<Result<Vec<WriteOutcome>, StoreError>>,
-    },
-}
 
 /// The writer's connection and its prepared statements.
 pub(super) struct Writer {

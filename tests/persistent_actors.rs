@@ -13,8 +13,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use acteur::persistence::{
-    Backoff, MemoryStore, PersistenceConfiguration, StateError, StateKeyRef, StateStore,
-    StoredState, UnsavedState, UpgradeError, WriteMode,
+    Backoff, BoxFuture, MemoryStore, PersistenceConfiguration, StateError, StateKeyRef, StateStore,
+    StateWrite, StoreError, StoredRecord, StoredState, UnsavedState, UpgradeError, WriteMode,
+    WriteOutcome,
 };
 use acteur::{
     Acteur, ActorAssistant, ActorConfiguration, BoxError, Error, PersistentActor, Respond,
@@ -855,6 +856,124 @@ proptest::proptest! {
             proptest::prop_assert!(false, "{}", problem);
         }
     }
+}
+
+/// A store whose writes wait at a gate until it opens: to see what an
+/// actor does while its save is in flight.
+#[derive(Clone, Default)]
+struct Gated {
+    store: MemoryStore,
+    gate: Arc<Mutex<GateState>>,
+}
+
+#[derive(Default)]
+struct GateState {
+    open: bool,
+    /// Writes that reached the gate so far.
+    arrived: usize,
+    wakers: Vec<std::task::Waker>,
+}
+
+impl Gated {
+    fn open(&self) {
+        let mut gate = self.gate.lock().unwrap();
+        gate.open = true;
+        gate.wakers.drain(..).for_each(std::task::Waker::wake);
+    }
+
+    fn arrived(&self) -> usize {
+        self.gate.lock().unwrap().arrived
+    }
+}
+
+impl StateStore for Gated {
+    fn claim(&self, partition: u64, epoch: u64) -> BoxFuture<'_, Result<(), StoreError>> {
+        self.store.claim(partition, epoch)
+    }
+
+    fn load(
+        &self,
+        key: StateKeyRef<'_>,
+    ) -> BoxFuture<'_, Result<Option<StoredRecord>, StoreError>> {
+        self.store.load(key)
+    }
+
+    fn write(
+        &self,
+        batch: Vec<StateWrite>,
+    ) -> BoxFuture<'_, Result<Vec<WriteOutcome>, StoreError>> {
+        self.gate.lock().unwrap().arrived += 1;
+        Box::pin(async move {
+            std::future::poll_fn(|cx| {
+                let mut gate = self.gate.lock().unwrap();
+                if gate.open {
+                    std::task::Poll::Ready(())
+                } else {
+                    gate.wakers.push(cx.waker().clone());
+                    std::task::Poll::Pending
+                }
+            })
+            .await;
+            self.store.write(batch).await
+        })
+    }
+}
+
+#[test]
+fn every_turn_replies_wait_for_their_save_but_the_next_messages_do_not() {
+    let gated = Gated::default();
+    let sys = system(gated.clone());
+    assert_eq!(show(&sys, 1).0.cents, 0);
+    std::thread::scope(|scope| {
+        // The first deposit's save waits at the gate, and so its reply.
+        let first = scope.spawn(|| deposit(&sys, 1, 5));
+        while gated.arrived() == 0 {
+            std::thread::yield_now();
+        }
+        // Meanwhile the actor goes on: a read is answered at once, and
+        // sees the deposit.
+        assert_eq!(
+            show(&sys, 1),
+            (
+                Balance {
+                    cents: 5,
+                    deposits: 1
+                },
+                0
+            )
+        );
+        // Five more deposits, their replies waiting too.
+        let more: Vec<_> = (0..5)
+            .map(|_| scope.spawn(|| deposit(&sys, 1, 1)))
+            .collect();
+        while sys.statistics().actor::<Account>().unwrap().queued_messages > 0
+            || show(&sys, 1).0.deposits < 6
+        {
+            std::thread::yield_now();
+        }
+        assert!(!first.is_finished());
+        gated.open();
+        assert_eq!(first.join().unwrap().unwrap(), 5);
+        let mut balances: Vec<i64> = more
+            .into_iter()
+            .map(|d| d.join().unwrap().unwrap())
+            .collect();
+        balances.sort_unstable();
+        assert_eq!(balances, [6, 7, 8, 9, 10]);
+    });
+    // The five deposits made while the first was saved shared one write.
+    assert_eq!(gated.arrived(), 2);
+    assert_eq!(
+        show(&sys, 1),
+        (
+            Balance {
+                cents: 10,
+                deposits: 6
+            },
+            2
+        )
+    );
+    stop(sys);
 }
 
 #[test]

@@ -76,7 +76,10 @@ impl fmt::Debug for PersistenceConfiguration {
 pub enum WriteMode {
     /// After every message that changed the state, before the message's
     /// reply is released: an answer means the change is durable. Replies
-    /// leave in the order the messages came.
+    /// leave in the order the messages came. The actor does not wait for
+    /// the write: its next messages run meanwhile, and the turns that end
+    /// while a write is in flight share the next one, so a busy actor costs
+    /// one write per commit of the store, not one per message.
     EveryTurn,
     /// At most `max_delay` after the first turn that changed the state
     /// since it was last saved, and before the actor is deactivated. Replies

@@ -75,6 +75,13 @@ pub(crate) async fn drain<A: Actor>(
         ) {
             Step::Handle(envelope) => {
                 lingered = false;
+                if actor.is_some() && actors.state_lost(id) {
+                    // A save that finished after its turn met another
+                    // writer (see `persistence/pipeline.rs`): this message
+                    // gets the stored state, not the stale one.
+                    drop_activation(system, &actors, id, slot, actor.take(), memory);
+                    memory = 0;
+                }
                 if actor.is_none() {
                     // The calls waiting for this message wait for `activate`
                     // too (the handler gets them from its envelope).

@@ -128,19 +128,6 @@ impl<M: Send + 'static, R: Send + 'static> Ask<M, R> {
     where
         F: Future<Output = R> + Send + 'a,
     {
-        self.answer_after(move |message| {
-            let response = handler(message);
-            async move { Ok(response.await) }
-        })
-    }
-
-    /// As [`Ask::answer_with`], for a handler whose turn can still fail
-    /// after it returned (a persistent actor's save): the caller gets that
-    /// error instead of the response.
-    fn answer_after<'a, F>(self, handler: impl FnOnce(M) -> F + Send + 'a) -> HandlerFuture<'a>
-    where
-        F: Future<Output = Result<R, Error>> + Send + 'a,
-    {
         let Ask {
             message,
             reply,
@@ -148,7 +135,8 @@ impl<M: Send + 'static, R: Send + 'static> Ask<M, R> {
         } = self;
         Box::pin(run_with_chain(chain, async move {
             let reply = Unanswered(Some(reply));
-            reply.answer(handler(message).await);
+            let response = handler(message).await;
+            reply.answer(Ok(response));
         }))
     }
 }
@@ -205,7 +193,7 @@ impl<A: Receive<M>, M: Send + 'static> ActorMessage<A> for Tell<M> {
             <A as Receive<M>>::handle(&mut *actor, self.0, assistant).await;
             // Nobody waits for the outcome: a failed save is logged, and
             // the actor stays changed.
-            let _ = saved_turn(actor, assistant).await;
+            turn_ended(actor, assistant, None);
         })
     }
 
@@ -227,25 +215,26 @@ const fn is_persistent<A: Actor>() -> bool {
     return false;
 }
 
-/// After a turn of a persistent actor: its state saved if its type saves
-/// every turn and the turn changed it. The turn's reply waits for this.
-/// The state is encoded at once; the future borrows only the assistant, as
-/// the actor need not be `Sync`.
-fn saved_turn<'a, A: Actor>(
-    actor: &A,
-    assistant: &'a ActorAssistant<A>,
-) -> impl Future<Output = Result<(), Error>> + Send + 'a {
+/// The reply of a turn that may wait for a save (see
+/// `persistence/pipeline.rs`): run with `Ok` once the turn's state is
+/// durable, or with the error of its save.
+#[cfg(feature = "persistence")]
+type Release = crate::system::persistence::pipeline::Release;
+#[cfg(not(feature = "persistence"))]
+type Release = Box<dyn FnOnce(Result<(), Error>) + Send>;
+
+/// After a turn of a persistent actor: its state goes to be saved if its
+/// type saves every turn and the turn changed it; `release` (the turn's
+/// reply, if anyone waits for one) runs once it is durable, or at once if
+/// there is nothing to save. The actor's next message does not wait.
+fn turn_ended<A: Actor>(actor: &A, assistant: &ActorAssistant<A>, release: Option<Release>) {
     #[cfg(feature = "persistence")]
-    let saving = crate::system::persistence::save::after_turn(actor, assistant);
+    crate::system::persistence::save::after_turn(actor, assistant, release);
     #[cfg(not(feature = "persistence"))]
-    let saving: Option<std::future::Ready<Result<(), Error>>> = {
+    {
         let _ = (actor, assistant);
-        None
-    };
-    async move {
-        match saving {
-            Some(saving) => saving.await,
-            None => Ok(()),
+        if let Some(release) = release {
+            release(Ok(()));
         }
     }
 }
@@ -260,10 +249,19 @@ impl<A: Respond<M>, M: Send + 'static> ActorMessage<A> for Ask<M, <A as Respond<
             return self
                 .answer_with(move |message| <A as Respond<M>>::handle(actor, message, assistant));
         }
-        self.answer_after(move |message| async move {
+        let Ask {
+            message,
+            reply,
+            chain,
+        } = *self;
+        Box::pin(run_with_chain(chain, async move {
+            let reply = Unanswered(Some(reply));
             let response = <A as Respond<M>>::handle(&mut *actor, message, assistant).await;
-            saved_turn(actor, assistant).await.map(|()| response)
-        })
+            // Answered once the turn's state is durable: the caller gets
+            // the save's error instead, if it fails.
+            let release: Release = Box::new(move |saved| reply.answer(saved.map(|()| response)));
+            turn_ended(actor, assistant, Some(release));
+        }))
     }
 
     fn refuse(self: Box<Self>, error: Error) -> bool {
@@ -351,7 +349,7 @@ impl<A: Receive<M>, M: Send + 'static> ActorMessage<A> for IntervalTick<M> {
         match (*self).open() {
             Some(message) if is_persistent::<A>() => Box::pin(async move {
                 <A as Receive<M>>::handle(&mut *actor, message, assistant).await;
-                let _ = saved_turn(actor, assistant).await;
+                turn_ended(actor, assistant, None);
             }),
             Some(message) => Box::pin(<A as Receive<M>>::handle(actor, message, assistant)),
             None => Box::pin(std::future::ready(())),

@@ -7,6 +7,9 @@
 //!   activations' [`Tracker`]s, its counters.
 //! - `load.rs`: loading a state before `activate`, retried within the
 //!   type's `load_timeout`, checked, decoded or upgraded.
+//! - `pipeline.rs`: `EveryTurn` saves in flight while the next messages
+//!   run, and the replies that wait for them.
+//! - `write.rs`: encoding a state and writing it as the next version.
 //! - `save.rs`: writing a changed state after a turn, on `save`, on
 //!   `clear_state` and after `deactivate`, retried while the store is
 //!   unavailable.
@@ -14,7 +17,9 @@
 //!   changes at most `max_delay` after the first.
 
 pub(crate) mod load;
+pub(crate) mod pipeline;
 pub(crate) mod save;
+pub(crate) mod write;
 pub(crate) mod write_behind;
 
 use std::collections::HashMap;
@@ -26,10 +31,11 @@ use std::time::Duration;
 use dashmap::DashMap;
 
 use crate::Timer;
-use crate::persistence::{StateStore, WriteMode};
+use crate::persistence::{StateError, StateStore, WriteMode};
 use crate::persistent_actor::PersistenceHooks;
 use crate::statistics::StateStatistics;
 use crate::{Actor, Error};
+use pipeline::Pipeline;
 
 /// The partition of every actor on a system that is not part of a cluster.
 pub(crate) const SINGLE_NODE_PARTITION: u64 = 0;
@@ -79,8 +85,12 @@ pub(crate) struct Tracker {
     /// The state was cleared: nothing is saved any more.
     pub(crate) cleared: bool,
     /// A save met another writer (`Conflict` or `Fenced`): the activation
-    /// is to be dropped without `deactivate`.
-    pub(crate) lost: bool,
+    /// is to be dropped without `deactivate`, and the replies still waiting
+    /// for a save get this error.
+    pub(crate) lost: Option<StateError>,
+    /// In `EveryTurn` mode, while a save is in flight: what waits behind it
+    /// (see `pipeline.rs`).
+    pub(crate) pipeline: Option<Pipeline>,
     /// In `WriteBehind` mode, while a turn since the last save may have
     /// changed the state: the timer of the flush that will save it.
     pub(crate) flush: Option<Timer>,
@@ -201,9 +211,16 @@ impl<A: Actor> Persisted<A> {
         key
     }
 
-    /// The activation of `id` ended: its tracker goes.
+    /// The activation of `id` ended: its tracker goes, and the replies
+    /// still waiting for a save are told why it will not come.
     pub(crate) fn forget(&self, id: &A::Id) {
-        self.trackers.remove(id);
+        let Some((_, tracker)) = self.trackers.remove(id) else {
+            return;
+        };
+        if let Some(pipeline) = tracker.pipeline {
+            let error = tracker.lost.map_or_else(pipeline::ended, Error::State);
+            pipeline.abandon(&error);
+        }
     }
 
     /// This type's figures now, for `Acteur::statistics`.
@@ -225,6 +242,8 @@ impl<A: Actor> Persisted<A> {
 
     /// Whether a save of `id`'s activation met another writer.
     pub(crate) fn is_lost(&self, id: &A::Id) -> bool {
-        self.trackers.get(id).is_some_and(|tracker| tracker.lost)
+        self.trackers
+            .get(id)
+            .is_some_and(|tracker| tracker.lost.is_some())
     }
 }

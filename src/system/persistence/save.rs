@@ -1,236 +1,89 @@
-//! Writing a persistent actor's state: after a turn that changed it (in
-//! `EveryTurn` mode, before the turn's reply leaves), when a handler calls
-//! `save` or `clear_state`, and after `deactivate`. A write the store could
-//! not take is retried; one that met another writer loses the activation.
+//! When a persistent actor's state is saved: after a turn that changed it
+//! (`EveryTurn` through `pipeline.rs`, `WriteBehind` through its flush),
+//! when a handler calls `save` or `clear_state`, and after `deactivate`;
+//! and what becomes of a state that could not be saved by the shutdown
+//! deadline. The writing itself is `write.rs`'s.
 
 use std::any::type_name;
 use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::{Persisted, SINGLE_NODE_PARTITION, StateCounters, Tracker};
-use crate::persistence::codec::{self, POSTCARD};
-use crate::persistence::{
-    Envelope, StateError, StateWrite, StoreError, UnsavedState, WriteMode, WriteOutcome,
-};
+use super::pipeline::{self, Release};
+use super::write::{encode, envelope, mark_changed, write};
+use super::{Persisted, Tracker};
+use crate::persistence::codec;
+use crate::persistence::{Envelope, StateError, StoreError, UnsavedState, WriteMode};
 use crate::system::System;
 use crate::{Actor, ActorAssistant, Error, PersistentActor};
 
-/// A save in progress, as part of a handler's future.
-pub(crate) type Saving<'a> = Pin<Box<dyn Future<Output = Result<(), Error>> + Send + 'a>>;
-
-/// After a turn of `actor`: its save, if the type saves every turn and the
-/// turn changed the state; `None` otherwise (always, for an actor that is
-/// not persistent). The reply of the turn waits for it. A `WriteBehind`
-/// type's first changed turn starts its flush instead.
+/// After a turn of `actor`, with its reply `release` (`None` for a message
+/// nobody waits for): in `EveryTurn` mode, a changed state goes to the
+/// activation's pipeline, and `release` runs once it is durable; in
+/// `WriteBehind` mode the first changed turn starts the flush. Otherwise,
+/// and always for an actor that is not persistent, `release` runs at once.
 #[inline]
-pub(crate) fn after_turn<'a, A: Actor>(
+pub(crate) fn after_turn<A: Actor>(
     actor: &A,
-    assistant: &'a ActorAssistant<A>,
-) -> Option<Saving<'a>> {
+    assistant: &ActorAssistant<A>,
+    release: Option<Release>,
+) {
     if !A::__PERSISTENT {
-        return None;
+        if let Some(release) = release {
+            release(Ok(()));
+        }
+        return;
     }
-    changed_turn(actor, assistant)
+    changed_turn(actor, assistant, release);
 }
 
 #[cold]
-fn changed_turn<'a, A: Actor>(actor: &A, assistant: &'a ActorAssistant<A>) -> Option<Saving<'a>> {
+fn changed_turn<A: Actor>(actor: &A, assistant: &ActorAssistant<A>, release: Option<Release>) {
     let system = assistant.system();
-    let actors = system.actor_type::<A>().ok()?;
-    let persisted = actors.persisted.as_deref()?;
+    let Ok(actors) = system.actor_type::<A>() else {
+        if let Some(release) = release {
+            release(Ok(()));
+        }
+        return;
+    };
+    let Some(persisted) = actors.persisted.as_deref() else {
+        if let Some(release) = release {
+            release(Ok(()));
+        }
+        return;
+    };
     let id = assistant.id();
-    {
-        let mut tracker = persisted.trackers.get_mut(id)?;
-        if std::mem::take(&mut tracker.unchanged) || tracker.cleared {
-            return None;
-        }
-        tracker.dirty = true;
-        match persisted.hooks.configuration.write {
-            WriteMode::EveryTurn => {}
-            WriteMode::WriteBehind { max_delay } => {
-                // Nothing encoded or written here: the flush will.
-                if tracker.flush.is_none() {
-                    tracker.flush = Some((persisted.hooks.start_flush)(assistant, max_delay));
+    let saves_now = {
+        match persisted.trackers.get_mut(id) {
+            None => false,
+            Some(mut tracker) => {
+                if std::mem::take(&mut tracker.unchanged) || tracker.cleared {
+                    false
+                } else {
+                    tracker.dirty = true;
+                    match persisted.hooks.configuration.write {
+                        WriteMode::EveryTurn => true,
+                        WriteMode::WriteBehind { max_delay } => {
+                            // Nothing encoded or written here: the flush will.
+                            if tracker.flush.is_none() {
+                                tracker.flush =
+                                    Some((persisted.hooks.start_flush)(assistant, max_delay));
+                            }
+                            false
+                        }
+                        _ => false,
+                    }
                 }
-                return None;
             }
-            _ => return None,
-        }
-    }
-    let envelope = match encode(persisted, actor) {
-        Ok(envelope) => envelope,
-        Err(error) => {
-            log::error!(
-                "the state of actor {} {id:?} was not saved: {error}",
-                type_name::<A>()
-            );
-            return Some(Box::pin(std::future::ready(Err(Error::State(error)))));
         }
     };
-    if !mark_changed(persisted, id, &envelope) {
-        return None;
+    if saves_now {
+        pipeline::every_turn(persisted, actor, assistant, release);
+    } else {
+        if let Some(release) = release {
+            release(Ok(()));
+        }
     }
-    let give_up_at = Instant::now() + system.call_timeout;
-    let system = system.clone();
-    Some(Box::pin(async move {
-        let actors = system.actor_type::<A>()?;
-        let Some(persisted) = actors.persisted.as_deref() else {
-            return Ok(());
-        };
-        write(persisted, assistant.id(), Some(envelope), Some(give_up_at))
-            .await
-            .map(drop)
-            .map_err(Error::State)
-    }))
-}
-
-/// The state of `actor` in an envelope, or why it cannot be saved.
-pub(crate) fn encode<A: Actor>(
-    persisted: &Persisted<A>,
-    actor: &A,
-) -> Result<Envelope, StateError> {
-    let bytes = (persisted.hooks.encode)(actor).map_err(|reason| StateError::Encode { reason })?;
-    envelope(persisted, bytes)
-}
-
-/// `bytes` in an envelope, or `TooLarge`.
-pub(crate) fn envelope<A: Actor>(
-    persisted: &Persisted<A>,
-    bytes: Vec<u8>,
-) -> Result<Envelope, StateError> {
-    let max = persisted.hooks.configuration.max_state_bytes;
-    if bytes.len() > max {
-        return Err(StateError::TooLarge {
-            bytes: bytes.len(),
-            max,
-        });
-    }
-    Ok(Envelope::new(POSTCARD, persisted.hooks.schema, bytes))
-}
-
-/// Whether `envelope` differs from what `id` last loaded or saved; if so,
-/// the turn is counted as unsaved.
-pub(crate) fn mark_changed<A: Actor>(
-    persisted: &Persisted<A>,
-    id: &A::Id,
-    envelope: &Envelope,
-) -> bool {
-    let Some(mut tracker) = persisted.trackers.get_mut(id) else {
-        return false;
-    };
-    if tracker.saved_checksum == Some(envelope.checksum) {
-        StateCounters::add(&persisted.counters.skipped);
-        return false;
-    }
-    tracker.unsaved_turns += 1;
-    true
-}
-
-/// Writes `value` (`None`: a tombstone) as the next version of `id`'s row,
-/// retrying while the store is unavailable until `give_up_at` (`None`:
-/// until it succeeds or meets another writer). The new version on success.
-pub(crate) async fn write<A: Actor>(
-    persisted: &Persisted<A>,
-    id: &A::Id,
-    value: Option<Envelope>,
-    give_up_at: Option<Instant>,
-) -> Result<u64, StateError> {
-    let key = persisted.key_of(id);
-    let configuration = &persisted.hooks.configuration;
-    let checksum = value.as_ref().map(|value| value.checksum);
-    let mut failures = 0;
-    loop {
-        let Some(expected_version) = persisted.trackers.get(id).map(|tracker| tracker.version)
-        else {
-            return Err(StateError::Store(StoreError::Failed {
-                reason: "the activation ended before its state was written".to_string(),
-            }));
-        };
-        let attempt = StateWrite {
-            type_key: persisted.hooks.type_key,
-            id: key.clone(),
-            partition: SINGLE_NODE_PARTITION,
-            epoch: persisted.epoch,
-            expected_version,
-            value: value.clone(),
-        };
-        StateCounters::add(&persisted.counters.transactions);
-        let error = match persisted.store.write(vec![attempt]).await {
-            Ok(outcomes) => match outcomes.as_slice() {
-                [outcome] => return settle(persisted, id, *outcome, checksum),
-                _ => StoreError::Failed {
-                    reason: format!(
-                        "the store answered a write of one row with {} outcomes",
-                        outcomes.len()
-                    ),
-                },
-            },
-            Err(error) => error,
-        };
-        failures += 1;
-        let wait = configuration.retry.wait(failures);
-        let out_of_time = give_up_at.is_some_and(|at| Instant::now() + wait >= at);
-        if !error.is_transient() || out_of_time {
-            log::error!(
-                "saving the state of actor {} {id:?} failed ({failures} attempt(s)): {error}; \
-                 it stays in RAM, changed, and is saved again later",
-                type_name::<A>()
-            );
-            StateCounters::add(&persisted.counters.failed);
-            return Err(StateError::from_store(error));
-        }
-        if failures == 1 {
-            log::warn!(
-                "saving the state of actor {} {id:?} failed: {error}; retrying",
-                type_name::<A>()
-            );
-        }
-        StateCounters::add(&persisted.counters.retries);
-        crate::runtime::sleep(wait).await;
-    }
-}
-
-/// Records what became of a write of `id`'s row whose value had `checksum`.
-fn settle<A: Actor>(
-    persisted: &Persisted<A>,
-    id: &A::Id,
-    outcome: WriteOutcome,
-    checksum: Option<u32>,
-) -> Result<u64, StateError> {
-    let Some(mut tracker) = persisted.trackers.get_mut(id) else {
-        return Err(StateError::Store(StoreError::Failed {
-            reason: "the activation ended before its state was written".to_string(),
-        }));
-    };
-    let error = match outcome {
-        WriteOutcome::Written { version } => {
-            StateCounters::add(&persisted.counters.saves);
-            tracker.version = version;
-            tracker.saved_checksum = checksum;
-            tracker.unsaved_turns = 0;
-            tracker.dirty = false;
-            tracker.cleared = checksum.is_none();
-            return Ok(version);
-        }
-        WriteOutcome::Conflict { stored_version } => {
-            StateCounters::add(&persisted.counters.conflicts);
-            StateError::Conflict { stored_version }
-        }
-        WriteOutcome::Fenced { fence_epoch } => {
-            StateCounters::add(&persisted.counters.fenced);
-            StateError::Fenced { fence_epoch }
-        }
-    };
-    tracker.lost = true;
-    log::error!(
-        "the state of actor {} {id:?} was not saved: {error}; {} unsaved turn(s) are dropped \
-         with the activation",
-        type_name::<A>(),
-        tracker.unsaved_turns
-    );
-    Err(error)
 }
 
 /// After `deactivate`: the save of `actor`'s state if it changed, retrying
@@ -251,7 +104,7 @@ pub(crate) fn at_deactivation<'a, A: Actor>(
     let skip = persisted
         .trackers
         .get(id)
-        .is_none_or(|tracker| !tracker.dirty || tracker.cleared || tracker.lost);
+        .is_none_or(|tracker| !tracker.dirty || tracker.cleared || tracker.lost.is_some());
     if skip {
         return None;
     }
@@ -266,13 +119,16 @@ pub(crate) fn at_deactivation<'a, A: Actor>(
             return None;
         }
     };
-    if !mark_changed(persisted, id, &envelope) {
-        return None;
-    }
     Some(async move {
         let Some(persisted) = actors.persisted.as_deref() else {
             return;
         };
+        // The saves of its last turns first: one write at a time. Then
+        // only if it changed since.
+        pipeline::saved(persisted, id).await;
+        if !mark_changed(persisted, id, &envelope) {
+            return;
+        }
         let saving = write(persisted, id, Some(envelope.clone()), None);
         match system.lifecycle.unless_abandoned(saving).await {
             // Saved, or lost to another writer (logged): nothing to hand over.
@@ -288,7 +144,7 @@ pub(crate) fn abandoned<A: Actor>(persisted: &Persisted<A>, id: &A::Id, actor: &
     let unchanged = persisted
         .trackers
         .get(id)
-        .is_none_or(|tracker| !tracker.dirty || tracker.cleared || tracker.lost);
+        .is_none_or(|tracker| !tracker.dirty || tracker.cleared || tracker.lost.is_some());
     if unchanged {
         return;
     }
@@ -335,6 +191,7 @@ pub(crate) async fn save_now<A: PersistentActor>(
     let actors = system.actor_type::<A>().map_err(not_persisted)?;
     let persisted = actors.persisted.as_deref().ok_or_else(no_tracker)?;
     let id = assistant.id();
+    pipeline::saved(persisted, id).await;
     let bytes = codec::encode(state).map_err(|reason| StateError::Encode { reason })?;
     let envelope = envelope(persisted, bytes)?;
     if !mark_changed(persisted, id, &envelope) {
@@ -356,6 +213,7 @@ pub(crate) async fn clear<A: PersistentActor>(
     let system = assistant.system();
     let actors = system.actor_type::<A>().map_err(not_persisted)?;
     let persisted = actors.persisted.as_deref().ok_or_else(no_tracker)?;
+    pipeline::saved(persisted, assistant.id()).await;
     let give_up_at = Instant::now() + system.call_timeout;
     write(persisted, assistant.id(), None, Some(give_up_at))
         .await

@@ -9,7 +9,7 @@
 use std::any::type_name;
 use std::time::{Duration, Instant};
 
-use super::save::{encode, mark_changed, write};
+use super::write::{encode, mark_changed, write};
 use crate::persistence::{StateError, WriteMode};
 use crate::{ActorAssistant, PersistentActor, Receive, Timer};
 
@@ -40,7 +40,7 @@ impl<A: PersistentActor> Receive<FlushState> for A {
             }
             // This turn itself changes nothing.
             tracker.unchanged = true;
-            if tracker.cleared || tracker.lost {
+            if tracker.cleared || tracker.lost.is_some() {
                 return;
             }
         }

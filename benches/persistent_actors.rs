@@ -296,6 +296,7 @@ fn main() {
         behind_sends = behind_sends.min(pipelined_sends::<WriteBehind>(&sys, sends));
     }
     let every_calls = sequential_calls::<EveryTurn>(&sys, calls / 10);
+    let every_sends = pipelined_sends::<EveryTurn>(&sys, sends / 10);
     stop(sys);
 
     let per = |elapsed: Duration, n: u64| elapsed.as_secs_f64() * 1e9 / n as f64;
@@ -322,9 +323,10 @@ fn main() {
         per(behind_calls, calls) / per(volatile_calls, calls)
     );
     println!(
-        "| send, pipelined: volatile / WriteBehind | {:.0} / {:.0} ns (WriteBehind {:.2}x) |",
+        "| send, pipelined: volatile / WriteBehind / EveryTurn | {:.0} / {:.0} / {:.0} ns (WriteBehind {:.2}x) |",
         per(volatile_sends, sends),
         per(behind_sends, sends),
+        per(every_sends, sends / 10),
         per(behind_sends, sends) / per(volatile_sends, sends)
     );
     postgres(actors);

@@ -13,8 +13,8 @@
 //! 5. [Shutdown](crate::guide::ch05_shutdown): stopping gracefully in phases,
 //!    what happens to messages in flight, and the deadline.
 //! 6. [Keeping state](crate::guide::ch06_keeping_state): loading in `activate`
-//!    with the application's data, saving in `deactivate`, and what a stop
-//!    or a crash keeps.
+//!    with the application's data, saving in `deactivate`, what a stop or a
+//!    crash keeps, and durable state managed by Acteur (`PersistentActor`).
 //! 7. [Errors, panics and overload](crate::guide::ch07_errors): every error, what
 //!    causes it and what to do; bounded mailboxes, timeouts, deadlocks.
 //! 8. [Memory policies](crate::guide::ch08_memory): idle timeouts, limits on
@@ -77,7 +77,7 @@ pub mod ch12_migration {}
 
 /// The source of each program in the `examples/` folder, to read beside the
 /// guide. Each runs with `cargo run --example NAME` (`web_server` with
-/// `--features tokio`); they are built and run by the crate's CI, not here.
+/// `--features tokio`, `persistent_bank` with `--features sqlite`); they are built and run by the crate's CI, not here.
 pub mod examples {
     /// Shows one example's source as a page of its own.
     macro_rules! example {
@@ -120,6 +120,11 @@ pub mod examples {
         game,
         "game.rs",
         "10,000 players walking between 1,000 rooms, which broadcast through a service."
+    );
+    example!(
+        persistent_bank,
+        "persistent_bank.rs",
+        "accounts whose balances survive the program, on an SQLite file (the `sqlite` feature)."
     );
     example!(
         web_server,

@@ -13,9 +13,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use acteur::persistence::{
-    Backoff, BoxFuture, MemoryStore, PersistenceConfiguration, StateError, StateKeyRef, StateStore,
-    StateWrite, StoreError, StoredRecord, StoredState, UnsavedState, UpgradeError, WriteMode,
-    WriteOutcome,
+    Backoff, BoxFuture, Envelope, MemoryStore, PersistenceConfiguration, StateError, StateKeyRef,
+    StateStore, StateWrite, StoreError, StoredRecord, StoredState, UnsavedState, UpgradeError,
+    WriteMode, WriteOutcome,
 };
 use acteur::{
     Acteur, ActorAssistant, ActorConfiguration, BoxError, Error, PersistentActor, Respond,
@@ -654,6 +654,74 @@ fn a_damaged_state_is_an_error_and_stays_as_it_is() {
     stop(sys);
     let after = futures_lite::future::block_on(store.load(key(&id))).unwrap();
     assert_eq!(before, after, "a damaged row must never be replaced");
+}
+
+#[test]
+fn a_truncated_state_or_an_unknown_codec_is_an_error_and_stays_as_it_is() {
+    let store = MemoryStore::new();
+    let sys = system(store.clone());
+    assert_eq!(deposit(&sys, 10, 5).unwrap(), 5);
+    stop(sys);
+    let id = 10u64.to_be_bytes();
+    let stored = futures_lite::future::block_on(store.load(key(&id)))
+        .unwrap()
+        .unwrap();
+    let good = stored.value.unwrap();
+    // Checksums that match: only decoding can tell what is wrong.
+    let truncated = Envelope::new(
+        good.codec,
+        good.schema,
+        good.bytes[..good.bytes.len() - 1].to_vec(),
+    );
+    let unknown_codec = Envelope::new(99, good.schema, good.bytes.clone());
+    for (version, damaged) in [(1, truncated), (2, unknown_codec)] {
+        let rewrite = StateWrite {
+            type_key: Account::TYPE_KEY,
+            id: id.to_vec(),
+            partition: 0,
+            epoch: 0,
+            expected_version: version,
+            value: Some(damaged),
+        };
+        assert_eq!(
+            futures_lite::future::block_on(store.write(vec![rewrite])).unwrap(),
+            [WriteOutcome::Written {
+                version: version + 1
+            }]
+        );
+        let before = futures_lite::future::block_on(store.load(key(&id))).unwrap();
+        let sys = system(store.clone());
+        match deposit(&sys, 10, 1) {
+            Err(Error::State(StateError::Corrupt { .. })) => {}
+            other => panic!("a damaged state must be reported as Corrupt, not {other:?}"),
+        }
+        stop(sys);
+        let after = futures_lite::future::block_on(store.load(key(&id))).unwrap();
+        assert_eq!(before, after, "a damaged row must never be replaced");
+    }
+}
+
+#[test]
+fn deposits_during_a_slow_write_share_the_next_one() {
+    let store = MemoryStore::new();
+    let sys = system(store.clone());
+    assert_eq!(deposit(&sys, 11, 0).unwrap(), 0);
+    store.delay_answers(Duration::from_millis(20));
+    std::thread::scope(|scope| {
+        let deposits: Vec<_> = (0..50)
+            .map(|_| scope.spawn(|| deposit(&sys, 11, 1).unwrap()))
+            .collect();
+        let mut balances: Vec<i64> = deposits.into_iter().map(|d| d.join().unwrap()).collect();
+        balances.sort_unstable();
+        assert_eq!(balances, (1..=50).collect::<Vec<_>>());
+    });
+    let state = sys.statistics().actor::<Account>().unwrap().state.unwrap();
+    assert!(state.saves < 50, "{} writes for 50 deposits", state.saves);
+    store.delay_answers(Duration::ZERO);
+    stop(sys);
+    let sys = system(store);
+    assert_eq!(show(&sys, 11).0.cents, 50);
+    stop(sys);
 }
 
 #[test]

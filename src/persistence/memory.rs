@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
 
 use super::key::StateKeyRef;
 use super::store::{
@@ -54,6 +55,8 @@ struct Database {
     failures: usize,
     /// The next write's commit outcome is lost; whether it was applied.
     ambiguous: Option<bool>,
+    /// How long each answer takes, as `delay_answers` asked.
+    delay: Duration,
 }
 
 impl Database {
@@ -142,6 +145,38 @@ impl MemoryStore {
         self.database().ambiguous = Some(applied);
     }
 
+    /// Makes every operation from now on answer only after `delay`, as a
+    /// store across a slow network would: its effect happens when it is
+    /// asked, its answer comes later. `Duration::ZERO` makes the answers
+    /// immediate again.
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// use acteur::persistence::{MemoryStore, StateKeyRef, StateStore};
+    ///
+    /// let store = MemoryStore::new();
+    /// store.delay_answers(Duration::from_millis(20));
+    /// let started = Instant::now();
+    /// let key = StateKeyRef { type_key: "account", id: &[1] };
+    /// assert_eq!(futures_lite::future::block_on(store.load(key)), Ok(None));
+    /// assert!(started.elapsed() >= Duration::from_millis(20));
+    /// ```
+    pub fn delay_answers(&self, delay: Duration) {
+        self.database().delay = delay;
+    }
+
+    /// The answer `result`, after the delay `delay_answers` set.
+    fn answer<T: Send + 'static>(&self, result: T) -> BoxFuture<'static, T> {
+        let delay = self.database().delay;
+        if delay.is_zero() {
+            return Box::pin(std::future::ready(result));
+        }
+        Box::pin(async move {
+            crate::runtime::sleep(delay).await;
+            result
+        })
+    }
+
     /// Flips a bit of the state stored for `key`, leaving its checksum as
     /// it was; true if there was a state to damage.
     pub fn corrupt(&self, key: StateKeyRef<'_>) -> bool {
@@ -170,7 +205,8 @@ impl StateStore for MemoryStore {
             let fence = database.fences.entry(partition).or_insert(0);
             *fence = (*fence).max(epoch);
         });
-        Box::pin(std::future::ready(result))
+        drop(database);
+        self.answer(result)
     }
 
     fn load(
@@ -184,7 +220,8 @@ impl StateStore for MemoryStore {
                 .get(&(key.type_key.to_string(), key.id.to_vec()))
                 .cloned()
         });
-        Box::pin(std::future::ready(result))
+        drop(database);
+        self.answer(result)
     }
 
     fn write(
@@ -211,6 +248,7 @@ impl StateStore for MemoryStore {
                     .collect()
             }
         });
-        Box::pin(std::future::ready(result))
+        drop(database);
+        self.answer(result)
     }
 }

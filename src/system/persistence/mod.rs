@@ -226,7 +226,11 @@ impl<A: Actor> Persisted<A> {
     /// This type's figures now, for `Acteur::statistics`.
     pub(crate) fn report(&self) -> StateStatistics {
         let c = &self.counters;
-        let dirty = self.trackers.iter().filter(|tracker| tracker.dirty).count();
+        let dirty = self
+            .trackers
+            .iter()
+            .filter(|tracker| tracker.dirty || tracker.pipeline.is_some())
+            .count();
         StateStatistics {
             loads: c.loads.load(Relaxed),
             saves: c.saves.load(Relaxed),

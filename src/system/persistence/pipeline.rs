@@ -97,7 +97,9 @@ pub(crate) fn hand_over<A: Actor>(
         return;
     }
     if tracker.saved_checksum == Some(envelope.checksum) {
+        // Back to what is stored: nothing to save.
         StateCounters::add(&persisted.counters.skipped);
+        tracker.dirty = false;
         drop(tracker);
         if let Some(release) = release {
             release(Ok(()));

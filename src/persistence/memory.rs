@@ -18,8 +18,9 @@ use super::store::{
 /// It can be told to fail: [`fail_next`](MemoryStore::fail_next) makes
 /// operations fail as an unreachable store does,
 /// [`lose_next_commit_result`](MemoryStore::lose_next_commit_result) makes
-/// a commit's outcome unknown, and [`corrupt`](MemoryStore::corrupt) damages
-/// a stored state.
+/// a commit's outcome unknown, [`corrupt`](MemoryStore::corrupt) damages
+/// a stored state, and [`delay_answers`](MemoryStore::delay_answers) makes
+/// it slow.
 ///
 /// ```
 /// use acteur::persistence::{Envelope, MemoryStore, StateStore, StateWrite, WriteOutcome};

@@ -558,19 +558,29 @@ impl Respond<Deposit> for Crowded {
 }
 
 /// 1,000 changed actors through a limit of ten, the store failing
-/// `failures` operations on the way: every evicted state is stored before
-/// it leaves RAM, none is dropped, and each is saved once.
+/// `failures` operations from the first eviction on: every evicted state is
+/// stored before it leaves RAM, none is dropped, and each is saved once;
+/// while saves fail, activations that need room are refused.
 fn evicted_states_are_stored_before_they_leave(store: MemoryStore, failures: usize) {
     let sys = system(store.clone());
-    store.fail_next(failures);
+    let mut refused = 0;
     for id in 0..1000u64 {
+        if id == 10 {
+            // From the first eviction on: saves fail too.
+            store.fail_next(failures);
+        }
         let cents = i64::try_from(id).unwrap();
-        assert_eq!(
-            sys.call_actor_sync::<Crowded, Deposit>(id, Deposit(cents))
-                .unwrap(),
-            cents
-        );
+        // Refused while the store fails the evicted states' saves (nothing
+        // done then): sent again.
+        let balance = loop {
+            match sys.call_actor_sync::<Crowded, Deposit>(id, Deposit(cents)) {
+                Err(Error::State(StateError::Unavailable { .. })) => refused += 1,
+                other => break other.unwrap(),
+            }
+        };
+        assert_eq!(balance, cents);
     }
+    assert!(failures == 0 || refused > 0, "no activation was refused");
     let statistics = sys.statistics().actor::<Crowded>().unwrap().clone();
     assert!(statistics.active_actors <= 10);
     assert!(
@@ -604,7 +614,51 @@ fn evicted_states_are_stored_before_they_leave_ram() {
 }
 
 #[test]
-fn evicted_states_wait_in_ram_while_the_store_is_down() {
+fn an_activation_that_needs_room_is_refused_while_the_store_fails_saves() {
+    let store = MemoryStore::new();
+    let sys = system(store.clone());
+    for id in 0..10u64 {
+        let cents = i64::try_from(id).unwrap();
+        assert_eq!(
+            sys.call_actor_sync::<Crowded, Deposit>(id, Deposit(cents))
+                .unwrap(),
+            cents
+        );
+    }
+    // Ten changed actors in RAM, the limit. The store goes down: the
+    // eleventh needs one of them evicted, whose state cannot be saved.
+    store.fail_next(usize::MAX);
+    match sys.call_actor_sync::<Crowded, Deposit>(100, Deposit(1)) {
+        Err(Error::State(StateError::Unavailable { .. })) => {}
+        other => panic!("an activation without room must be refused, not {other:?}"),
+    }
+    // The store comes back: the evicted state is saved, and there is room.
+    store.fail_next(0);
+    while (0..10).all(|id| stored_version(&store, "crowded", id) == 0) {
+        std::thread::yield_now();
+    }
+    assert_eq!(
+        sys.call_actor_sync::<Crowded, Deposit>(100, Deposit(1))
+            .unwrap(),
+        1
+    );
+    stop(sys);
+    // Nothing was dropped.
+    let sys = system(store.clone());
+    for id in 0..10u64 {
+        assert_eq!(stored_version(&store, "crowded", id), 1);
+        let cents = i64::try_from(id).unwrap();
+        assert_eq!(
+            sys.call_actor_sync::<Crowded, Deposit>(id, Deposit(0))
+                .unwrap(),
+            cents
+        );
+    }
+    stop(sys);
+}
+
+#[test]
+fn evicted_states_wait_in_ram_while_the_store_fails() {
     evicted_states_are_stored_before_they_leave(MemoryStore::new(), 200);
 }
 

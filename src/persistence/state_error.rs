@@ -11,8 +11,10 @@ use super::store::StoreError;
 #[non_exhaustive]
 pub enum StateError {
     /// The store could not be reached within the time allowed (the type's
-    /// `load_timeout` for a load, the call's timeout for a save). Nothing
-    /// was lost: a load is tried again by the next message, and an unsaved
+    /// `load_timeout` for a load, the call's timeout for a save), or an
+    /// activation needed room under a limit while the store failed the
+    /// saves of the actors evicted to make it. Nothing was lost: a load or
+    /// an activation is tried again by the next message, and an unsaved
     /// state stays in RAM, changed, and is saved again later.
     Unavailable {
         /// The store's last error.

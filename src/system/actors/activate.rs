@@ -33,7 +33,11 @@ pub(super) async fn activate<A: Actor>(
     assistant: &ActorAssistant<A>,
 ) -> Activation<A> {
     if let Some(evictions) = actors.activation_reserved(system) {
-        evictions.await;
+        if let Err(refused) = wait_for_room(system, evictions).await {
+            actors.activation_ended(system, 0, false);
+            actors.counters.activation_failed();
+            return Activation::StateFailed(refused);
+        }
     }
     let attempt = catch(A::activate(id.clone(), assistant));
     let outcome = system.lifecycle.within_shutdown_deadline(attempt).await;
@@ -88,4 +92,20 @@ fn state_error(error: &(dyn std::error::Error + 'static)) -> Option<Error> {
     }
     let _ = error;
     None
+}
+
+/// Awaits `evictions`; with persistence, refused when they wait for a store
+/// that fails saves (see `persistence/room.rs`).
+async fn wait_for_room(
+    system: &Arc<System>,
+    evictions: crate::system::limits::evictor::Eviction,
+) -> Result<(), Error> {
+    #[cfg(feature = "persistence")]
+    return crate::system::persistence::room::wait_for_room(system, evictions).await;
+    #[cfg(not(feature = "persistence"))]
+    {
+        let _ = system;
+        evictions.await;
+        Ok(())
+    }
 }

@@ -10,6 +10,8 @@
 //! - `pipeline.rs`: `EveryTurn` saves in flight while the next messages
 //!   run, and the replies that wait for them.
 //! - `write.rs`: encoding a state and writing it as the next version.
+//! - `room.rs`: an activation waiting for room while evicted states cannot
+//!   be saved.
 //! - `save.rs`: writing a changed state after a turn, on `save`, on
 //!   `clear_state` and after `deactivate`, retried while the store is
 //!   unavailable.
@@ -18,17 +20,19 @@
 
 pub(crate) mod load;
 pub(crate) mod pipeline;
+pub(crate) mod room;
 pub(crate) mod save;
 pub(crate) mod write;
 pub(crate) mod write_behind;
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed, Ordering::SeqCst};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use dashmap::DashMap;
+use event_listener::{Event, EventListener};
 
 use crate::Timer;
 use crate::persistence::{StateError, StateStore, WriteMode};
@@ -47,6 +51,7 @@ pub(crate) struct StoreHandle {
     /// The `TYPE_KEY`s in use, each with the type that uses it: a key is
     /// one type's for the system's life.
     type_keys: Arc<Mutex<HashMap<&'static str, &'static str>>>,
+    pub(crate) failing: Arc<FailingSaves>,
 }
 
 impl StoreHandle {
@@ -54,7 +59,47 @@ impl StoreHandle {
         StoreHandle {
             store: Arc::new(store),
             type_keys: Arc::default(),
+            failing: Arc::default(),
         }
+    }
+}
+
+/// The saves of the system being retried now because the store failed
+/// them: while there are any, the store is taken to be down.
+#[derive(Debug, Default)]
+pub(crate) struct FailingSaves {
+    count: AtomicUsize,
+    /// Told when `count` changes.
+    changed: Event,
+}
+
+impl FailingSaves {
+    /// A save failed and will be retried: counted until the guard drops.
+    pub(crate) fn retrying(self: &Arc<Self>) -> Retrying {
+        self.count.fetch_add(1, SeqCst);
+        self.changed.notify(usize::MAX);
+        Retrying(self.clone())
+    }
+
+    /// Whether a save is being retried now.
+    pub(crate) fn any(&self) -> bool {
+        self.count.load(SeqCst) > 0
+    }
+
+    /// Waits for the next change of the count.
+    pub(crate) fn changed(&self) -> EventListener {
+        self.changed.listen()
+    }
+}
+
+/// A save being retried, counted in its system's [`FailingSaves`] while it
+/// lives.
+pub(crate) struct Retrying(Arc<FailingSaves>);
+
+impl Drop for Retrying {
+    fn drop(&mut self) {
+        self.0.count.fetch_sub(1, SeqCst);
+        self.0.changed.notify(usize::MAX);
     }
 }
 
@@ -105,6 +150,8 @@ pub(crate) struct Persisted<A: Actor> {
     pub(crate) epoch: u64,
     /// The tracker of each activation, from its load to its end.
     pub(crate) trackers: DashMap<A::Id, Tracker>,
+    /// The system's saves being retried.
+    pub(crate) failing: Arc<FailingSaves>,
     pub(crate) counters: StateCounters,
 }
 
@@ -199,6 +246,7 @@ impl<A: Actor> Persisted<A> {
             hooks,
             epoch: store.store.opened_epoch(),
             store: store.store.clone(),
+            failing: store.failing.clone(),
             trackers: DashMap::new(),
             counters: StateCounters::default(),
         })))

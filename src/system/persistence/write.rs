@@ -67,6 +67,8 @@ pub(crate) async fn write<A: Actor>(
     let configuration = &persisted.hooks.configuration;
     let checksum = value.as_ref().map(|value| value.checksum);
     let mut failures = 0;
+    // Counted among the system's failing saves from the first failure on.
+    let mut retrying = None;
     loop {
         let Some(expected_version) = persisted.trackers.get(id).map(|tracker| tracker.version)
         else {
@@ -114,6 +116,7 @@ pub(crate) async fn write<A: Actor>(
             );
         }
         StateCounters::add(&persisted.counters.retries);
+        retrying.get_or_insert_with(|| persisted.failing.retrying());
         crate::runtime::sleep(wait).await;
     }
 }

@@ -897,25 +897,23 @@ fn faults() -> impl proptest::strategy::Strategy<Value = Fault> {
 /// same version are what a store resolving a lost commit result by reading
 /// the row back cannot tell apart (see `StateStore`): in production each
 /// process or node writes under an epoch of its own.
-fn two_writers_race(plans: [Vec<(i64, Fault)>; 2]) -> Result<(), String> {
-    let store = MemoryStore::new();
+fn two_writers_race<S: StateStore + Clone>(
+    store: &S,
+    id: u64,
+    inject: &(dyn Fn(Fault) + Sync),
+    plans: [Vec<(i64, Fault)>; 2],
+) -> Result<(), String> {
     let systems = [system(store.clone()), system(store.clone())];
     let acked: Vec<(i64, u64)> = std::thread::scope(|scope| {
         let writers: Vec<_> = systems
             .iter()
             .zip(&plans)
             .map(|(sys, plan)| {
-                let store = &store;
                 scope.spawn(move || {
                     let (mut sum, mut count) = (0, 0);
                     for &(cents, fault) in plan {
-                        match fault {
-                            Fault::None => {}
-                            Fault::LostApplied => store.lose_next_commit_result(true),
-                            Fault::LostNotApplied => store.lose_next_commit_result(false),
-                            Fault::Unreachable => store.fail_next(1),
-                        }
-                        match deposit(sys, 1, cents) {
+                        inject(fault);
+                        match deposit(sys, id, cents) {
                             Ok(_) => (sum, count) = (sum + cents, count + 1),
                             Err(Error::State(StateError::Conflict { .. })) => {}
                             Err(other) => return Err(format!("a deposit failed: {other}")),
@@ -936,8 +934,8 @@ fn two_writers_race(plans: [Vec<(i64, Fault)>; 2]) -> Result<(), String> {
     let (sum, count) = acked
         .iter()
         .fold((0, 0), |(sum, count), (s, c)| (sum + s, count + c));
-    let sys = system(store);
-    let (balance, version) = show(&sys, 1);
+    let sys = system(store.clone());
+    let (balance, version) = show(&sys, id);
     stop(sys);
     let expected = (
         Balance {
@@ -974,7 +972,14 @@ proptest::proptest! {
         // Even amounts from one, odd from the other: see `two_writers_race`.
         let first = first.into_iter().map(|(cents, fault)| (cents * 2, fault)).collect();
         let second = second.into_iter().map(|(cents, fault)| (cents * 2 + 1, fault)).collect();
-        if let Err(problem) = two_writers_race([first, second]) {
+        let store = MemoryStore::new();
+        let inject = |fault| match fault {
+            Fault::None => {}
+            Fault::LostApplied => store.lose_next_commit_result(true),
+            Fault::LostNotApplied => store.lose_next_commit_result(false),
+            Fault::Unreachable => store.fail_next(1),
+        };
+        if let Err(problem) = two_writers_race(&store, 1, &inject, [first, second]) {
             proptest::prop_assert!(false, "{}", problem);
         }
     }
@@ -1098,6 +1103,33 @@ fn every_turn_replies_wait_for_their_save_but_the_next_messages_do_not() {
     stop(sys);
 }
 
+/// The race of two writers on `store`, without injected faults (only
+/// `MemoryStore` injects them), `cases` times: each case on an account of
+/// its own.
+fn two_writers_race_on(store: &(impl StateStore + Clone), cases: u32) {
+    use proptest::strategy::{Strategy, ValueTree};
+    use proptest::test_runner::TestRunner;
+    let mut runner = TestRunner::deterministic();
+    let plan = proptest::collection::vec((1..100i64).prop_map(|cents| (cents, Fault::None)), 0..12);
+    for case in 0..cases {
+        let first = plan.new_tree(&mut runner).unwrap().current();
+        let second = plan.new_tree(&mut runner).unwrap().current();
+        let first = first
+            .into_iter()
+            .map(|(cents, fault)| (cents * 2, fault))
+            .collect();
+        let second = second
+            .into_iter()
+            .map(|(cents, fault)| (cents * 2 + 1, fault))
+            .collect();
+        if let Err(problem) =
+            two_writers_race(store, 1000 + u64::from(case), &|_| {}, [first, second])
+        {
+            panic!("case {case}: {problem}");
+        }
+    }
+}
+
 #[test]
 fn shutdown_with_the_store_down_hands_states_to_on_unsaved() {
     the_shutdown_hands_every_unsaved_state_to_on_unsaved(MemoryStore::new());
@@ -1217,6 +1249,13 @@ mod sqlite {
         let first = Arc::new(SqliteStore::open(database.0.join("states.db")).unwrap());
         the_suite(&Sqlite { database, first });
     }
+
+    #[test]
+    fn two_writers_of_one_account_on_sqlite_lose_no_acknowledged_deposit() {
+        let database = Database::new("race");
+        let store = Arc::new(SqliteStore::open(database.0.join("states.db")).unwrap());
+        two_writers_race_on(&store, 100);
+    }
 }
 
 #[cfg(feature = "postgres")]
@@ -1253,5 +1292,14 @@ mod postgres {
         };
         let first = Arc::new(PostgresStore::connect(&url).unwrap());
         the_suite(&Postgres { url, first });
+    }
+
+    #[test]
+    fn two_writers_of_one_account_on_postgres_lose_no_acknowledged_deposit() {
+        let Some(url) = fresh_database("race") else {
+            return;
+        };
+        let store = Arc::new(PostgresStore::connect(&url).unwrap());
+        two_writers_race_on(&store, 100);
     }
 }

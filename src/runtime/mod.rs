@@ -60,6 +60,33 @@ pub(crate) async fn sleep(duration: Duration) {
     async_io::Timer::after(duration).await;
 }
 
+/// Completes once every one of `futures` has, with their outputs in order.
+/// The first time, they are polled in order, so that futures which send a
+/// request when first polled send them in that order.
+pub(crate) async fn join_all<T>(
+    mut futures: Vec<Pin<Box<dyn Future<Output = T> + Send + '_>>>,
+) -> Vec<T> {
+    let mut outputs: Vec<Option<T>> = futures.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (future, output) in futures.iter_mut().zip(outputs.iter_mut()) {
+            if output.is_none() {
+                match future.as_mut().poll(cx) {
+                    std::task::Poll::Ready(value) => *output = Some(value),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    outputs.into_iter().flatten().collect()
+}
+
 /// Runs `future` to completion on the calling thread.
 pub(crate) fn block_on<F: Future>(future: F) -> F::Output {
     async_io::block_on(future)

@@ -8,7 +8,6 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::task::Poll;
 
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, Row, Statement};
@@ -261,31 +260,6 @@ impl<'a> Columns<'a> {
 type Answer<'a> =
     Pin<Box<dyn Future<Output = Result<Vec<Row>, tokio_postgres::Error>> + Send + 'a>>;
 
-/// Polls every future until all are done, the first time in order: each
-/// sends its statement when first polled, so they leave in order, together,
-/// and the server answers them in one round trip.
-async fn all_in_order<T>(mut futures: Vec<Pin<Box<dyn Future<Output = T> + Send + '_>>>) -> Vec<T> {
-    let mut results: Vec<Option<T>> = futures.iter().map(|_| None).collect();
-    std::future::poll_fn(|cx| {
-        let mut pending = false;
-        for (future, result) in futures.iter_mut().zip(results.iter_mut()) {
-            if result.is_none() {
-                match future.as_mut().poll(cx) {
-                    Poll::Ready(value) => *result = Some(value),
-                    Poll::Pending => pending = true,
-                }
-            }
-        }
-        if pending {
-            Poll::Pending
-        } else {
-            Poll::Ready(())
-        }
-    })
-    .await;
-    results.into_iter().flatten().collect()
-}
-
 impl Writer {
     /// Applies `group` in one transaction; each write's outcome, per
     /// request.
@@ -344,7 +318,8 @@ impl Writer {
         steps.push(Box::pin(async {
             client.simple_query("COMMIT").await.map(|_| Vec::new())
         }));
-        let mut answers = all_in_order(steps).await;
+        // Sent in order, together: one round trip.
+        let mut answers = crate::runtime::join_all(steps).await;
         let committed = answers.pop();
 
         // A statement the server refused aborted the transaction: its

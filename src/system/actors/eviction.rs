@@ -46,7 +46,7 @@ impl<A: Actor> ActorType<A> {
 
     /// Claims least recently used idle activations while this type, then
     /// the whole system, is over a count or memory limit, and returns their
-    /// deactivations, one after the other, for the caller to await.
+    /// deactivations, all at once, for the caller to await.
     /// `just_idle` is the slot whose drain task just went idle, if any (see
     /// `Evictor::choose`). Costs a few atomic loads and no allocation when
     /// within limits.
@@ -91,10 +91,11 @@ impl<A: Actor> ActorType<A> {
         if evictions.is_empty() {
             return None;
         }
+        // All at once: the victims are different actors, and their
+        // deactivations (with the saves of persistent ones, which a store
+        // commits together) overlap instead of queueing.
         Some(Box::pin(async move {
-            for eviction in evictions {
-                eviction.await;
-            }
+            crate::runtime::join_all(evictions).await;
         }))
     }
 

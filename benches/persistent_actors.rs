@@ -17,7 +17,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use acteur::persistence::{PersistenceConfiguration, SqliteStore, StateStore, WriteMode};
-use acteur::{Acteur, Actor, ActorAssistant, BoxError, PersistentActor, Receive, Respond};
+use acteur::{
+    Acteur, Actor, ActorAssistant, BoxError, PersistentActor, Receive, Respond, StateStatistics,
+};
 use serde::{Deserialize, Serialize};
 
 fn quick() -> bool {
@@ -204,6 +206,23 @@ fn pipelined_sends<A: Receive<Deposit> + Respond<Balance> + Actor<Id = u64>>(
     started.elapsed()
 }
 
+/// Sends a deposit to each of `actors` EveryTurn actors, all at once; the
+/// time until the type's statistics say `done`.
+fn deposit_to_all(sys: &Acteur, actors: u64, done: impl Fn(StateStatistics) -> bool) -> Duration {
+    let started = Instant::now();
+    for id in 0..actors {
+        sys.send_to_actor_sync::<EveryTurn, Deposit>(id, Deposit)
+            .unwrap();
+    }
+    until(|| {
+        sys.statistics()
+            .actor::<EveryTurn>()
+            .and_then(|actor| actor.state)
+            .is_some_and(&done)
+    });
+    started.elapsed()
+}
+
 /// Sends one change to each of `actors` EveryTurn actors at once, on a new
 /// system on `store`; the time until every save is acknowledged, and the
 /// store's transactions meanwhile (`transactions` reads its count).
@@ -214,18 +233,7 @@ fn save_all<S: StateStore>(
 ) -> (Duration, u64) {
     let sys = Acteur::builder().state_store(store.clone()).build();
     let before = transactions(&store);
-    let started = Instant::now();
-    for id in 0..actors {
-        sys.send_to_actor_sync::<EveryTurn, Deposit>(id, Deposit)
-            .unwrap();
-    }
-    until(|| {
-        sys.statistics()
-            .actor::<EveryTurn>()
-            .and_then(|actor| actor.state)
-            .is_some_and(|state| state.saves >= actors)
-    });
-    let elapsed = started.elapsed();
+    let elapsed = deposit_to_all(&sys, actors, |state| state.saves >= actors);
     let transactions = transactions(&store) - before;
     stop(sys);
     (elapsed, transactions)
@@ -267,18 +275,7 @@ fn main() {
     // Cold activations that each load a stored 200-byte state.
     let store = scratch.store();
     let sys = system(store);
-    let started = Instant::now();
-    for id in 0..actors {
-        sys.send_to_actor_sync::<EveryTurn, Deposit>(id, Deposit)
-            .unwrap();
-    }
-    until(|| {
-        sys.statistics()
-            .actor::<EveryTurn>()
-            .and_then(|actor| actor.state)
-            .is_some_and(|state| state.loads >= actors)
-    });
-    let cold = started.elapsed();
+    let cold = deposit_to_all(&sys, actors, |state| state.loads >= actors);
     stop(sys);
 
     // A message's cost by write mode, on one actor.

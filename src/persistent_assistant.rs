@@ -13,19 +13,29 @@ impl<A: PersistentActor> ActorAssistant<A> {
     ///
     /// In [`WriteMode::Explicit`](crate::persistence::WriteMode::Explicit),
     /// this and deactivation are the only saves; in the other modes it makes
-    /// a turn's state durable before the turn goes on.
+    /// a turn's state durable before the turn goes on. It first waits for
+    /// the saves of earlier turns still in flight: an activation writes one
+    /// version at a time.
     ///
     /// # Errors
     ///
     /// - [`StateError::Conflict`] or [`StateError::Fenced`]: another
     ///   activation or process wrote this actor's state; this activation is
-    ///   dropped without `deactivate` after the current message, and the
-    ///   next one loads the stored state.
+    ///   dropped without `deactivate` before its next message, and that
+    ///   message gets the stored state.
     /// - [`StateError::Unavailable`]: the store stayed unavailable for the
     ///   system's call timeout; the state stays changed and is saved again
     ///   later.
     /// - [`StateError::TooLarge`] or [`StateError::Encode`]: the state
     ///   cannot be stored as it is.
+    ///
+    /// # Cancel safety
+    ///
+    /// Not cancel safe. Dropped before its write reached the store, nothing
+    /// is saved; dropped after, the write may still apply without this
+    /// activation learning its new version, and the activation's next save
+    /// then fails with [`StateError::Conflict`] (no change is lost: the
+    /// next message loads the stored state).
     ///
     /// ```
     /// use acteur::{Acteur, ActorAssistant, BoxError, PersistentActor, Respond};
@@ -89,6 +99,12 @@ impl<A: PersistentActor> ActorAssistant<A> {
     ///
     /// As [`save`](Self::save); on an error the state is not cleared and
     /// the activation goes on.
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`save`](Self::save): dropped after its write reached the store,
+    /// the state may be cleared while this activation goes on unaware, and
+    /// its next save fails with [`StateError::Conflict`].
     pub async fn clear_state(&self) -> Result<(), StateError> {
         save::clear(self).await?;
         self.stop();

@@ -246,6 +246,80 @@ fn a_damaged_state_is_found_by_its_checksum() {
     assert!(!store.corrupt(write(9, 0, None).key()));
 }
 
+/// A store whose database a second handle then opens (`open_second`, as a
+/// second process would): the second sees every write, and fences the
+/// first.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+fn a_second_opener_sees_every_write_and_fences_the_first<S: StateStore>(
+    first: &S,
+    open_second: impl FnOnce() -> S,
+) {
+    let at = |epoch, expected_version, text: &str| StateWrite {
+        partition: 0,
+        epoch,
+        ..write(1, expected_version, state(text))
+    };
+    assert_eq!(
+        put(first, vec![at(first.opened_epoch(), 0, "one")]),
+        [WriteOutcome::Written { version: 1 }]
+    );
+    let second = open_second();
+    assert_eq!(second.opened_epoch(), first.opened_epoch() + 1);
+    let row = get(&second, &at(0, 0, "")).unwrap();
+    assert_eq!((row.version, row.epoch), (1, first.opened_epoch()));
+    assert_eq!(row.value, state("one"));
+    assert_eq!(
+        put(first, vec![at(first.opened_epoch(), 1, "stale")]),
+        [WriteOutcome::Fenced {
+            fence_epoch: second.opened_epoch()
+        }]
+    );
+    assert_eq!(
+        put(&second, vec![at(second.opened_epoch(), 1, "two")]),
+        [WriteOutcome::Written { version: 2 }]
+    );
+}
+
+/// An epoch beyond the database's integers fails the claim's statement
+/// part-way through its transaction; the caller gets that failure (not the
+/// store's end), and the store goes on.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+fn a_failed_transaction_is_answered_with_its_failure(store: &impl StateStore) {
+    let error = block_on(store.claim(3, u64::MAX)).unwrap_err();
+    assert!(
+        matches!(&error, StoreError::Failed { reason } if !reason.contains("thread ended")),
+        "{error}"
+    );
+    block_on(store.claim(3, 1)).unwrap();
+    let at_1 = StateWrite {
+        partition: 3,
+        epoch: 1,
+        ..write(1, 0, state("x"))
+    };
+    assert_eq!(
+        put(store, vec![at_1]),
+        [WriteOutcome::Written { version: 1 }]
+    );
+}
+
+/// Many batches at once: the writer commits them in groups, and each
+/// caller gets the outcomes of its own writes.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+fn batches_queued_together_get_their_own_outcomes(store: &impl StateStore) {
+    let pending: Vec<_> = (0..200u8)
+        .map(|id| store.write(vec![write(id, 0, state("x")), write(id, 0, state("y"))]))
+        .collect();
+    for outcomes in pending {
+        assert_eq!(
+            block_on(outcomes).unwrap(),
+            [
+                WriteOutcome::Written { version: 1 },
+                WriteOutcome::Conflict { stored_version: 1 },
+            ]
+        );
+    }
+}
+
 #[cfg(feature = "sqlite")]
 mod sqlite {
     use std::path::PathBuf;
@@ -286,31 +360,9 @@ mod sqlite {
     fn a_reopened_file_has_every_write_and_fences_the_first_opener() {
         let scratch = Scratch::new("reopen");
         let first = SqliteStore::open(scratch.database()).unwrap();
-        let at = |epoch, expected_version, text: &str| StateWrite {
-            partition: 0,
-            epoch,
-            ..write(1, expected_version, state(text))
-        };
-        assert_eq!(
-            put(&first, vec![at(first.epoch(), 0, "one")]),
-            [WriteOutcome::Written { version: 1 }]
-        );
-        // A second process opening the same file.
-        let second = SqliteStore::open(scratch.database()).unwrap();
-        assert_eq!(second.epoch(), first.epoch() + 1);
-        let row = get(&second, &at(0, 0, "")).unwrap();
-        assert_eq!((row.version, row.epoch), (1, first.epoch()));
-        assert_eq!(row.value, state("one"));
-        assert_eq!(
-            put(&first, vec![at(first.epoch(), 1, "stale")]),
-            [WriteOutcome::Fenced {
-                fence_epoch: second.epoch()
-            }]
-        );
-        assert_eq!(
-            put(&second, vec![at(second.epoch(), 1, "two")]),
-            [WriteOutcome::Written { version: 2 }]
-        );
+        a_second_opener_sees_every_write_and_fences_the_first(&first, || {
+            SqliteStore::open(scratch.database()).unwrap()
+        });
     }
 
     #[test]
@@ -337,46 +389,18 @@ mod sqlite {
 
     #[test]
     fn a_failed_transaction_answers_its_requests_with_the_failure_itself() {
-        // An epoch beyond SQLite's integers fails the claim's statement
-        // part-way through its transaction; the caller gets that failure,
-        // and the store goes on.
         let scratch = Scratch::new("failure");
-        let store = SqliteStore::open(scratch.database()).unwrap();
-        let error = block_on(store.claim(3, u64::MAX)).unwrap_err();
-        assert!(
-            matches!(&error, StoreError::Failed { reason } if !reason.contains("thread ended")),
-            "{error}"
-        );
-        block_on(store.claim(3, 1)).unwrap();
-        let at_1 = StateWrite {
-            partition: 3,
-            epoch: 1,
-            ..write(1, 0, state("x"))
-        };
-        assert_eq!(
-            put(&store, vec![at_1]),
-            [WriteOutcome::Written { version: 1 }]
+        a_failed_transaction_is_answered_with_its_failure(
+            &SqliteStore::open(scratch.database()).unwrap(),
         );
     }
 
     #[test]
     fn batches_queued_together_are_answered_each_with_its_own_outcomes() {
-        // Many batches at once: the writer commits them in groups, and each
-        // caller gets the outcomes of its own writes.
         let scratch = Scratch::new("groups");
-        let store = SqliteStore::open(scratch.database()).unwrap();
-        let pending: Vec<_> = (0..200u8)
-            .map(|id| store.write(vec![write(id, 0, state("x")), write(id, 0, state("y"))]))
-            .collect();
-        for outcomes in pending {
-            assert_eq!(
-                block_on(outcomes).unwrap(),
-                [
-                    WriteOutcome::Written { version: 1 },
-                    WriteOutcome::Conflict { stored_version: 1 },
-                ]
-            );
-        }
+        batches_queued_together_get_their_own_outcomes(
+            &SqliteStore::open(scratch.database()).unwrap(),
+        );
     }
 }
 
@@ -404,30 +428,9 @@ mod postgres {
             return;
         };
         let first = PostgresStore::connect(&url).unwrap();
-        let at = |epoch, expected_version, text: &str| StateWrite {
-            partition: 0,
-            epoch,
-            ..write(1, expected_version, state(text))
-        };
-        assert_eq!(
-            put(&first, vec![at(first.epoch(), 0, "one")]),
-            [WriteOutcome::Written { version: 1 }]
-        );
-        let second = PostgresStore::connect(&url).unwrap();
-        assert_eq!(second.epoch(), first.epoch() + 1);
-        let row = get(&second, &at(0, 0, "")).unwrap();
-        assert_eq!((row.version, row.epoch), (1, first.epoch()));
-        assert_eq!(row.value, state("one"));
-        assert_eq!(
-            put(&first, vec![at(first.epoch(), 1, "stale")]),
-            [WriteOutcome::Fenced {
-                fence_epoch: second.epoch()
-            }]
-        );
-        assert_eq!(
-            put(&second, vec![at(second.epoch(), 1, "two")]),
-            [WriteOutcome::Written { version: 2 }]
-        );
+        a_second_opener_sees_every_write_and_fences_the_first(&first, || {
+            PostgresStore::connect(&url).unwrap()
+        });
     }
 
     #[test]
@@ -435,19 +438,7 @@ mod postgres {
         let Some(url) = fresh_database("failure") else {
             return;
         };
-        let store = PostgresStore::connect(&url).unwrap();
-        let error = block_on(store.claim(3, u64::MAX)).unwrap_err();
-        assert!(matches!(error, StoreError::Failed { .. }), "{error}");
-        block_on(store.claim(3, 1)).unwrap();
-        let at_1 = StateWrite {
-            partition: 3,
-            epoch: 1,
-            ..write(1, 0, state("x"))
-        };
-        assert_eq!(
-            put(&store, vec![at_1]),
-            [WriteOutcome::Written { version: 1 }]
-        );
+        a_failed_transaction_is_answered_with_its_failure(&PostgresStore::connect(&url).unwrap());
     }
 
     #[test]
@@ -487,18 +478,7 @@ mod postgres {
             return;
         };
         let store = PostgresStore::connect(&url).unwrap();
-        let pending: Vec<_> = (0..200u8)
-            .map(|id| store.write(vec![write(id, 0, state("x")), write(id, 0, state("y"))]))
-            .collect();
-        for outcomes in pending {
-            assert_eq!(
-                block_on(outcomes).unwrap(),
-                [
-                    WriteOutcome::Written { version: 1 },
-                    WriteOutcome::Conflict { stored_version: 1 },
-                ]
-            );
-        }
+        batches_queued_together_get_their_own_outcomes(&store);
         assert!(
             store.transactions() < 200,
             "{} transactions",

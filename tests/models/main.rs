@@ -12,6 +12,7 @@
 
 mod deadline_sweeper;
 mod lifecycle;
+mod save_pipeline;
 mod slot_room;
 mod support;
 mod worker_sleep;

@@ -175,7 +175,7 @@ fn block_on_store<T: Send + 'static>(
     runtime.spawn(async move {
         let _ = done.send(work.await);
     });
-    futures_lite::future::block_on(answer).unwrap_or_else(|_| Err(gone()))
+    crate::runtime::block_on(answer).unwrap_or_else(|_| Err(gone()))
 }
 
 /// The store's thread ended (it never does while the store lives).

@@ -32,55 +32,50 @@ pub(super) async fn activate<A: Actor>(
     slot: &Slot<A>,
     assistant: &ActorAssistant<A>,
 ) -> Activation<A> {
-    if let Some(evictions) = actors.activation_reserved(system) {
-        if let Err(refused) = wait_for_room(system, evictions).await {
-            actors.activation_ended(system, 0, false);
-            actors.counters.activation_failed();
-            return Activation::StateFailed(refused);
-        }
-    }
-    let attempt = catch(A::activate(id.clone(), assistant));
-    let outcome = system.lifecycle.within_shutdown_deadline(attempt).await;
-    let cause = match outcome {
-        Some(Ok(Ok(actor))) => {
-            log::debug!("activated actor {} {id:?}", type_name::<A>());
-            actors.counters.activated();
-            slot.activation_started();
-            return Activation::Ready(actor);
-        }
-        Some(Ok(Err(error))) => {
-            if let Some(state_error) = state_error(&*error) {
-                // Logged where it happened, with its details.
-                actors.forget_state(id);
-                actors.activation_ended(system, 0, false);
-                actors.counters.activation_failed();
-                return Activation::StateFailed(state_error);
+    // How it failed, if it did; the budgets and the tracker are settled
+    // once below.
+    let failed = 'attempt: {
+        if let Some(evictions) = actors.activation_reserved(system) {
+            if let Err(refused) = wait_for_room(system, evictions).await {
+                break 'attempt Activation::StateFailed(refused);
             }
-            let cause = error.to_string();
-            log::error!(
-                "activate of actor {} {id:?} returned an error: {cause}",
-                type_name::<A>()
-            );
-            Some(cause)
         }
-        Some(Err(panic)) => {
-            log::error!(
-                "activate of actor {} {id:?} panicked: {panic}",
-                type_name::<A>()
-            );
-            Some(panic)
+        let attempt = catch(A::activate(id.clone(), assistant));
+        match system.lifecycle.within_shutdown_deadline(attempt).await {
+            Some(Ok(Ok(actor))) => {
+                log::debug!("activated actor {} {id:?}", type_name::<A>());
+                actors.counters.activated();
+                slot.activation_started();
+                return Activation::Ready(actor);
+            }
+            Some(Ok(Err(error))) => match state_error(&*error) {
+                // Logged where it happened, with its details.
+                Some(state_error) => Activation::StateFailed(state_error),
+                None => {
+                    let cause = error.to_string();
+                    log::error!(
+                        "activate of actor {} {id:?} returned an error: {cause}",
+                        type_name::<A>()
+                    );
+                    Activation::Failed(cause)
+                }
+            },
+            Some(Err(panic)) => {
+                log::error!(
+                    "activate of actor {} {id:?} panicked: {panic}",
+                    type_name::<A>()
+                );
+                Activation::Failed(panic)
+            }
+            None => Activation::Abandoned,
         }
-        None => None,
     };
     actors.forget_state(id);
     actors.activation_ended(system, 0, false);
-    match cause {
-        Some(cause) => {
-            actors.counters.activation_failed();
-            Activation::Failed(cause)
-        }
-        None => Activation::Abandoned,
+    if !matches!(failed, Activation::Abandoned) {
+        actors.counters.activation_failed();
     }
+    failed
 }
 
 /// The error of a persistent actor's state that could not be loaded, if

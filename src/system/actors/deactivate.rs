@@ -35,6 +35,16 @@ pub(super) async fn deactivate<A: Actor>(
     let id = assistant.id();
     log::debug!("deactivating actor {} {id:?}: {reason}", type_name::<A>());
     assistant.slot().deactivation_started(reason);
+    if actors.state_lost(id) {
+        // A save of its last turns met another writer (see
+        // `persistence/pipeline.rs`, which logged it): the state in RAM is
+        // stale, and goes without `deactivate`.
+        actors.forget_state(id);
+        catch_sync("dropping a stale actor", || drop(actor));
+        actors.activation_ended(system, memory, reason.is_eviction());
+        assistant.slot().activation_ended();
+        return;
+    }
     let timeout = actors.deactivate_timeout;
     let stopping = system.lifecycle.is_stopping();
     // The hook is polled first: the timer and the listener are made only if

@@ -76,9 +76,11 @@ pub(crate) async fn drain<A: Actor>(
             Step::Handle(envelope) => {
                 lingered = false;
                 if actor.is_some() && actors.state_lost(id) {
-                    // A save that finished after its turn met another
-                    // writer (see `persistence/pipeline.rs`): this message
-                    // gets the stored state, not the stale one.
+                    // A save of an earlier turn met another writer (see
+                    // `persistence/pipeline.rs`, which logged it): this
+                    // message gets the stored state, not the stale one, and
+                    // the stale one goes without `deactivate` (as it does
+                    // in `deactivate.rs` if no message comes).
                     drop_activation(system, &actors, id, slot, actor.take(), memory);
                     memory = 0;
                 }
@@ -162,17 +164,6 @@ pub(crate) async fn drain<A: Actor>(
                                 type_name::<A>()
                             );
                             actors.counters.handler_panicked();
-                            drop_activation(system, &actors, id, slot, actor.take(), memory);
-                            memory = 0;
-                            None
-                        }
-                        Ok(()) if actors.state_lost(id) => {
-                            // Another writer saved this actor's state (see
-                            // `persistence/save.rs`, which logged it): this
-                            // activation's is stale, and goes without
-                            // `deactivate`; the next message loads the
-                            // stored one.
-                            consecutive_panics = 0;
                             drop_activation(system, &actors, id, slot, actor.take(), memory);
                             memory = 0;
                             None
@@ -270,8 +261,8 @@ fn abandon<A: Actor>(
 }
 
 /// Drops the activation `actor` of `memory` bytes without `deactivate`
-/// (its handler panicked, its state was lost to another writer, or the
-/// shutdown deadline passed), and tells the budgets and the slot.
+/// (its handler panicked, another writer saved its state, or the shutdown
+/// deadline passed), and tells the budgets and the slot.
 #[cold]
 #[inline(never)]
 fn drop_activation<A: Actor>(

@@ -186,15 +186,17 @@ impl<A: Receive<M>, M: Send + 'static> ActorMessage<A> for Tell<M> {
         actor: &'a mut A,
         assistant: &'a ActorAssistant<A>,
     ) -> HandlerFuture<'a> {
-        if !is_persistent::<A>() {
-            return Box::pin(<A as Receive<M>>::handle(actor, self.0, assistant));
+        // A constant: a volatile type's path has no trace of saving.
+        #[cfg(feature = "persistence")]
+        if A::__PERSISTENT {
+            return Box::pin(async move {
+                <A as Receive<M>>::handle(&mut *actor, self.0, assistant).await;
+                // Nobody waits for the outcome: a failed save is logged,
+                // and the actor stays changed.
+                turn_ended(actor, assistant, None);
+            });
         }
-        Box::pin(async move {
-            <A as Receive<M>>::handle(&mut *actor, self.0, assistant).await;
-            // Nobody waits for the outcome: a failed save is logged, and
-            // the actor stays changed.
-            turn_ended(actor, assistant, None);
-        })
+        Box::pin(<A as Receive<M>>::handle(actor, self.0, assistant))
     }
 
     fn refuse(self: Box<Self>, _: Error) -> bool {
@@ -202,41 +204,17 @@ impl<A: Receive<M>, M: Send + 'static> ActorMessage<A> for Tell<M> {
     }
 }
 
-/// Whether `A` is a persistent actor type, whose turns may end in a save;
-/// a constant, so a volatile type's path has no trace of saving.
-#[cfg_attr(
-    not(feature = "persistence"),
-    expect(clippy::extra_unused_type_parameters, reason = "used with persistence")
-)]
-const fn is_persistent<A: Actor>() -> bool {
-    #[cfg(feature = "persistence")]
-    return A::__PERSISTENT;
-    #[cfg(not(feature = "persistence"))]
-    return false;
-}
-
-/// The reply of a turn that may wait for a save (see
-/// `persistence/pipeline.rs`): run with `Ok` once the turn's state is
-/// durable, or with the error of its save.
-#[cfg(feature = "persistence")]
-type Release = crate::system::persistence::pipeline::Release;
-#[cfg(not(feature = "persistence"))]
-type Release = Box<dyn FnOnce(Result<(), Error>) + Send>;
-
 /// After a turn of a persistent actor: its state goes to be saved if its
 /// type saves every turn and the turn changed it; `release` (the turn's
 /// reply, if anyone waits for one) runs once it is durable, or at once if
 /// there is nothing to save. The actor's next message does not wait.
-fn turn_ended<A: Actor>(actor: &A, assistant: &ActorAssistant<A>, release: Option<Release>) {
-    #[cfg(feature = "persistence")]
+#[cfg(feature = "persistence")]
+fn turn_ended<A: Actor>(
+    actor: &A,
+    assistant: &ActorAssistant<A>,
+    release: Option<crate::system::persistence::pipeline::Release>,
+) {
     crate::system::persistence::save::after_turn(actor, assistant, release);
-    #[cfg(not(feature = "persistence"))]
-    {
-        let _ = (actor, assistant);
-        if let Some(release) = release {
-            release(Ok(()));
-        }
-    }
 }
 
 impl<A: Respond<M>, M: Send + 'static> ActorMessage<A> for Ask<M, <A as Respond<M>>::Response> {
@@ -245,23 +223,25 @@ impl<A: Respond<M>, M: Send + 'static> ActorMessage<A> for Ask<M, <A as Respond<
         actor: &'a mut A,
         assistant: &'a ActorAssistant<A>,
     ) -> HandlerFuture<'a> {
-        if !is_persistent::<A>() {
-            return self
-                .answer_with(move |message| <A as Respond<M>>::handle(actor, message, assistant));
+        #[cfg(feature = "persistence")]
+        if A::__PERSISTENT {
+            let Ask {
+                message,
+                reply,
+                chain,
+            } = *self;
+            return Box::pin(run_with_chain(chain, async move {
+                let reply = Unanswered(Some(reply));
+                let response = <A as Respond<M>>::handle(&mut *actor, message, assistant).await;
+                // Answered once the turn's state is durable: the caller
+                // gets the save's error instead, if it fails.
+                let release = Box::new(move |saved: Result<(), Error>| {
+                    reply.answer(saved.map(|()| response));
+                });
+                turn_ended(actor, assistant, Some(release));
+            }));
         }
-        let Ask {
-            message,
-            reply,
-            chain,
-        } = *self;
-        Box::pin(run_with_chain(chain, async move {
-            let reply = Unanswered(Some(reply));
-            let response = <A as Respond<M>>::handle(&mut *actor, message, assistant).await;
-            // Answered once the turn's state is durable: the caller gets
-            // the save's error instead, if it fails.
-            let release: Release = Box::new(move |saved| reply.answer(saved.map(|()| response)));
-            turn_ended(actor, assistant, Some(release));
-        }))
+        self.answer_with(move |message| <A as Respond<M>>::handle(actor, message, assistant))
     }
 
     fn refuse(self: Box<Self>, error: Error) -> bool {
@@ -347,7 +327,8 @@ impl<A: Receive<M>, M: Send + 'static> ActorMessage<A> for IntervalTick<M> {
         assistant: &'a ActorAssistant<A>,
     ) -> HandlerFuture<'a> {
         match (*self).open() {
-            Some(message) if is_persistent::<A>() => Box::pin(async move {
+            #[cfg(feature = "persistence")]
+            Some(message) if A::__PERSISTENT => Box::pin(async move {
                 <A as Receive<M>>::handle(&mut *actor, message, assistant).await;
                 turn_ended(actor, assistant, None);
             }),

@@ -12,9 +12,9 @@
 //! - `write.rs`: encoding a state and writing it as the next version.
 //! - `room.rs`: an activation waiting for room while evicted states cannot
 //!   be saved.
-//! - `save.rs`: writing a changed state after a turn, on `save`, on
-//!   `clear_state` and after `deactivate`, retried while the store is
-//!   unavailable.
+//! - `save.rs`: when a state is saved: after a turn (through the pipeline
+//!   or the flush), on `save` and `clear_state`, after `deactivate`; and
+//!   what cannot be saved by the shutdown deadline.
 //! - `write_behind.rs`: the flush that saves a `WriteBehind` actor's
 //!   changes at most `max_delay` after the first.
 
@@ -43,6 +43,14 @@ use pipeline::Pipeline;
 
 /// The partition of every actor on a system that is not part of a cluster.
 pub(crate) const SINGLE_NODE_PARTITION: u64 = 0;
+
+/// Why a write or a waiting reply will not come: the activation ended
+/// before its state was written.
+pub(crate) fn activation_ended() -> StateError {
+    StateError::Store(crate::persistence::StoreError::Failed {
+        reason: "the activation ended before its state was written".to_string(),
+    })
+}
 
 /// The state store a system was built with.
 #[derive(Clone)]
@@ -110,7 +118,7 @@ impl fmt::Debug for StoreHandle {
 }
 
 /// What an activation knows of its stored row, from its load to its end.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub(crate) struct Tracker {
     /// The row's version as this activation last read or wrote it (0: no
     /// row).
@@ -266,8 +274,7 @@ impl<A: Actor> Persisted<A> {
             return;
         };
         if let Some(pipeline) = tracker.pipeline {
-            let error = tracker.lost.map_or_else(pipeline::ended, Error::State);
-            pipeline.abandon(&error);
+            pipeline.abandon(&Error::State(tracker.lost.unwrap_or_else(activation_ended)));
         }
     }
 
@@ -277,7 +284,11 @@ impl<A: Actor> Persisted<A> {
         let dirty = self
             .trackers
             .iter()
-            .filter(|tracker| tracker.dirty || tracker.pipeline.is_some())
+            // A state waiting behind a write in flight is not saved yet,
+            // even if that write cleared `dirty`.
+            .filter(|tracker| {
+                tracker.dirty || tracker.pipeline.as_ref().is_some_and(Pipeline::waits)
+            })
             .count();
         StateStatistics {
             loads: c.loads.load(Relaxed),

@@ -11,17 +11,24 @@
 //! write per commit, not one per message. Deactivation, `save` and
 //! `clear_state` wait for the saver to end first, so that an activation
 //! never writes twice at once.
+//!
+//! The protocol: everything happens under the tracker's lock (the trackers'
+//! map shard). The saver removes the pipeline, and tells the waiters, in
+//! the lock section in which it finds nothing waiting: a turn handed over
+//! in between would otherwise join a pipeline about to vanish, and its
+//! reply would never leave. A waiter (`saved`) listens under the lock, so
+//! the saver's news cannot pass between its look and its wait.
+//! `tests/models/save_pipeline.rs` model-checks it.
 
 use std::any::type_name;
-use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
 use event_listener::Event;
 
 use super::write::{encode, write};
-use super::{Persisted, StateCounters};
-use crate::persistence::{Envelope, StateError, StoreError};
+use super::{Persisted, StateCounters, activation_ended};
+use crate::persistence::Envelope;
 use crate::system::System;
 use crate::system::tasks::context::TaskContext;
 use crate::{Actor, ActorAssistant, Error};
@@ -29,6 +36,13 @@ use crate::{Actor, ActorAssistant, Error};
 /// A turn's reply, released once the state it left is durable (`Ok`), or
 /// with why it is not.
 pub(crate) type Release = Box<dyn FnOnce(Result<(), Error>) + Send>;
+
+/// Runs `release`, if any, with `result`.
+pub(crate) fn release(release: Option<Release>, result: Result<(), Error>) {
+    if let Some(release) = release {
+        release(result);
+    }
+}
 
 /// An activation's saves in flight: the state waiting for the next write,
 /// and the replies of the turns that state covers.
@@ -41,18 +55,10 @@ pub(crate) struct Pipeline {
     ended: Arc<Event>,
 }
 
-impl fmt::Debug for Pipeline {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Pipeline")
-            .field("next", &self.next.as_ref().map(|next| next.checksum))
-            .field("next_replies", &self.waiting_now().len())
-            .finish_non_exhaustive()
-    }
-}
-
 impl Pipeline {
-    fn waiting_now(&self) -> std::sync::MutexGuard<'_, Vec<Release>> {
-        self.waiting.lock().unwrap_or_else(PoisonError::into_inner)
+    /// Whether a state waits for the next write.
+    pub(crate) fn waits(&self) -> bool {
+        self.next.is_some()
     }
 
     fn waiting(&mut self) -> &mut Vec<Release> {
@@ -85,10 +91,7 @@ pub(crate) fn hand_over<A: Actor>(
     release: Option<Release>,
 ) {
     let Some(mut tracker) = persisted.trackers.get_mut(id) else {
-        if let Some(release) = release {
-            release(Err(ended()));
-        }
-        return;
+        return self::release(release, Err(Error::State(activation_ended())));
     };
     if let Some(pipeline) = tracker.pipeline.as_mut() {
         // Behind the write in flight: the newest state covers every turn.
@@ -101,10 +104,7 @@ pub(crate) fn hand_over<A: Actor>(
         StateCounters::add(&persisted.counters.skipped);
         tracker.dirty = false;
         drop(tracker);
-        if let Some(release) = release {
-            release(Ok(()));
-        }
-        return;
+        return self::release(release, Ok(()));
     }
     tracker.unsaved_turns += 1;
     tracker.pipeline = Some(Pipeline {
@@ -122,14 +122,6 @@ pub(crate) fn hand_over<A: Actor>(
     );
 }
 
-/// The activation ended, or lost its state to another writer, before its
-/// state was saved.
-pub(crate) fn ended() -> Error {
-    Error::State(StateError::Store(StoreError::Failed {
-        reason: "the activation ended before its state was saved".to_string(),
-    }))
-}
-
 /// Writes the latest state handed to `id`'s pipeline, releases the replies
 /// it covers, and goes on until nothing more was handed over.
 async fn saver<A: Actor>(system: Arc<System>, id: A::Id) {
@@ -140,7 +132,7 @@ async fn saver<A: Actor>(system: Arc<System>, id: A::Id) {
         return;
     };
     loop {
-        let (envelope, waiting) = {
+        let (envelope, waiting, unchanged) = {
             let Some(mut tracker) = persisted.trackers.get_mut(&id) else {
                 // Forgotten: its replies were released then.
                 return;
@@ -150,7 +142,11 @@ async fn saver<A: Actor>(system: Arc<System>, id: A::Id) {
                 return;
             };
             match (pipeline.next.take(), lost) {
-                (Some(envelope), None) => (envelope, std::mem::take(pipeline.waiting())),
+                (Some(envelope), None) => {
+                    let waiting = std::mem::take(pipeline.waiting());
+                    let unchanged = tracker.saved_checksum == Some(envelope.checksum);
+                    (envelope, waiting, unchanged)
+                }
                 (_, lost) => {
                     let pipeline = tracker.pipeline.take();
                     drop(tracker);
@@ -166,10 +162,7 @@ async fn saver<A: Actor>(system: Arc<System>, id: A::Id) {
                 }
             }
         };
-        let unchanged = persisted
-            .trackers
-            .get(&id)
-            .is_some_and(|tracker| tracker.saved_checksum == Some(envelope.checksum));
+        // Back to what is stored (a write in flight saved the same bytes).
         let result = if unchanged {
             StateCounters::add(&persisted.counters.skipped);
             Ok(())
@@ -219,9 +212,7 @@ pub(crate) fn every_turn<A: Actor>(
                 "the state of actor {} {id:?} was not saved: {error}",
                 type_name::<A>()
             );
-            if let Some(release) = release {
-                release(Err(Error::State(error)));
-            }
+            self::release(release, Err(Error::State(error)));
         }
     }
 }

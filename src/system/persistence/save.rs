@@ -17,72 +17,49 @@ use crate::persistence::{Envelope, StateError, StoreError, UnsavedState, WriteMo
 use crate::system::System;
 use crate::{Actor, ActorAssistant, Error, PersistentActor};
 
-/// After a turn of `actor`, with its reply `release` (`None` for a message
-/// nobody waits for): in `EveryTurn` mode, a changed state goes to the
-/// activation's pipeline, and `release` runs once it is durable; in
-/// `WriteBehind` mode the first changed turn starts the flush. Otherwise,
-/// and always for an actor that is not persistent, `release` runs at once.
-#[inline]
+/// After a turn of a persistent `actor`, with its reply `release` (`None`
+/// for a message nobody waits for): in `EveryTurn` mode, a changed state
+/// goes to the activation's pipeline, and `release` runs once it is
+/// durable; in `WriteBehind` mode the first changed turn starts the flush.
+/// Otherwise `release` runs at once.
 pub(crate) fn after_turn<A: Actor>(
     actor: &A,
     assistant: &ActorAssistant<A>,
     release: Option<Release>,
 ) {
-    if !A::__PERSISTENT {
-        if let Some(release) = release {
-            release(Ok(()));
-        }
-        return;
-    }
-    changed_turn(actor, assistant, release);
-}
-
-#[cold]
-fn changed_turn<A: Actor>(actor: &A, assistant: &ActorAssistant<A>, release: Option<Release>) {
-    let system = assistant.system();
-    let Ok(actors) = system.actor_type::<A>() else {
-        if let Some(release) = release {
-            release(Ok(()));
-        }
-        return;
+    let Ok(actors) = assistant.system().actor_type::<A>() else {
+        return pipeline::release(release, Ok(()));
     };
     let Some(persisted) = actors.persisted.as_deref() else {
-        if let Some(release) = release {
-            release(Ok(()));
-        }
-        return;
+        return pipeline::release(release, Ok(()));
     };
-    let id = assistant.id();
-    let saves_now = {
-        match persisted.trackers.get_mut(id) {
-            None => false,
-            Some(mut tracker) => {
-                if std::mem::take(&mut tracker.unchanged) || tracker.cleared {
-                    false
-                } else {
-                    tracker.dirty = true;
-                    match persisted.hooks.configuration.write {
-                        WriteMode::EveryTurn => true,
-                        WriteMode::WriteBehind { max_delay } => {
-                            // Nothing encoded or written here: the flush will.
-                            if tracker.flush.is_none() {
-                                tracker.flush =
-                                    Some((persisted.hooks.start_flush)(assistant, max_delay));
-                            }
-                            false
-                        }
-                        _ => false,
-                    }
-                }
-            }
-        }
-    };
-    if saves_now {
+    if turn_changed(persisted, assistant) {
         pipeline::every_turn(persisted, actor, assistant, release);
     } else {
-        if let Some(release) = release {
-            release(Ok(()));
+        pipeline::release(release, Ok(()));
+    }
+}
+
+/// Notes the end of a turn in the tracker; true if the turn's state is to
+/// be saved now (`EveryTurn`, and the turn was not marked unchanged).
+fn turn_changed<A: Actor>(persisted: &Persisted<A>, assistant: &ActorAssistant<A>) -> bool {
+    let Some(mut tracker) = persisted.trackers.get_mut(assistant.id()) else {
+        return false;
+    };
+    if std::mem::take(&mut tracker.unchanged) || tracker.cleared {
+        return false;
+    }
+    tracker.dirty = true;
+    match persisted.hooks.configuration.write {
+        WriteMode::EveryTurn => true,
+        WriteMode::WriteBehind { max_delay } => {
+            // Nothing encoded or written here: the flush will.
+            if tracker.flush.is_none() {
+                tracker.flush = Some((persisted.hooks.start_flush)(assistant, max_delay));
+            }
+            false
         }
+        _ => false,
     }
 }
 
@@ -126,7 +103,7 @@ pub(crate) fn at_deactivation<'a, A: Actor>(
         // The saves of its last turns first: one write at a time. Then
         // only if it changed since.
         pipeline::saved(persisted, id).await;
-        if !mark_changed(persisted, id, &envelope) {
+        if persisted.is_lost(id) || !mark_changed(persisted, id, &envelope) {
             return;
         }
         let saving = write(persisted, id, Some(envelope.clone()), None);
@@ -192,6 +169,13 @@ pub(crate) async fn save_now<A: PersistentActor>(
     let persisted = actors.persisted.as_deref().ok_or_else(no_tracker)?;
     let id = assistant.id();
     pipeline::saved(persisted, id).await;
+    if let Some(lost) = persisted
+        .trackers
+        .get(id)
+        .and_then(|tracker| tracker.lost.clone())
+    {
+        return Err(lost);
+    }
     let bytes = codec::encode(state).map_err(|reason| StateError::Encode { reason })?;
     let envelope = envelope(persisted, bytes)?;
     if !mark_changed(persisted, id, &envelope) {

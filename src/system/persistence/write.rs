@@ -7,7 +7,7 @@
 use std::any::type_name;
 use std::time::Instant;
 
-use super::{Persisted, SINGLE_NODE_PARTITION, StateCounters};
+use super::{Persisted, SINGLE_NODE_PARTITION, StateCounters, activation_ended};
 use crate::Actor;
 use crate::persistence::codec::POSTCARD;
 use crate::persistence::{Envelope, StateError, StateWrite, StoreError, WriteOutcome};
@@ -72,9 +72,7 @@ pub(crate) async fn write<A: Actor>(
     loop {
         let Some(expected_version) = persisted.trackers.get(id).map(|tracker| tracker.version)
         else {
-            return Err(StateError::Store(StoreError::Failed {
-                reason: "the activation ended before its state was written".to_string(),
-            }));
+            return Err(activation_ended());
         };
         let attempt = StateWrite {
             type_key: persisted.hooks.type_key,
@@ -129,9 +127,7 @@ fn settle<A: Actor>(
     checksum: Option<u32>,
 ) -> Result<u64, StateError> {
     let Some(mut tracker) = persisted.trackers.get_mut(id) else {
-        return Err(StateError::Store(StoreError::Failed {
-            reason: "the activation ended before its state was written".to_string(),
-        }));
+        return Err(activation_ended());
     };
     let error = match outcome {
         WriteOutcome::Written { version } => {

@@ -61,7 +61,7 @@ impl<A: PersistentActor> Receive<FlushState> for A {
         let give_up_at = Instant::now() + assistant.system().call_timeout;
         match write(persisted, id, Some(envelope), Some(give_up_at)).await {
             // Saved; or lost to another writer, and the activation is
-            // dropped after this turn.
+            // dropped before its next message or its deactivation.
             Ok(_) | Err(StateError::Conflict { .. } | StateError::Fenced { .. }) => {}
             Err(_) => {
                 // Logged by `write`; tried again after another delay.

@@ -68,6 +68,8 @@ pub struct ActorAssistant<A: Actor> {
     acteur: Acteur,
     id: A::Id,
     slot: Arc<Slot<A>>,
+    /// In a cluster, the epoch this node holds the actor's partition under.
+    epoch: Option<u64>,
 }
 
 impl<A: Actor> Clone for ActorAssistant<A> {
@@ -76,13 +78,19 @@ impl<A: Actor> Clone for ActorAssistant<A> {
             acteur: self.acteur.clone(),
             id: self.id.clone(),
             slot: self.slot.clone(),
+            epoch: self.epoch,
         }
     }
 }
 
 impl<A: Actor> ActorAssistant<A> {
-    pub(crate) fn new(acteur: Acteur, id: A::Id, slot: Arc<Slot<A>>) -> Self {
-        ActorAssistant { acteur, id, slot }
+    pub(crate) fn new(acteur: Acteur, id: A::Id, slot: Arc<Slot<A>>, epoch: Option<u64>) -> Self {
+        ActorAssistant {
+            acteur,
+            id,
+            slot,
+            epoch,
+        }
     }
 
     /// The slot of the actor this assistant serves.
@@ -98,6 +106,37 @@ impl<A: Actor> ActorAssistant<A> {
     /// The ID of the actor this assistant serves.
     pub fn id(&self) -> &A::Id {
         &self.id
+    }
+
+    /// In a cluster (crate `acteur-cluster`), the fencing epoch of this
+    /// activation: a number that grows with every change of the node that
+    /// owns the actor, so that a store can refuse the writes of an older
+    /// activation once a newer one wrote (keep `stored_epoch <= mine` as the
+    /// condition of every write). `None` on a single node, or for an actor
+    /// type not registered with the cluster.
+    ///
+    /// ```
+    /// use acteur::{Actor, ActorAssistant, BoxError};
+    ///
+    /// struct Device;
+    /// impl Actor for Device {
+    ///     type Id = u64;
+    ///     async fn activate(_: u64, assistant: &ActorAssistant<Self>) -> Result<Self, BoxError> {
+    ///         // Not clustered here: no epoch to write under.
+    ///         assert_eq!(assistant.activation_epoch(), None);
+    ///         Ok(Device)
+    ///     }
+    /// }
+    /// # let sys = acteur::Acteur::new();
+    /// # sys.send_to_actor_sync::<Device, ()>(1, ()).unwrap();
+    /// # sys.stop();
+    /// # sys.wait_until_stopped();
+    /// # impl acteur::Receive<()> for Device {
+    /// #     async fn handle(&mut self, _: (), _: &ActorAssistant<Self>) {}
+    /// # }
+    /// ```
+    pub fn activation_epoch(&self) -> Option<u64> {
+        self.epoch
     }
 
     /// Deactivates this activation once the current message is handled:

@@ -52,16 +52,31 @@ pub enum DeactivationReason {
     StoppedBySelf,
     /// The system is stopping ([`Acteur::stop`](crate::Acteur::stop)).
     SystemShutdown,
+    /// In a cluster (crate `acteur-cluster`): this node hands the actor's
+    /// partition to another node, because it leaves or the partitions are
+    /// rebalanced. Its queued messages were handled first; the next message
+    /// activates the actor on the new owner, which reads what this
+    /// `deactivate` saved.
+    Handoff,
+    /// In a cluster (crate `acteur-cluster`): this node lost, or is about to
+    /// lose, its lease on the cluster's membership store, so another node may
+    /// soon own the actor. Save quickly: past the node's fencing deadline
+    /// what is left is dropped, and a store that checks
+    /// [`activation_epoch`](crate::ActorAssistant::activation_epoch) refuses
+    /// a late write.
+    LeaseLost,
 }
 
 impl DeactivationReason {
     /// Every reason, in declaration order; indexes [`DeactivationReason::index`].
-    pub(crate) const ALL: [DeactivationReason; 5] = [
+    pub(crate) const ALL: [DeactivationReason; 7] = [
         DeactivationReason::IdleTimeout,
         DeactivationReason::EvictedByCount,
         DeactivationReason::EvictedByMemory,
         DeactivationReason::StoppedBySelf,
         DeactivationReason::SystemShutdown,
+        DeactivationReason::Handoff,
+        DeactivationReason::LeaseLost,
     ];
 
     /// A dense index, for counting deactivations per reason.
@@ -72,6 +87,8 @@ impl DeactivationReason {
             DeactivationReason::EvictedByMemory => 2,
             DeactivationReason::StoppedBySelf => 3,
             DeactivationReason::SystemShutdown => 4,
+            DeactivationReason::Handoff => 5,
+            DeactivationReason::LeaseLost => 6,
         }
     }
 
@@ -92,6 +109,8 @@ impl fmt::Display for DeactivationReason {
             DeactivationReason::EvictedByMemory => "evicted by the memory limit",
             DeactivationReason::StoppedBySelf => "stopped by itself",
             DeactivationReason::SystemShutdown => "system shutdown",
+            DeactivationReason::Handoff => "handed off to another node",
+            DeactivationReason::LeaseLost => "the node's cluster lease was lost",
         })
     }
 }

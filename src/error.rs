@@ -144,6 +144,59 @@ pub enum Error {
     /// says why and what became of the state.
     #[cfg(feature = "persistence")]
     State(crate::persistence::StateError),
+    /// In a cluster (crate `acteur-cluster`): the actor's owner could not be
+    /// reached, or no node owned its partition, for the whole of the
+    /// cluster's `unavailable_wait`. The message was **not delivered**, so
+    /// sending it again cannot handle it twice.
+    #[non_exhaustive]
+    Unavailable {
+        /// The actor type.
+        actor: &'static str,
+        /// What stood in the way, e.g. `no live owner of partition 17`.
+        reason: String,
+    },
+    /// In a cluster (crate `acteur-cluster`): a message to or from another
+    /// node could not be carried: [`kind`](RemoteErrorKind) says which
+    /// part failed, `detail` what exactly. Not retried: the same message
+    /// would fail the same way.
+    #[non_exhaustive]
+    Remote {
+        /// Which part of the exchange failed.
+        kind: RemoteErrorKind,
+        /// What exactly, with the type and node concerned.
+        detail: String,
+    },
+}
+
+/// What failed in a message between the nodes of a cluster, in
+/// [`Error::Remote`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RemoteErrorKind {
+    /// The message, its ID or its response could not be encoded or
+    /// decoded: the nodes disagree on a type registered under one name (a
+    /// rolling upgrade that changed it), or a type's `Serialize` failed.
+    Codec,
+    /// The actor or message type is not registered with the cluster, on
+    /// this node or on the receiving one: register it on every node
+    /// (`.actor::<A>()`, `.message::<M>()`, `.request::<M>()`).
+    UnknownType,
+    /// The encoded message is larger than the cluster's frame limit.
+    TooLarge,
+    /// The other node broke the protocol (bad frame, wrong cluster name,
+    /// connection closed mid-exchange without a clear outcome).
+    Protocol,
+}
+
+impl fmt::Display for RemoteErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            RemoteErrorKind::Codec => "codec",
+            RemoteErrorKind::UnknownType => "unknown type",
+            RemoteErrorKind::TooLarge => "too large",
+            RemoteErrorKind::Protocol => "protocol",
+        })
+    }
 }
 
 impl fmt::Display for Error {
@@ -221,6 +274,17 @@ impl fmt::Display for Error {
             ),
             #[cfg(feature = "persistence")]
             Error::State(error) => write!(f, "{error}"),
+            Error::Unavailable { actor, reason } => write!(
+                f,
+                "no node of the cluster could take the message for `{actor}` ({reason}), so \
+                 it was not delivered; it is safe to send it again once the cluster has an \
+                 owner for it (see `Cluster::members` and the cluster's log)"
+            ),
+            Error::Remote { kind, detail } => write!(
+                f,
+                "a message between cluster nodes failed ({kind}): {detail}; register the same \
+                 types under the same names on every node"
+            ),
         }
     }
 }

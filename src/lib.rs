@@ -95,6 +95,8 @@ pub mod persistence;
 mod persistent_actor;
 #[cfg(feature = "persistence")]
 mod persistent_assistant;
+#[doc(hidden)]
+pub mod routing;
 mod runtime;
 mod service;
 mod service_assistant;
@@ -108,7 +110,7 @@ pub use actor::{Actor, ActorConfiguration, Receive, Respond};
 pub use actor_assistant::ActorAssistant;
 pub use builder::ActeurBuilder;
 pub use deactivation::DeactivationReason;
-pub use error::Error;
+pub use error::{Error, RemoteErrorKind};
 #[cfg(feature = "persistence")]
 pub use persistent_actor::PersistentActor;
 pub use service::{Listen, Serve, Service, ServiceConcurrency, ServiceConfiguration};

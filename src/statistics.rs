@@ -193,6 +193,12 @@ pub struct DeactivationCounts {
     pub stopped_by_self: u64,
     /// At [`Acteur::stop`](crate::Acteur::stop).
     pub system_shutdown: u64,
+    /// Handed off to another node of a cluster
+    /// ([`DeactivationReason::Handoff`](crate::DeactivationReason::Handoff)).
+    pub handoff: u64,
+    /// The node's cluster lease was lost
+    /// ([`DeactivationReason::LeaseLost`](crate::DeactivationReason::LeaseLost)).
+    pub lease_lost: u64,
 }
 
 impl DeactivationCounts {
@@ -203,6 +209,8 @@ impl DeactivationCounts {
             + self.evicted_by_memory
             + self.stopped_by_self
             + self.system_shutdown
+            + self.handoff
+            + self.lease_lost
     }
 }
 

@@ -11,13 +11,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::System;
+use crate::routing::Erased;
 use crate::runtime;
 use crate::system::actors::{Delivery, RoomWait};
 use crate::system::calls::chain::{Link, OutgoingCall};
 use crate::system::calls::deadlines::Expiry;
 use crate::system::calls::envelope::{Tell, ask};
 use crate::system::tasks::context;
-use crate::{Error, Listen, Receive, Respond, Serve, Service, TrySendError};
+use crate::{Error, Listen, Receive, RemoteErrorKind, Respond, Serve, Service, TrySendError};
 
 impl System {
     /// Queues `message` for actor `id` of type `A` now; if its mailbox is
@@ -28,6 +29,20 @@ impl System {
     /// instructions a send, measured with callgrind on the peers' tell_one).
     #[inline]
     pub(crate) fn send_to_actor<A: Receive<M>, M: Send + 'static>(
+        self: &Arc<Self>,
+        id: A::Id,
+        message: M,
+    ) -> Result<Option<RoomWait>, Error> {
+        let actors = self.actor_type::<A>()?;
+        if let Some(router) = actors.routed_elsewhere(&id) {
+            return Ok(Some(router.send(id, Box::new(message))));
+        }
+        actors.deliver(self, id, Box::new(Tell(message)), None)
+    }
+
+    /// As [`System::send_to_actor`], on this node whatever a cluster's
+    /// router says (`routing::send_here`).
+    pub(crate) fn send_here<A: Receive<M>, M: Send + 'static>(
         self: &Arc<Self>,
         id: A::Id,
         message: M,
@@ -46,6 +61,11 @@ impl System {
             Ok(actors) => actors,
             Err(error) => return Err(TrySendError::new(error, message)),
         };
+        if let Some(router) = actors.routed_elsewhere(&id) {
+            return router
+                .try_send(id, Box::new(message))
+                .map_err(|(error, message)| TrySendError::new(error, handed_back(message)));
+        }
         let (error, envelope) = match actors.try_deliver(self, id, Box::new(Tell(message)), None) {
             Delivery::Queued => return Ok(()),
             Delivery::Full { envelope, .. } => (Error::MailboxFull, envelope),
@@ -62,8 +82,40 @@ impl System {
         message: M,
         timeout: Duration,
     ) -> Result<A::Response, Error> {
+        self.call_actor_routed::<A, M>(id, message, timeout, true)
+            .await
+    }
+
+    /// As [`System::call_actor`], on this node whatever a cluster's router
+    /// says (`routing::call_here`).
+    pub(crate) async fn call_here<A: Respond<M>, M: Send + 'static>(
+        self: &Arc<Self>,
+        id: A::Id,
+        message: M,
+        timeout: Duration,
+    ) -> Result<A::Response, Error> {
+        self.call_actor_routed::<A, M>(id, message, timeout, false)
+            .await
+    }
+
+    /// A call to an actor, asking a cluster's router where `id` lives if
+    /// `routed`; the type is looked up once either way.
+    async fn call_actor_routed<A: Respond<M>, M: Send + 'static>(
+        self: &Arc<Self>,
+        id: A::Id,
+        message: M,
+        timeout: Duration,
+        routed: bool,
+    ) -> Result<A::Response, Error> {
         self.call(timeout, async |chain| {
             let actors = self.actor_type::<A>()?;
+            if let Some(router) = actors.routed_elsewhere(&id).filter(|_| routed) {
+                // Deadlock detection stays within a node: the chain is not
+                // carried.
+                let remote = router.call(id, Box::new(message), timeout);
+                drop(actors);
+                return remote.await.and_then(remote_response::<A, M>);
+            }
             let (request, reply) = ask(message, chain.cloned());
             // The deadlock check is the delivery's, under the map's guard.
             let wait_for_room = actors.deliver(self, id, Box::new(request), chain)?;
@@ -222,4 +274,31 @@ impl System {
         }
         runtime::block_on(operation)
     }
+}
+
+/// The message a router handed back with a refused `try_send`: the one it
+/// was given, as the `Router` contract says.
+fn handed_back<M: 'static>(message: Erased) -> M {
+    match message.downcast::<M>() {
+        Ok(message) => *message,
+        Err(_) => unreachable!("a cluster router handed back another message than it was given"),
+    }
+}
+
+/// A cluster router's answer to a call to `A`, which must be `A`'s response
+/// to `M`.
+fn remote_response<A: Respond<M>, M: Send + 'static>(
+    response: Erased,
+) -> Result<A::Response, Error> {
+    response
+        .downcast::<A::Response>()
+        .map(|response| *response)
+        .map_err(|_| Error::Remote {
+            kind: RemoteErrorKind::Codec,
+            detail: format!(
+                "the cluster's router answered a call to `{}` with another type than `{}`",
+                type_name::<A>(),
+                type_name::<A::Response>()
+            ),
+        })
 }

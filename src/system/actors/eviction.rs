@@ -187,7 +187,12 @@ pub(crate) async fn evict<A: Actor>(
     memory: usize,
     reason: DeactivationReason,
 ) {
-    let assistant = ActorAssistant::new(system.handle(), id.clone(), slot.clone());
+    let assistant = ActorAssistant::new(
+        system.handle(),
+        id.clone(),
+        slot.clone(),
+        actors.activation_epoch(&id),
+    );
     deactivate(&system, &actors, &assistant, actor, memory, reason).await;
     if !actors.retire(&id, &slot) {
         system.lifecycle.task_started();

@@ -25,11 +25,12 @@ pub(crate) mod slot;
 pub(crate) mod statistics;
 pub(crate) mod waiter;
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use dashmap::DashMap;
 
+use crate::routing::{Route, Router};
 use crate::statistics::ActorStatistics;
 use crate::system::System;
 use crate::system::limits::budget::Budget;
@@ -61,6 +62,8 @@ pub(crate) struct ActorType<A: Actor> {
     /// For a persistent type: its store, hooks and activations' trackers.
     #[cfg(feature = "persistence")]
     pub(crate) persisted: Option<Box<Persisted<A>>>,
+    /// In a cluster: what says which node owns each ID (`routing`).
+    pub(crate) router: OnceLock<Arc<dyn Router<A>>>,
 }
 
 /// The type-independent view of an actor type, for shutdown and statistics.
@@ -92,7 +95,21 @@ impl<A: Actor> ActorType<A> {
             budget: Budget::new(configuration.max_actors, configuration.max_memory),
             evictor: Evictor::new(configuration.max_actors),
             counters: Counters::default(),
+            router: OnceLock::new(),
         })
+    }
+
+    /// The cluster's router, if it says `id` belongs to another node.
+    #[inline]
+    pub(crate) fn routed_elsewhere(&self, id: &A::Id) -> Option<&Arc<dyn Router<A>>> {
+        let router = self.router.get()?;
+        (router.route(id) == Route::Elsewhere).then_some(router)
+    }
+
+    /// The fencing epoch of a new activation of `id`: the cluster's, if
+    /// there is one.
+    pub(crate) fn activation_epoch(&self, id: &A::Id) -> Option<u64> {
+        self.router.get()?.activation_epoch(id)
     }
 
     pub(crate) fn spawn_drain(

@@ -66,6 +66,8 @@ impl<A: Actor> ActorType<A> {
             evicted_by_memory: by_reason(DeactivationReason::EvictedByMemory),
             stopped_by_self: by_reason(DeactivationReason::StoppedBySelf),
             system_shutdown: by_reason(DeactivationReason::SystemShutdown),
+            handoff: by_reason(DeactivationReason::Handoff),
+            lease_lost: by_reason(DeactivationReason::LeaseLost),
         };
         ActorStatistics {
             name: type_name::<A>(),

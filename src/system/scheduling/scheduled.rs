@@ -33,7 +33,8 @@ impl<A: Receive<M>, M: Send + 'static> Scheduled for ToActor<A, M> {
             return None;
         }
         let ToActor { id, message, .. } = *self;
-        match system.deliver_to_actor::<A>(id, Box::new(Tell(message))) {
+        // Routed as any send: in a cluster, the owner may be another node.
+        match system.send_to_actor::<A, M>(id, message) {
             Ok(None) => {}
             // A full mailbox is waited for in a task of its own: the
             // sweeper never waits for one actor.

@@ -1,0 +1,135 @@
+//! The seam through which a cluster routes messages of an actor type to the
+//! node that owns each ID: crate `acteur-cluster` implements [`Router`] and
+//! [installs](install) it per actor type.
+//!
+//! Hidden from the documentation and **not covered by semantic
+//! versioning**: it moves with `acteur-cluster`, whose version names the
+//! `acteur` it works with. An application never uses it directly; it uses
+//! `send_to_actor`, `call_actor` and the rest as on a single node.
+//!
+//! What it changes for an actor type with a router:
+//! - `send_*`, `try_send_*`, `call_*` and scheduled sends ask
+//!   [`Router::route`] first; for [`Route::Elsewhere`] the message is handed
+//!   to the router (type-erased: [`Erased`] holds the message itself, and
+//!   the router finds its codec by the message's `TypeId`).
+//! - Each activation learns its fencing epoch from
+//!   [`Router::activation_epoch`], read by
+//!   [`ActorAssistant::activation_epoch`](crate::ActorAssistant::activation_epoch).
+//! - `send_to_all_actors` reaches the activations of this node only.
+//!
+//! A type without a router pays one atomic load per send for the check.
+
+use std::any::{Any, type_name};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::{Acteur, Actor, Error, Receive, Respond};
+
+/// A message, a response or an ID, with its type erased.
+pub type Erased = Box<dyn Any + Send>;
+
+/// A boxed future that the router returns for a message it carries.
+pub type RemoteFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+
+/// Where a message for an ID goes, as the router sees it now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    /// This node owns the ID: the message is queued here as usual.
+    Here,
+    /// Another node owns it (or none does yet): the router carries the
+    /// message, and its answer is the send's.
+    Elsewhere,
+}
+
+/// Routes the messages of actor type `A` between the nodes of a cluster.
+///
+/// Every method is called on the sender's thread, inside or outside
+/// handlers; none may block.
+pub trait Router<A: Actor>: Send + Sync + 'static {
+    /// Where a message for `id` goes. Called for every send, so it must be
+    /// cheap: a lookup in a table kept up to date elsewhere.
+    fn route(&self, id: &A::Id) -> Route;
+
+    /// Carries the fire-and-forget `message` (an `M` for which
+    /// `A: Receive<M>`) to `id`'s owner. The future ends once the owner
+    /// queued it, or with the reason it was not.
+    fn send(&self, id: A::Id, message: Erased) -> RemoteFuture<Result<(), Error>>;
+
+    /// As [`send`](Router::send), without waiting for anything: queued for
+    /// the network or handed back with the reason.
+    fn try_send(&self, id: A::Id, message: Erased) -> Result<(), (Error, Erased)>;
+
+    /// Carries the request `message` (an `M` for which `A: Respond<M>`) to
+    /// `id`'s owner and waits at most `timeout` for its response, which
+    /// must hold an `<A as Respond<M>>::Response`.
+    fn call(
+        &self,
+        id: A::Id,
+        message: Erased,
+        timeout: Duration,
+    ) -> RemoteFuture<Result<Erased, Error>>;
+
+    /// The fencing epoch of a new activation of `id` on this node: the
+    /// epoch under which this node holds `id`'s partition. `None` if it
+    /// holds none.
+    fn activation_epoch(&self, id: &A::Id) -> Option<u64>;
+}
+
+/// Installs `router` for actor type `A` on `acteur`'s system. From then on
+/// every send to `A` is routed by it.
+///
+/// # Errors
+///
+/// [`Error::InvalidConfiguration`] if `A` has a router already, or if `A`'s
+/// configuration is invalid; [`Error::Stopped`] if the system is stopping.
+pub fn install<A: Actor>(acteur: &Acteur, router: Arc<dyn Router<A>>) -> Result<(), Error> {
+    let system = acteur.system();
+    let actors = system.actor_type::<A>()?;
+    actors
+        .router
+        .set(router)
+        .map_err(|_| Error::InvalidConfiguration {
+            type_name: type_name::<A>(),
+            field: "router",
+            reason: "is installed already: join one cluster per actor system",
+        })
+}
+
+/// Queues `message` for `id` on this node, whatever the router says: for
+/// the router's receiving side, once it checked that this node owns `id`.
+///
+/// # Errors
+///
+/// As [`Acteur::send_to_actor`].
+pub async fn send_here<A: Receive<M>, M: Send + 'static>(
+    acteur: &Acteur,
+    id: A::Id,
+    message: M,
+) -> Result<(), Error> {
+    let wait_for_room = acteur.system().send_here::<A, M>(id, message)?;
+    match wait_for_room {
+        None => Ok(()),
+        Some(wait_for_room) => wait_for_room.await,
+    }
+}
+
+/// Sends the request `message` to `id` on this node, whatever the router
+/// says, and waits at most `timeout` for its response: for the router's
+/// receiving side.
+///
+/// # Errors
+///
+/// As [`Acteur::call_actor`].
+pub async fn call_here<A: Respond<M>, M: Send + 'static>(
+    acteur: &Acteur,
+    id: A::Id,
+    message: M,
+    timeout: Duration,
+) -> Result<<A as Respond<M>>::Response, Error> {
+    acteur
+        .system()
+        .call_here::<A, M>(id, message, timeout)
+        .await
+}

@@ -25,7 +25,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::{Acteur, Actor, Error, Receive, Respond};
+use crate::{Acteur, Actor, DeactivationReason, Error, Receive, Respond};
 
 /// A message, a response or an ID, with its type erased.
 pub type Erased = Box<dyn Any + Send>;
@@ -132,4 +132,42 @@ pub async fn call_here<A: Respond<M>, M: Send + 'static>(
         .system()
         .call_here::<A, M>(id, message, timeout)
         .await
+}
+
+/// Queues the request `message` for `id` on this node, whatever the router
+/// says, and returns the wait for its response once it is queued: for the
+/// router's receiving side, which queues a stream's requests in order and
+/// waits for their responses concurrently. No deadline: the caller bounds
+/// the wait.
+///
+/// # Errors
+///
+/// As [`Acteur::call_actor`], for the queueing.
+pub async fn ask_here<A: Respond<M>, M: Send + 'static>(
+    acteur: &Acteur,
+    id: A::Id,
+    message: M,
+) -> Result<impl Future<Output = Result<<A as Respond<M>>::Response, Error>> + Send + 'static, Error>
+{
+    acteur.system().ask_here::<A, M>(id, message).await
+}
+
+/// Deactivates, with `reason` ([`DeactivationReason::Handoff`] or
+/// [`DeactivationReason::LeaseLost`]), every activation of `A` whose ID
+/// `belongs`, each once its mailbox is empty, and ends when none is left.
+/// The router must already route those IDs elsewhere, or the hand-off may
+/// not end.
+///
+/// # Errors
+///
+/// As [`install`], if `A`'s configuration is invalid or the system stops.
+pub async fn hand_off<A: Actor>(
+    acteur: &Acteur,
+    belongs: impl Fn(&A::Id) -> bool + Send + Sync,
+    reason: DeactivationReason,
+) -> Result<(), Error> {
+    let system = acteur.system();
+    let actors = std::sync::Arc::clone(&*system.actor_type::<A>()?);
+    actors.hand_off(system, &belongs, reason).await;
+    Ok(())
 }

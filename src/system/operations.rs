@@ -98,6 +98,21 @@ impl System {
             .await
     }
 
+    /// Queues the request `message` for actor `id` of type `A` on this node
+    /// and returns the wait for its answer (`routing::ask_here`).
+    pub(crate) async fn ask_here<A: Respond<M>, M: Send + 'static>(
+        self: &Arc<Self>,
+        id: A::Id,
+        message: M,
+    ) -> Result<impl Future<Output = Result<A::Response, Error>> + Send + 'static, Error> {
+        let (request, reply) = ask(message, None);
+        let wait_for_room = self.deliver_to_actor::<A>(id, Box::new(request))?;
+        if let Some(wait_for_room) = wait_for_room {
+            wait_for_room.await?;
+        }
+        Ok(reply.receive::<M>(type_name::<A>()))
+    }
+
     /// A call to an actor, asking a cluster's router where `id` lives if
     /// `routed`; the type is looked up once either way.
     async fn call_actor_routed<A: Respond<M>, M: Send + 'static>(

@@ -11,6 +11,7 @@
 //! - `eviction.rs`: the memory policies: reserving room for an activation,
 //!   and evicting idle activations when a budget is exceeded.
 //! - `idle_sweep.rs`: deactivating what has been idle too long.
+//! - `handoff.rs`: deactivating the IDs a cluster hands to another node.
 //! - `statistics.rs`: the counters behind `ActorStatistics`.
 //! - `waiter.rs`: an actor as a member of call chains (deadlock detection).
 
@@ -19,6 +20,7 @@ pub(crate) mod deactivate;
 pub(crate) mod delivery;
 pub(crate) mod drain;
 pub(crate) mod eviction;
+pub(crate) mod handoff;
 pub(crate) mod idle_sweep;
 pub(crate) mod mailbox;
 pub(crate) mod slot;

@@ -186,6 +186,10 @@ pub enum RemoteErrorKind {
     /// The other node broke the protocol (bad frame, wrong cluster name,
     /// connection closed mid-exchange without a clear outcome).
     Protocol,
+    /// The message reached its actor on the other node and failed there:
+    /// the handler or `activate` panicked or failed, or that node's system
+    /// stopped. `detail` holds that node's error.
+    Handler,
 }
 
 impl fmt::Display for RemoteErrorKind {
@@ -195,6 +199,7 @@ impl fmt::Display for RemoteErrorKind {
             RemoteErrorKind::UnknownType => "unknown type",
             RemoteErrorKind::TooLarge => "too large",
             RemoteErrorKind::Protocol => "protocol",
+            RemoteErrorKind::Handler => "handler",
         })
     }
 }

@@ -19,13 +19,13 @@
 //!
 //! A type without a router pays one atomic load per send for the check.
 
-use std::any::{Any, type_name};
+use std::any::{Any, TypeId, type_name};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::{Acteur, Actor, DeactivationReason, Error, Receive, Respond};
+use crate::{Acteur, Actor, DeactivationReason, Error, Receive, RemoteErrorKind, Respond};
 
 /// A message, a response or an ID, with its type erased.
 pub type Erased = Box<dyn Any + Send>;
@@ -48,9 +48,12 @@ pub enum Route {
 /// Every method is called on the sender's thread, inside or outside
 /// handlers; none may block.
 pub trait Router<A: Actor>: Send + Sync + 'static {
-    /// Where a message for `id` goes. Called for every send, so it must be
-    /// cheap: a lookup in a table kept up to date elsewhere.
-    fn route(&self, id: &A::Id) -> Route;
+    /// Where a message of type `message` for `id` goes. Called for every
+    /// send, so it must be cheap: a lookup in a table kept up to date
+    /// elsewhere. A message type the router does not carry should go
+    /// [`Route::Elsewhere`] too, so that the router's refusal is the same
+    /// whichever node owns `id`.
+    fn route(&self, id: &A::Id, message: TypeId) -> Route;
 
     /// Carries the fire-and-forget `message` (an `M` for which
     /// `A: Receive<M>`) to `id`'s owner. The future ends once the owner
@@ -170,4 +173,15 @@ pub async fn hand_off<A: Actor>(
     let actors = std::sync::Arc::clone(&*system.actor_type::<A>()?);
     actors.hand_off(system, &belongs, reason).await;
     Ok(())
+}
+
+/// [`Error::Unavailable`], which only this crate can build: the message to
+/// `actor` was not delivered, because of `reason`.
+pub fn unavailable(actor: &'static str, reason: String) -> Error {
+    Error::Unavailable { actor, reason }
+}
+
+/// [`Error::Remote`], which only this crate can build.
+pub fn remote_error(kind: RemoteErrorKind, detail: String) -> Error {
+    Error::Remote { kind, detail }
 }

@@ -34,7 +34,7 @@ impl System {
         message: M,
     ) -> Result<Option<RoomWait>, Error> {
         let actors = self.actor_type::<A>()?;
-        if let Some(router) = actors.routed_elsewhere(&id) {
+        if let Some(router) = actors.routed_elsewhere::<M>(&id) {
             return Ok(Some(router.send(id, Box::new(message))));
         }
         actors.deliver(self, id, Box::new(Tell(message)), None)
@@ -61,7 +61,7 @@ impl System {
             Ok(actors) => actors,
             Err(error) => return Err(TrySendError::new(error, message)),
         };
-        if let Some(router) = actors.routed_elsewhere(&id) {
+        if let Some(router) = actors.routed_elsewhere::<M>(&id) {
             return router
                 .try_send(id, Box::new(message))
                 .map_err(|(error, message)| TrySendError::new(error, handed_back(message)));
@@ -124,7 +124,7 @@ impl System {
     ) -> Result<A::Response, Error> {
         self.call(timeout, async |chain| {
             let actors = self.actor_type::<A>()?;
-            if let Some(router) = actors.routed_elsewhere(&id).filter(|_| routed) {
+            if let Some(router) = actors.routed_elsewhere::<M>(&id).filter(|_| routed) {
                 // Deadlock detection stays within a node: the chain is not
                 // carried.
                 let remote = router.call(id, Box::new(message), timeout);

@@ -27,6 +27,7 @@ pub(crate) mod slot;
 pub(crate) mod statistics;
 pub(crate) mod waiter;
 
+use std::any::TypeId;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -101,11 +102,12 @@ impl<A: Actor> ActorType<A> {
         })
     }
 
-    /// The cluster's router, if it says `id` belongs to another node.
+    /// The cluster's router, if it says a message `M` for `id` goes
+    /// elsewhere.
     #[inline]
-    pub(crate) fn routed_elsewhere(&self, id: &A::Id) -> Option<&Arc<dyn Router<A>>> {
+    pub(crate) fn routed_elsewhere<M: 'static>(&self, id: &A::Id) -> Option<&Arc<dyn Router<A>>> {
         let router = self.router.get()?;
-        (router.route(id) == Route::Elsewhere).then_some(router)
+        (router.route(id, TypeId::of::<M>()) == Route::Elsewhere).then_some(router)
     }
 
     /// The fencing epoch of a new activation of `id`: the cluster's, if

@@ -1,0 +1,274 @@
+//! Acteur's routing seam for one registered actor type: a send to an ID
+//! this node serves is queued here as on a single node (no encoding); any
+//! other is encoded and carried to its owner (`delivery.rs`).
+
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
+use std::marker::PhantomData;
+use std::sync::Arc;
+use std::time::Duration;
+
+use acteur::routing::{Erased, RemoteFuture, Route, Router};
+use acteur::{Acteur, DeactivationReason, Error, RemoteErrorKind, routing};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::RemoteActor;
+use crate::delivery::{Outgoing, deliver};
+use crate::inbound::BoxFuture;
+use crate::node::{Node, Target, TypeAgent};
+use crate::partition::partition_of_encoded;
+
+/// Encodes a message given as `&dyn Any`.
+pub(crate) type Encode = fn(&(dyn Any + Send)) -> Result<Vec<u8>, String>;
+/// Decodes a response into its erased value.
+pub(crate) type DecodeResponse = fn(&[u8]) -> Result<Erased, String>;
+
+/// How one message type travels to an actor type.
+#[derive(Clone, Copy)]
+pub(crate) struct Codec {
+    pub(crate) name: &'static str,
+    pub(crate) encode: Encode,
+    /// For requests: how their response comes back.
+    pub(crate) decode_response: Option<DecodeResponse>,
+    /// Whether it may be sent as a tell.
+    pub(crate) tell: bool,
+}
+
+/// Routes actor type `A` through the cluster.
+pub(crate) struct ClusterRouter<A> {
+    pub(crate) node: Arc<Node>,
+    pub(crate) codecs: HashMap<TypeId, Codec>,
+    /// The keys of `codecs`, scanned by `route` on every send.
+    pub(crate) message_types: Vec<TypeId>,
+    pub(crate) actor: PhantomData<fn() -> A>,
+}
+
+impl<A> ClusterRouter<A>
+where
+    A: RemoteActor,
+    A::Id: Serialize + DeserializeOwned,
+{
+    fn partition(&self, id: &[u8]) -> u32 {
+        partition_of_encoded(A::NAME, id, self.node.config.partitions)
+    }
+
+    /// The ID and message encoded, with the message's codec, or why not.
+    fn outgoing(
+        &self,
+        id: &A::Id,
+        message: &Erased,
+        call: Option<Duration>,
+    ) -> Result<Outgoing, Error> {
+        let message_type = (**message).type_id();
+        let codec = self.codecs.get(&message_type).copied().filter(|codec| {
+            if call.is_some() {
+                codec.decode_response.is_some()
+            } else {
+                codec.tell
+            }
+        });
+        let Some(codec) = codec else {
+            let how = if call.is_some() { "request" } else { "message" };
+            return Err(routing::remote_error(
+                RemoteErrorKind::UnknownType,
+                format!(
+                    "this {how} type is not registered for the clustered actor `{}`; add \
+                     `.actor::<..>().{how}::<..>()` when joining the cluster",
+                    A::NAME
+                ),
+            ));
+        };
+        let id = postcard::to_stdvec(id).map_err(|error| {
+            routing::remote_error(
+                RemoteErrorKind::Codec,
+                format!("an ID of `{}` did not encode: {error}", A::NAME),
+            )
+        })?;
+        let payload = (codec.encode)(&**message).map_err(|error| {
+            routing::remote_error(
+                RemoteErrorKind::Codec,
+                format!("a `{}` did not encode: {error}", codec.name),
+            )
+        })?;
+        let limit = self.node.config.max_message_bytes;
+        if payload.len() + id.len() > limit {
+            return Err(routing::remote_error(
+                RemoteErrorKind::TooLarge,
+                format!(
+                    "a `{}` for `{}` is {} bytes encoded, over the cluster's limit of {limit} \
+                     (`ClusterConfig::max_message_bytes`)",
+                    codec.name,
+                    A::NAME,
+                    payload.len() + id.len()
+                ),
+            ));
+        }
+        Ok(Outgoing {
+            actor: A::NAME,
+            message: codec.name,
+            partition: self.partition(&id),
+            id,
+            payload,
+            call,
+        })
+    }
+}
+
+impl<A> Router<A> for ClusterRouter<A>
+where
+    A: RemoteActor,
+    A::Id: Serialize + DeserializeOwned,
+{
+    fn route(&self, id: &A::Id, message: TypeId) -> Route {
+        // A message type this router does not carry is refused by `send`
+        // and `call`, wherever the ID lives (no hashing: a few types).
+        if !self.message_types.contains(&message) {
+            return Route::Elsewhere;
+        }
+        // Encoded on the stack when it fits: this runs for every send.
+        let mut buffer = [0u8; 64];
+        let partition = match postcard::to_slice(id, &mut buffer) {
+            Ok(encoded) => self.partition(encoded),
+            Err(_) => match postcard::to_stdvec(id) {
+                Ok(encoded) => self.partition(&encoded),
+                // The send path reports the encoding error.
+                Err(_) => return Route::Elsewhere,
+            },
+        };
+        if self.node.serving(partition).is_some() {
+            Route::Here
+        } else {
+            Route::Elsewhere
+        }
+    }
+
+    fn send(&self, id: A::Id, message: Erased) -> RemoteFuture<Result<(), Error>> {
+        let outgoing = self.outgoing(&id, &message, None);
+        let node = self.node.clone();
+        Box::pin(async move {
+            let delivery = node.runtime.spawn(deliver(node.clone(), outgoing?));
+            flatten(delivery.await).map(drop)
+        })
+    }
+
+    fn try_send(&self, id: A::Id, message: Erased) -> Result<(), (Error, Erased)> {
+        let outgoing = match self.outgoing(&id, &message, None) {
+            Ok(outgoing) => outgoing,
+            Err(error) => return Err((error, message)),
+        };
+        let node = &self.node;
+        match node.target(outgoing.partition) {
+            // Served here after all (it moved since `route`): the caller
+            // routes it here on its next try.
+            Target::Here | Target::Nobody => Err((
+                routing::unavailable(
+                    A::NAME,
+                    format!("no node serves partition {} now", outgoing.partition),
+                ),
+                message,
+            )),
+            Target::Peer {
+                node: peer_id,
+                address,
+            } => {
+                let identity = crate::delivery::identity(node);
+                let peer = node.peers.get(&peer_id, address, &identity, &node.runtime);
+                let request = crate::wire::Request {
+                    seq: 0,
+                    actor: outgoing.actor.to_owned(),
+                    message: outgoing.message.to_owned(),
+                    id: outgoing.id,
+                    payload: outgoing.payload,
+                    call: false,
+                    timeout_ms: 0,
+                    epoch: 0,
+                };
+                if peer.try_request(request) {
+                    Ok(())
+                } else {
+                    Err((Error::MailboxFull, message))
+                }
+            }
+        }
+    }
+
+    fn call(
+        &self,
+        id: A::Id,
+        message: Erased,
+        timeout: Duration,
+    ) -> RemoteFuture<Result<Erased, Error>> {
+        let outgoing = self.outgoing(&id, &message, Some(timeout));
+        let decode = self
+            .codecs
+            .get(&(*message).type_id())
+            .and_then(|codec| codec.decode_response);
+        let node = self.node.clone();
+        Box::pin(async move {
+            let outgoing = outgoing?;
+            let name = outgoing.message;
+            let delivery = node.runtime.spawn(deliver(node.clone(), outgoing));
+            let response = flatten(delivery.await)?;
+            let decode = decode.ok_or_else(|| {
+                routing::remote_error(RemoteErrorKind::UnknownType, name.to_owned())
+            })?;
+            decode(&response).map_err(|error| {
+                routing::remote_error(
+                    RemoteErrorKind::Codec,
+                    format!(
+                        "the response to `{name}` from `{}` did not decode ({error}): do the \
+                         nodes register different types under this name?",
+                        A::NAME
+                    ),
+                )
+            })
+        })
+    }
+
+    fn activation_epoch(&self, id: &A::Id) -> Option<u64> {
+        let encoded = postcard::to_stdvec(id).ok()?;
+        self.node.holding(self.partition(&encoded))
+    }
+}
+
+/// A delivery task's answer; a task that did not finish (its runtime shut
+/// down) left the outcome unknown.
+fn flatten(
+    joined: Result<Result<Vec<u8>, Error>, tokio::task::JoinError>,
+) -> Result<Vec<u8>, Error> {
+    joined.unwrap_or(Err(Error::Timeout))
+}
+
+/// Hands off the IDs of `A` in some partitions.
+pub(crate) struct Agent<A> {
+    pub(crate) partitions: u32,
+    pub(crate) actor: PhantomData<fn() -> A>,
+}
+
+impl<A> TypeAgent for Agent<A>
+where
+    A: RemoteActor,
+    A::Id: Serialize + DeserializeOwned,
+{
+    fn hand_off(
+        &self,
+        acteur: &Acteur,
+        partitions: Arc<Vec<bool>>,
+        reason: DeactivationReason,
+    ) -> BoxFuture<()> {
+        let acteur = acteur.clone();
+        let count = self.partitions;
+        Box::pin(async move {
+            let belongs = move |id: &A::Id| {
+                postcard::to_stdvec(id).is_ok_and(|encoded| {
+                    let p = partition_of_encoded(A::NAME, &encoded, count);
+                    partitions.get(p as usize).copied().unwrap_or(false)
+                })
+            };
+            if let Err(error) = routing::hand_off::<A>(&acteur, belongs, reason).await {
+                log::warn!("handing off actors of `{}` failed: {error}", A::NAME);
+            }
+        })
+    }
+}

@@ -1,0 +1,287 @@
+//! Three nodes in one process, on one private etcd: location transparency,
+//! agreement on owners, partitions moving on join and leave with the
+//! `Handoff` hook, and clear errors for what is not registered.
+
+mod support;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use acteur::{
+    Acteur, Actor, ActorAssistant, BoxError, DeactivationReason, Error, Receive, RemoteErrorKind,
+    Respond,
+};
+use acteur_cluster::{Cluster, ClusterConfig, ClusterState, RemoteActor, RemoteMessage};
+use serde::{Deserialize, Serialize};
+use support::etcd::Etcd;
+
+/// What every node of a test shares: the counters' saved values (a stand-in
+/// for a database), and what happened.
+#[derive(Default)]
+struct World {
+    saved: Mutex<HashMap<u64, u64>>,
+    deactivations: Mutex<Vec<(String, u64, DeactivationReason)>>,
+}
+
+/// The node a handler runs on.
+struct NodeName(String);
+
+struct Counter {
+    value: u64,
+}
+
+impl Actor for Counter {
+    type Id = u64;
+    async fn activate(id: u64, assistant: &ActorAssistant<Self>) -> Result<Self, BoxError> {
+        let world = assistant.data::<Arc<World>>()?;
+        let value = world.saved.lock().unwrap().get(&id).copied().unwrap_or(0);
+        assert!(
+            assistant.activation_epoch().is_some(),
+            "a clustered actor has an epoch"
+        );
+        Ok(Counter { value })
+    }
+    async fn deactivate(&mut self, assistant: &ActorAssistant<Self>) {
+        let world = assistant.data::<Arc<World>>().unwrap();
+        let node = assistant.data::<NodeName>().unwrap().0.clone();
+        world
+            .saved
+            .lock()
+            .unwrap()
+            .insert(*assistant.id(), self.value);
+        world.deactivations.lock().unwrap().push((
+            node,
+            *assistant.id(),
+            assistant.deactivation_reason(),
+        ));
+    }
+}
+
+impl RemoteActor for Counter {
+    const NAME: &'static str = "test.Counter";
+}
+
+#[derive(Serialize, Deserialize)]
+struct Increment;
+impl RemoteMessage for Increment {
+    const NAME: &'static str = "test.Increment";
+}
+impl Receive<Increment> for Counter {
+    async fn handle(&mut self, _: Increment, _: &ActorAssistant<Self>) {
+        self.value += 1;
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct Get;
+impl RemoteMessage for Get {
+    const NAME: &'static str = "test.Get";
+}
+/// The value, and the node that answered.
+impl Respond<Get> for Counter {
+    type Response = (u64, String);
+    async fn handle(&mut self, _: Get, assistant: &ActorAssistant<Self>) -> (u64, String) {
+        let node = assistant.data::<NodeName>().unwrap().0.clone();
+        (self.value, node)
+    }
+}
+
+/// Implemented, not registered with the cluster.
+#[derive(Serialize, Deserialize)]
+struct Reset;
+impl Receive<Reset> for Counter {
+    async fn handle(&mut self, _: Reset, _: &ActorAssistant<Self>) {
+        self.value = 0;
+    }
+}
+
+fn config(etcd: &Etcd, name: &str) -> ClusterConfig {
+    ClusterConfig::new("nodes")
+        .node_name(name)
+        .etcd_endpoints([etcd.url.clone()])
+        .lease_ttl(Duration::from_secs(4))
+        .partitions(64)
+}
+
+async fn node(etcd: &Etcd, name: &str, world: &Arc<World>) -> (Acteur, Cluster) {
+    let acteur = Acteur::builder()
+        .data(world.clone())
+        .data(NodeName(name.to_owned()))
+        .build();
+    let cluster = Cluster::builder(acteur.clone(), config(etcd, name))
+        .actor::<Counter>()
+        .message::<Increment>()
+        .request::<Get>()
+        .join()
+        .await
+        .expect("the node joins");
+    (acteur, cluster)
+}
+
+/// Waits (polling the nodes' own views, at most 30 s) until every node
+/// sees `members` members and every partition owned, the same way.
+async fn settled(clusters: &[&Cluster], members: usize) {
+    let started = Instant::now();
+    loop {
+        let views: Vec<Vec<Option<String>>> = clusters
+            .iter()
+            .map(|cluster| {
+                (0..200u64)
+                    .map(|id| cluster.owner_of::<Counter>(&id))
+                    .collect()
+            })
+            .collect();
+        let agreed = views.windows(2).all(|pair| pair[0] == pair[1]);
+        let owned = views[0].iter().all(Option::is_some);
+        let counted = clusters.iter().all(|c| c.members().len() == members);
+        let distinct: std::collections::HashSet<_> = views[0].iter().flatten().collect();
+        if agreed && owned && counted && distinct.len() == members {
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the cluster did not settle: agreed {agreed}, owned {owned}, members {counted}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_node_reaches_every_actor_where_it_lives() {
+    let etcd = Etcd::start();
+    let world = Arc::new(World::default());
+    let (a, ca) = node(&etcd, "a", &world).await;
+    let (b, cb) = node(&etcd, "b", &world).await;
+    let (c, cc) = node(&etcd, "c", &world).await;
+    settled(&[&ca, &cb, &cc], 3).await;
+
+    let systems = [&a, &b, &c];
+    for id in 0..60u64 {
+        // Each node increments once, fire-and-forget, then asks.
+        for system in systems {
+            system
+                .send_to_actor::<Counter, Increment>(id, Increment)
+                .await
+                .unwrap();
+        }
+        let owner = ca.owner_of::<Counter>(&id).unwrap();
+        for system in systems {
+            let (value, answered_by) = system.call_actor::<Counter, Get>(id, Get).await.unwrap();
+            assert_eq!(value, 3, "id {id}: every increment reached one activation");
+            assert!(
+                owner.starts_with(&format!("{answered_by}-")),
+                "id {id}: {owner} vs {answered_by}"
+            );
+        }
+    }
+    // The work is spread: every node handled some of the actors.
+    let handled: std::collections::HashSet<String> = (0..60u64)
+        .map(|id| ca.owner_of::<Counter>(&id).unwrap())
+        .collect();
+    assert_eq!(handled.len(), 3);
+    for (cluster, system) in [(&ca, &a), (&cb, &b), (&cc, &c)] {
+        cluster.leave().await.unwrap();
+        assert_eq!(cluster.state(), ClusterState::Left);
+        system.stop();
+        system.stopped().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn joins_and_leaves_hand_actors_over() {
+    let etcd = Etcd::start();
+    let world = Arc::new(World::default());
+    let (a, ca) = node(&etcd, "a", &world).await;
+    settled(&[&ca], 1).await;
+    for id in 0..100u64 {
+        a.send_to_actor::<Counter, Increment>(id, Increment)
+            .await
+            .unwrap();
+    }
+    // Two nodes join: the partitions they should own come over to them,
+    // each actor's `deactivate` running on `a` with `Handoff` first.
+    let (b, cb) = node(&etcd, "b", &world).await;
+    let (c, cc) = node(&etcd, "c", &world).await;
+    settled(&[&ca, &cb, &cc], 3).await;
+    for id in 0..100u64 {
+        b.send_to_actor::<Counter, Increment>(id, Increment)
+            .await
+            .unwrap();
+        let (value, answered_by) = c.call_actor::<Counter, Get>(id, Get).await.unwrap();
+        assert_eq!(
+            value, 2,
+            "id {id}: the second activation went on from the first"
+        );
+        let owner = ca.owner_of::<Counter>(&id).unwrap();
+        assert!(owner.starts_with(&format!("{answered_by}-")));
+        if answered_by != "a" {
+            let handed = world
+                .deactivations
+                .lock()
+                .unwrap()
+                .iter()
+                .any(|(node, i, reason)| {
+                    node == "a" && *i == id && *reason == DeactivationReason::Handoff
+                });
+            assert!(
+                handed,
+                "id {id} moved from a to {answered_by} without a Handoff hook"
+            );
+        }
+    }
+    // `c` leaves: its actors go to `a` and `b`, with their `Handoff`.
+    let on_c: Vec<u64> = (0..100u64)
+        .filter(|id| cc.owner_of::<Counter>(id) == Some(cc.node_id()))
+        .collect();
+    assert!(!on_c.is_empty());
+    cc.leave().await.unwrap();
+    settled(&[&ca, &cb], 2).await;
+    for &id in &on_c {
+        let handed = world
+            .deactivations
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|(node, i, reason)| {
+                node == "c" && *i == id && *reason == DeactivationReason::Handoff
+            });
+        assert!(handed, "id {id} left c without a Handoff hook");
+        let (value, answered_by) = a.call_actor::<Counter, Get>(id, Get).await.unwrap();
+        assert_eq!(value, 2);
+        assert_ne!(answered_by, "c");
+    }
+    for (cluster, system) in [(&ca, &a), (&cb, &b)] {
+        cluster.leave().await.unwrap();
+        system.stop();
+        system.stopped().await;
+    }
+    c.stop();
+    c.stopped().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_is_not_registered_gets_a_clear_error() {
+    let etcd = Etcd::start();
+    let world = Arc::new(World::default());
+    let (a, ca) = node(&etcd, "a", &world).await;
+    let (b, cb) = node(&etcd, "b", &world).await;
+    settled(&[&ca, &cb], 2).await;
+    // An unregistered message type fails the same way for every ID,
+    // whichever node owns it.
+    for id in 0..20u64 {
+        match a.send_to_actor::<Counter, Reset>(id, Reset).await {
+            Err(Error::Remote {
+                kind: RemoteErrorKind::UnknownType,
+                detail,
+                ..
+            }) => assert!(detail.contains("test.Counter"), "{detail}"),
+            other => panic!("id {id}: {other:?}"),
+        }
+    }
+    for (cluster, system) in [(&ca, &a), (&cb, &b)] {
+        cluster.leave().await.unwrap();
+        system.stop();
+        system.stopped().await;
+    }
+}

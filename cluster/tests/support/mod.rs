@@ -1,0 +1,4 @@
+//! What the cluster's tests share.
+#![allow(dead_code)]
+
+pub mod etcd;

@@ -133,6 +133,7 @@ impl ClusterBuilder {
             inbound,
             etcd,
             runtime.clone(),
+            granted_at,
         ));
         let mut agents = Vec::new();
         for install in installs {
@@ -150,7 +151,7 @@ impl ClusterBuilder {
             },
             &runtime,
         );
-        runtime.spawn(membership::keep_alive(Arc::downgrade(&node), granted_at));
+        runtime.spawn(membership::keep_alive(Arc::downgrade(&node)));
         membership::register(&node).await?;
         let revision = membership::load(&node).await?;
         runtime.spawn(membership::follow(Arc::downgrade(&node), revision));

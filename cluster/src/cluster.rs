@@ -122,6 +122,16 @@ impl Cluster {
         self.node.state()
     }
 
+    /// The instant until which this node may act for the actors it holds:
+    /// the send time of its last acknowledged lease renewal, plus the lease
+    /// TTL, minus the fence margin. Bound a handler's external writes by it
+    /// (abandon one that cannot finish before), and make them conditional
+    /// on the epoch ([`epoch_admits`](crate::epoch_admits)), so that a
+    /// write never lands after another node may own the actor.
+    pub fn fencing_deadline(&self) -> std::time::Instant {
+        self.node.deadline().into_std()
+    }
+
     /// The actor system this node runs.
     pub fn acteur(&self) -> &Acteur {
         &self.node.acteur

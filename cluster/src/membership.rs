@@ -239,9 +239,7 @@ pub(crate) async fn follow(node: Weak<Node>, mut revision: i64) {
 
 /// Renews the lease every `keep_alive_every`; without an acknowledged
 /// renewal for `stop_starting_after`, fences the node.
-pub(crate) async fn keep_alive(node: Weak<Node>, granted_at: Instant) {
-    // The send time of the last acknowledged renewal (the grant first).
-    let mut acknowledged = granted_at;
+pub(crate) async fn keep_alive(node: Weak<Node>) {
     let mut keeper = None;
     loop {
         let Some(strong) = node.upgrade() else { return };
@@ -274,7 +272,9 @@ pub(crate) async fn keep_alive(node: Weak<Node>, granted_at: Instant) {
             }
         };
         match renewed {
-            Some(response) if response.ttl() > 0 => acknowledged = sent,
+            Some(response) if response.ttl() > 0 => {
+                *strong.renewed.lock().unwrap_or_else(|p| p.into_inner()) = sent;
+            }
             Some(_) => {
                 // etcd says the lease is gone: it expired already.
                 fence(&strong, Instant::now()).await;
@@ -282,9 +282,9 @@ pub(crate) async fn keep_alive(node: Weak<Node>, granted_at: Instant) {
             }
             None => keeper = None,
         }
+        let acknowledged = *strong.renewed.lock().unwrap_or_else(|p| p.into_inner());
         if sent.duration_since(acknowledged) >= timings.stop_starting_after {
-            let deadline = acknowledged + timings.ttl - timings.fence_margin;
-            fence(&strong, deadline).await;
+            fence(&strong, strong.deadline()).await;
             return;
         }
         drop(strong);

@@ -6,7 +6,9 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
+
+use tokio::time::Instant;
 
 use acteur::{Acteur, DeactivationReason};
 use tokio::sync::watch;
@@ -125,6 +127,9 @@ pub(crate) struct Node {
     pub(crate) runtime: tokio::runtime::Handle,
     /// Set when the node left: its server stops.
     pub(crate) stop: watch::Sender<bool>,
+    /// When the last acknowledged renewal of the lease was sent (the grant
+    /// request first): the lease lasts at least its TTL from then.
+    pub(crate) renewed: Mutex<Instant>,
 }
 
 /// Where a message for a partition should go now.
@@ -149,6 +154,7 @@ impl Node {
         inbound: Inbound,
         etcd: etcd_client::Client,
         runtime: tokio::runtime::Handle,
+        granted_at: Instant,
     ) -> Node {
         let partitions = config.partitions as usize;
         Node {
@@ -172,6 +178,7 @@ impl Node {
             runtime,
             config,
             stop: watch::Sender::new(false),
+            renewed: Mutex::new(granted_at),
         }
     }
 
@@ -225,6 +232,14 @@ impl Node {
         (0..self.config.partitions)
             .filter_map(|p| self.holding(p).map(|epoch| (p, epoch)))
             .collect()
+    }
+
+    /// The instant before which this node may still act for its partitions:
+    /// the last acknowledged renewal's send time, plus the TTL, minus the
+    /// fence margin.
+    pub(crate) fn deadline(&self) -> Instant {
+        let renewed = *self.renewed.lock().unwrap_or_else(|p| p.into_inner());
+        renewed + self.timings.ttl - self.timings.fence_margin
     }
 
     /// Where a message for `partition` goes now.

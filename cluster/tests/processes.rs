@@ -1,0 +1,174 @@
+//! Nodes as processes (the `cluster_node` example): one of three is killed
+//! with SIGKILL under load; its actors answer again within 2 x TTL, and no
+//! acknowledged increment is lost or applied twice.
+
+mod support;
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use support::etcd::Etcd;
+use support::node_process::{Answer, NodeProcess};
+
+const TTL_MS: u64 = 3000;
+const IDS: u64 = 24;
+
+/// What the stored state of the counters is, read from etcd directly.
+fn stored(etcd: &Etcd, cluster: &str) -> (HashMap<u64, u64>, HashMap<u64, Vec<String>>) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let mut client = etcd_client::Client::connect([etcd.url.as_str()], None)
+            .await
+            .unwrap();
+        let prefix = format!("/check/{cluster}/");
+        let all = client
+            .get(
+                prefix.clone(),
+                Some(etcd_client::GetOptions::new().with_prefix()),
+            )
+            .await
+            .unwrap();
+        let mut values = HashMap::new();
+        let mut ops: HashMap<u64, Vec<String>> = HashMap::new();
+        for kv in all.kvs() {
+            let key = kv.key_str().unwrap().strip_prefix(&prefix).unwrap();
+            if let Some(id) = key.strip_prefix("c/") {
+                let value: Value = serde_json::from_slice(kv.value()).unwrap();
+                values.insert(id.parse().unwrap(), value["value"].as_u64().unwrap());
+            } else if let Some(op) = key.strip_prefix("op/") {
+                let (id, op) = op.split_once('/').unwrap();
+                ops.entry(id.parse().unwrap())
+                    .or_default()
+                    .push(op.to_owned());
+            }
+        }
+        (values, ops)
+    })
+}
+
+#[test]
+fn a_killed_node_s_actors_come_back_and_nothing_acknowledged_is_lost() {
+    let etcd = Etcd::start();
+    let logs = std::env::temp_dir().join(format!("acteur-kill-{}", std::process::id()));
+    std::fs::create_dir_all(&logs).unwrap();
+    let mut nodes: Vec<NodeProcess> = ["a", "b", "c"]
+        .iter()
+        .map(|name| {
+            NodeProcess::start(
+                "kill",
+                &etcd.url,
+                TTL_MS,
+                32,
+                logs.join(format!("{name}.log")),
+            )
+        })
+        .collect();
+
+    let mut req = 0u64;
+    // Per ID: acknowledged ops with their values, ops answered
+    // `unavailable`, and ops whose outcome is unknown.
+    let mut acknowledged: HashMap<u64, Vec<(String, u64)>> = HashMap::new();
+    let mut unavailable: Vec<(u64, String)> = Vec::new();
+    let mut killed_at = None;
+    let mut back_after: HashMap<u64, Duration> = HashMap::new();
+    let mut owners_of_killed: Vec<u64> = Vec::new();
+    // The node that answered each counter last.
+    let mut last_node: HashMap<u64, String> = HashMap::new();
+    for wave in 0..40 {
+        if wave == 4 {
+            // Which IDs the victim served: those it answered for last.
+            let victim = nodes[2].id.clone();
+            owners_of_killed = acknowledged
+                .iter()
+                .filter(|(_, acks)| !acks.is_empty())
+                .map(|(id, _)| *id)
+                .filter(|id| last_node.get(id) == Some(&victim))
+                .collect();
+            nodes[2].kill();
+            killed_at = Some(Instant::now());
+        }
+        let live: Vec<&NodeProcess> = nodes
+            .iter()
+            .filter(|n| killed_at.is_none() || n.id != nodes[2].id)
+            .collect();
+        let mut pending: Vec<(u64, String, Answer)> = Vec::new();
+        for id in 0..IDS {
+            req += 1;
+            let op = format!("w{wave}-{id}");
+            let node = live[(id as usize + wave) % live.len()];
+            let answer = node.send(req, json!({"cmd": "inc", "id": id, "op": op}));
+            pending.push((id, op, answer));
+        }
+        for (id, op, answer) in pending {
+            let (answer, answered_at) = answer
+                .recv_timeout(Duration::from_secs(40))
+                .unwrap_or_else(|_| panic!("no answer for {op}: a call must not hang"));
+            if answer["ok"] == json!(true) {
+                let value = answer["value"].as_u64().unwrap();
+                acknowledged.entry(id).or_default().push((op, value));
+                last_node.insert(id, answer["node"].as_str().unwrap().to_owned());
+                if let Some(killed_at) = killed_at {
+                    back_after
+                        .entry(id)
+                        .or_insert_with(|| answered_at.duration_since(killed_at));
+                }
+            } else if answer["err"] == json!("unavailable") {
+                unavailable.push((id, op));
+            }
+        }
+        if killed_at.is_some() && (0..IDS).all(|id| back_after.contains_key(&id)) && wave > 8 {
+            break;
+        }
+    }
+    assert!(
+        !owners_of_killed.is_empty(),
+        "the killed node served some counters"
+    );
+    for id in &owners_of_killed {
+        let back = back_after
+            .get(id)
+            .unwrap_or_else(|| panic!("counter {id} never came back"));
+        assert!(
+            *back <= Duration::from_millis(2 * TTL_MS),
+            "counter {id} answered again {back:?} after the kill (limit 2 x TTL)"
+        );
+    }
+
+    let (values, ops) = stored(&etcd, "kill");
+    for id in 0..IDS {
+        let applied = ops.get(&id).cloned().unwrap_or_default();
+        // Exactly once: the value counts the applied ops.
+        assert_eq!(
+            values.get(&id).copied().unwrap_or(0),
+            applied.len() as u64,
+            "counter {id}"
+        );
+        let acks = acknowledged.get(&id).cloned().unwrap_or_default();
+        for (op, _) in &acks {
+            assert!(applied.contains(op), "acknowledged {op} was lost");
+        }
+        // Acknowledged values of one counter only grow.
+        assert!(
+            acks.windows(2).all(|pair| pair[0].1 < pair[1].1),
+            "counter {id}: {acks:?}"
+        );
+    }
+    for (id, op) in &unavailable {
+        let applied = ops.get(id).cloned().unwrap_or_default();
+        assert!(
+            !applied.contains(op),
+            "{op} was answered unavailable but applied"
+        );
+    }
+    for node in nodes.iter_mut().take(2) {
+        assert!(
+            node.leave().success(),
+            "a node that leaves exits with status 0"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&logs);
+}

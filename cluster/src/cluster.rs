@@ -24,6 +24,16 @@ pub struct Cluster {
     pub(crate) node: Arc<Node>,
 }
 
+impl std::fmt::Debug for Cluster {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cluster")
+            .field("cluster", &self.node.config.name)
+            .field("node", &self.node.id)
+            .field("state", &self.node.state())
+            .finish()
+    }
+}
+
 /// A live member of the cluster, from [`Cluster::members`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]

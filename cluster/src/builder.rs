@@ -122,7 +122,7 @@ impl ClusterBuilder {
         let granted_at = Instant::now();
         let (lease, ttl) = membership::grant(&mut etcd, &config).await?;
         let timings = config.timings(ttl);
-        let id: Arc<str> = format!("{}-{}", config.node_name, uuid::Uuid::new_v4().simple()).into();
+        let id = membership::incarnation_id(&config);
         let node = Arc::new(Node::new(
             config.clone(),
             timings,
@@ -157,7 +157,11 @@ impl ClusterBuilder {
         runtime.spawn(membership::follow(Arc::downgrade(&node), revision));
         node.set_state(ClusterState::Active);
         runtime.spawn(ownership::keep_in_line(node.clone()));
-        log::info!("{} joined cluster `{}` at {address}", node.id, config.name);
+        log::info!(
+            "{} joined cluster `{}` at {address}",
+            node.id(),
+            config.name
+        );
         Ok(Cluster { node })
     }
 }

@@ -28,7 +28,7 @@ impl std::fmt::Debug for Cluster {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Cluster")
             .field("cluster", &self.node.config.name)
-            .field("node", &self.node.id)
+            .field("node", &self.node.id())
             .field("state", &self.node.state())
             .finish()
     }
@@ -93,7 +93,7 @@ impl Cluster {
 
     /// This node's ID: its configured name and a UUID fresh at every join.
     pub fn node_id(&self) -> String {
-        self.node.id.to_string()
+        self.node.id().to_string()
     }
 
     /// The live members, as this node sees them now (from etcd's watch),

@@ -68,7 +68,12 @@ pub(crate) async fn deliver(node: Arc<Node>, outgoing: Outgoing) -> Result<Vec<u
         let timeout = deadline.map_or(Duration::ZERO, |deadline| {
             deadline.saturating_duration_since(Instant::now())
         });
-        let why = match attempt(&node, &outgoing, timeout).await {
+        // A tell waits for its acknowledgment no longer than the cluster's
+        // unavailable_wait; a call, no longer than its own timeout.
+        let patience = deadline
+            .unwrap_or(give_up)
+            .saturating_duration_since(Instant::now());
+        let why = match attempt(&node, &outgoing, timeout, patience).await {
             Attempt::Done(result) => return result,
             Attempt::Again(why) => why,
         };
@@ -91,7 +96,12 @@ pub(crate) async fn deliver(node: Arc<Node>, outgoing: Outgoing) -> Result<Vec<u
     }
 }
 
-async fn attempt(node: &Arc<Node>, outgoing: &Outgoing, timeout: Duration) -> Attempt {
+async fn attempt(
+    node: &Arc<Node>,
+    outgoing: &Outgoing,
+    timeout: Duration,
+    patience: Duration,
+) -> Attempt {
     match node.target(outgoing.partition) {
         Target::Nobody => Attempt::Again(format!(
             "no node serves partition {} of `{}`",
@@ -111,7 +121,13 @@ async fn attempt(node: &Arc<Node>, outgoing: &Outgoing, timeout: Duration) -> At
         } => {
             let identity = identity(node);
             let peer = node.peers.get(&peer_id, address, &identity, &node.runtime);
-            match peer.request(outgoing.request(timeout)).await {
+            let answer = tokio::time::timeout(patience, peer.request(outgoing.request(timeout)));
+            let Ok(answer) = answer.await else {
+                // No outcome in time: it may have been queued (a peer that
+                // stopped answering, a network that drops everything).
+                return Attempt::Done(Err(Error::Timeout));
+            };
+            match answer {
                 Ok(Outcome {
                     failure: None,
                     response,
@@ -160,7 +176,7 @@ fn outcome_failure(outgoing: &Outgoing, failure: Failure) -> Attempt {
 pub(crate) fn identity(node: &Node) -> Identity {
     Identity {
         cluster: node.config.name.clone(),
-        node: node.id.clone(),
+        node: node.id().clone(),
         max_message_bytes: node.config.max_message_bytes,
     }
 }

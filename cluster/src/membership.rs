@@ -14,7 +14,7 @@ use etcd_client::{
 };
 use tokio::time::Instant;
 
-use crate::node::{ClusterState, Node, Owner};
+use crate::node::{ClusterState, Incarnation, Node, Owner};
 use crate::{ClusterConfig, ClusterError, ownership};
 
 /// Connects to etcd, within the configured time.
@@ -110,9 +110,9 @@ pub(crate) async fn grant(
 pub(crate) async fn register(node: &Node) -> Result<(), ClusterError> {
     let mut etcd = node.etcd.clone();
     etcd.put(
-        node.keys.member(&node.id),
+        node.keys.member(&node.id()),
         node.address.to_string(),
-        Some(PutOptions::new().with_lease(node.lease)),
+        Some(PutOptions::new().with_lease(node.lease())),
     )
     .await
     .map_err(|error| ClusterError::Etcd {
@@ -183,12 +183,12 @@ fn apply(node: &Node, key: &[u8], value: Option<(&[u8], i64)>) {
             })
         });
         let still_mine = owner.as_ref().is_some_and(|owner| {
-            *owner.node == *node.id && Some(owner.epoch) == node.holding(partition)
+            *owner.node == *node.id() && Some(owner.epoch) == node.holding(partition)
         });
         if node.serving(partition).is_some() && !still_mine {
             // The key this node held is gone (its lease ended) or was
             // taken: it must not serve the partition a moment longer.
-            log::warn!("{} lost partition {partition}", node.id);
+            log::warn!("{} lost partition {partition}", node.id());
             node.release(partition);
         }
         table.owners[partition as usize] = owner;
@@ -237,14 +237,31 @@ pub(crate) async fn follow(node: Weak<Node>, mut revision: i64) {
     }
 }
 
-/// Renews the lease every `keep_alive_every`; without an acknowledged
-/// renewal for `stop_starting_after`, fences the node.
+/// Keeps the node's lease alive; when it cannot, fences the node, then
+/// joins again as a new incarnation (new lease, new ID) once etcd answers,
+/// until the node leaves.
 pub(crate) async fn keep_alive(node: Weak<Node>) {
+    loop {
+        let Some(deadline) = renew(&node).await else {
+            return;
+        };
+        let Some(strong) = node.upgrade() else { return };
+        fence(&strong, deadline).await;
+        drop(strong);
+        if !rejoin(&node).await {
+            return;
+        }
+    }
+}
+
+/// Renews the lease every `keep_alive_every` until it is lost: then the
+/// fencing deadline. `None` once the node left or is gone.
+async fn renew(node: &Weak<Node>) -> Option<Instant> {
     let mut keeper = None;
     loop {
-        let Some(strong) = node.upgrade() else { return };
-        if matches!(strong.state(), ClusterState::Left | ClusterState::Fenced) {
-            return;
+        let strong = node.upgrade()?;
+        if matches!(strong.state(), ClusterState::Left) {
+            return None;
         }
         let timings = strong.timings;
         let sent = Instant::now();
@@ -252,7 +269,7 @@ pub(crate) async fn keep_alive(node: Weak<Node>) {
             let mut etcd = strong.etcd.clone();
             keeper = tokio::time::timeout(
                 timings.keep_alive_every,
-                etcd.lease_keep_alive(strong.lease),
+                etcd.lease_keep_alive(strong.lease()),
             )
             .await
             .ok()
@@ -272,24 +289,55 @@ pub(crate) async fn keep_alive(node: Weak<Node>) {
             }
         };
         match renewed {
-            Some(response) if response.ttl() > 0 => {
-                *strong.renewed.lock().unwrap_or_else(|p| p.into_inner()) = sent;
-            }
-            Some(_) => {
-                // etcd says the lease is gone: it expired already.
-                fence(&strong, Instant::now()).await;
-                return;
-            }
+            Some(response) if response.ttl() > 0 => strong.renewed(sent),
+            // etcd says the lease is gone: it expired already.
+            Some(_) => return Some(Instant::now()),
             None => keeper = None,
         }
-        let acknowledged = *strong.renewed.lock().unwrap_or_else(|p| p.into_inner());
-        if sent.duration_since(acknowledged) >= timings.stop_starting_after {
-            fence(&strong, strong.deadline()).await;
-            return;
+        // Also after a pause of the whole process: the first look after it
+        // finds the renewal too old.
+        if Instant::now().duration_since(strong.last_renewal()) >= timings.stop_starting_after {
+            return Some(strong.deadline());
         }
         drop(strong);
         tokio::time::sleep_until(sent + timings.keep_alive_every).await;
     }
+}
+
+/// A fenced node joins again: it gives up its old lease (if etcd answers,
+/// so that its keys go at once), takes a new one, and registers under a new
+/// ID. Retried until it works; false if the node left or is gone.
+async fn rejoin(node: &Weak<Node>) -> bool {
+    loop {
+        let Some(strong) = node.upgrade() else {
+            return false;
+        };
+        if matches!(strong.state(), ClusterState::Left) {
+            return false;
+        }
+        let wait = strong.timings.ttl;
+        let mut etcd = strong.etcd.clone();
+        let _ = tokio::time::timeout(wait, etcd.lease_revoke(strong.lease())).await;
+        let granted_at = Instant::now();
+        if let Ok(Ok((lease, _))) =
+            tokio::time::timeout(wait, grant(&mut etcd, &strong.config)).await
+        {
+            let id = incarnation_id(&strong.config);
+            strong.reincarnate(Incarnation { id, lease }, granted_at);
+            if register(&strong).await.is_ok() && load(&strong).await.is_ok() {
+                strong.set_state(ClusterState::Active);
+                log::warn!("the node joined its cluster again as {}", strong.id());
+                return true;
+            }
+        }
+        drop(strong);
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// A fresh node ID: the configured name and a new UUID.
+pub(crate) fn incarnation_id(config: &ClusterConfig) -> Arc<str> {
+    format!("{}-{}", config.node_name, uuid::Uuid::new_v4().simple()).into()
 }
 
 /// The node may lose its lease: it stops serving every partition at once,
@@ -297,8 +345,9 @@ pub(crate) async fn keep_alive(node: Weak<Node>) {
 /// `deadline`, and gives the rest up.
 async fn fence(node: &Arc<Node>, deadline: Instant) {
     log::error!(
-        "{} could not renew its lease in time: it stops handling actor messages",
-        node.id
+        "{} could not renew its lease in time: it stops handling actor messages and \
+         joins again as a new node once etcd answers",
+        node.id()
     );
     node.set_state(ClusterState::Fenced);
     let held = node.held_partitions();
@@ -315,7 +364,7 @@ async fn fence(node: &Arc<Node>, deadline: Instant) {
     {
         log::error!(
             "{}: some actors were still deactivating at the fencing deadline",
-            node.id
+            node.id()
         );
     }
     for (partition, _) in held {
@@ -332,10 +381,10 @@ pub(crate) async fn leave(node: &Arc<Node>) -> Result<(), ClusterError> {
     }
     node.set_state(ClusterState::Left);
     let mut etcd = node.etcd.clone();
-    let unregistered = etcd.delete(node.keys.member(&node.id), None).await;
+    let unregistered = etcd.delete(node.keys.member(&node.id()), None).await;
     let held = node.held_partitions();
     ownership::hand_over(node, &held, DeactivationReason::Handoff).await;
-    let revoked = etcd.lease_revoke(node.lease).await;
+    let revoked = etcd.lease_revoke(node.lease()).await;
     node.peers.clear();
     let _ = node.stop.send(true);
     unregistered.map_err(|error| ClusterError::Etcd {

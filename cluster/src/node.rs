@@ -6,7 +6,8 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
 
 use tokio::time::Instant;
 
@@ -110,10 +111,10 @@ pub(crate) struct Node {
     pub(crate) timings: Timings,
     pub(crate) keys: Keys,
     pub(crate) acteur: Acteur,
-    /// This incarnation's ID: node name and a fresh UUID.
-    pub(crate) id: Arc<str>,
+    /// This incarnation's ID and lease: a node that lost its lease joins
+    /// again as a new incarnation.
+    incarnation: RwLock<Incarnation>,
     pub(crate) address: SocketAddr,
-    pub(crate) lease: i64,
     state: AtomicU8,
     pub(crate) table: RwLock<Table>,
     /// Bumped after every change of `table` or `held`: senders waiting for
@@ -127,9 +128,21 @@ pub(crate) struct Node {
     pub(crate) runtime: tokio::runtime::Handle,
     /// Set when the node left: its server stops.
     pub(crate) stop: watch::Sender<bool>,
-    /// When the last acknowledged renewal of the lease was sent (the grant
-    /// request first): the lease lasts at least its TTL from then.
-    pub(crate) renewed: Mutex<Instant>,
+    /// The reference instant of `deadline`.
+    origin: Instant,
+    /// The fencing deadline, in nanoseconds after `origin`: the send time
+    /// of the last acknowledged lease renewal (the grant request first),
+    /// plus the TTL, minus the fence margin. Atomic: every routed send
+    /// reads it.
+    deadline: AtomicU64,
+}
+
+/// One incarnation of the node: its ID (node name and a fresh UUID) and
+/// its lease.
+#[derive(Clone)]
+pub(crate) struct Incarnation {
+    pub(crate) id: Arc<str>,
+    pub(crate) lease: i64,
 }
 
 /// Where a message for a partition should go now.
@@ -157,13 +170,12 @@ impl Node {
         granted_at: Instant,
     ) -> Node {
         let partitions = config.partitions as usize;
-        Node {
+        let node = Node {
             keys: Keys::new(&config.name),
             timings,
             acteur,
-            id,
+            incarnation: RwLock::new(Incarnation { id, lease }),
             address,
-            lease,
             state: AtomicU8::new(ClusterState::Joining.as_u8()),
             table: RwLock::new(Table {
                 members: BTreeMap::new(),
@@ -178,8 +190,56 @@ impl Node {
             runtime,
             config,
             stop: watch::Sender::new(false),
-            renewed: Mutex::new(granted_at),
-        }
+            origin: granted_at,
+            deadline: AtomicU64::new(0),
+        };
+        node.renewed(granted_at);
+        node
+    }
+
+    /// This incarnation's ID.
+    pub(crate) fn id(&self) -> Arc<str> {
+        self.incarnation
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .id
+            .clone()
+    }
+
+    /// This incarnation's lease.
+    pub(crate) fn lease(&self) -> i64 {
+        self.incarnation
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .lease
+    }
+
+    /// Becomes a new incarnation, with a new lease granted at `granted_at`.
+    pub(crate) fn reincarnate(&self, incarnation: Incarnation, granted_at: Instant) {
+        *self.incarnation.write().unwrap_or_else(|p| p.into_inner()) = incarnation;
+        self.renewed(granted_at);
+    }
+
+    /// A lease renewal sent at `sent` was acknowledged.
+    pub(crate) fn renewed(&self, sent: Instant) {
+        let deadline = sent + self.timings.ttl - self.timings.fence_margin;
+        let nanos = deadline.saturating_duration_since(self.origin).as_nanos();
+        self.deadline
+            .fetch_max(u64::try_from(nanos).unwrap_or(u64::MAX), Ordering::AcqRel);
+    }
+
+    /// The send time of the last acknowledged renewal.
+    pub(crate) fn last_renewal(&self) -> Instant {
+        self.deadline() + self.timings.fence_margin - self.timings.ttl
+    }
+
+    /// True until the fencing deadline.
+    #[inline]
+    fn within_deadline(&self) -> bool {
+        let now = Instant::now()
+            .saturating_duration_since(self.origin)
+            .as_nanos();
+        u64::try_from(now).unwrap_or(u64::MAX) < self.deadline.load(Ordering::Acquire)
     }
 
     pub(crate) fn state(&self) -> ClusterState {
@@ -197,11 +257,13 @@ impl Node {
     }
 
     /// The epoch under which this node holds `partition` and serves its
-    /// actors, if it does (not while it hands it off).
+    /// actors, if it does: not while it hands it off, and never past its
+    /// fencing deadline (even if the task that fences it has not run yet,
+    /// as after the process was paused).
     #[inline]
     pub(crate) fn serving(&self, partition: u32) -> Option<u64> {
         let held = self.held.get(partition as usize)?.load(Ordering::Acquire);
-        (held != 0 && held & HANDING_OFF == 0).then_some(held)
+        (held != 0 && held & HANDING_OFF == 0 && self.within_deadline()).then_some(held)
     }
 
     /// The epoch under which this node holds `partition`, serving or
@@ -238,8 +300,7 @@ impl Node {
     /// the last acknowledged renewal's send time, plus the TTL, minus the
     /// fence margin.
     pub(crate) fn deadline(&self) -> Instant {
-        let renewed = *self.renewed.lock().unwrap_or_else(|p| p.into_inner());
-        renewed + self.timings.ttl - self.timings.fence_margin
+        self.origin + Duration::from_nanos(self.deadline.load(Ordering::Acquire))
     }
 
     /// Where a message for `partition` goes now.
@@ -258,7 +319,7 @@ impl Node {
         else {
             return Target::Nobody;
         };
-        if *owner.node == *self.id {
+        if *owner.node == *self.id() {
             // Ours in etcd, but not served: it is being handed off.
             return Target::Nobody;
         }

@@ -36,17 +36,17 @@ fn plan(node: &Node) -> Plan {
         return plan;
     }
     let table = node.table.read().unwrap_or_else(|p| p.into_inner());
-    if !table.members.contains_key(&node.id) {
+    if !table.members.contains_key(&node.id()) {
         return plan;
     }
     for partition in 0..node.config.partitions {
         let preferred = preferred_owner(partition, table.members.keys().map(|m| &**m));
         let owner = table.owners[partition as usize].as_ref();
-        let mine = preferred == Some(&*node.id);
+        let mine = preferred == Some(&*node.id());
         match owner {
             None if mine => plan.claim.push(partition),
             Some(owner)
-                if *owner.node == *node.id
+                if *owner.node == *node.id()
                     && !mine
                     && preferred.is_some()
                     && node.config.rebalance == Rebalance::OnJoin
@@ -72,7 +72,7 @@ pub(crate) async fn keep_in_line(node: Arc<Node>) {
         let worked = !plan.claim.is_empty() || !plan.hand_over.is_empty();
         claim_all(&node, &plan.claim).await;
         hand_over(&node, &plan.hand_over, DeactivationReason::Handoff).await;
-        if matches!(node.state(), ClusterState::Left | ClusterState::Fenced) {
+        if node.state() == ClusterState::Left {
             return;
         }
         if !worked && changes.changed().await.is_err() {
@@ -95,8 +95,8 @@ async fn claim(node: Arc<Node>, partition: u32) {
         .and_then([
             TxnOp::put(
                 key.clone(),
-                node.id.as_bytes(),
-                Some(PutOptions::new().with_lease(node.lease)),
+                node.id().as_bytes(),
+                Some(PutOptions::new().with_lease(node.lease())),
             ),
             TxnOp::get(key, None),
         ]);
@@ -109,7 +109,10 @@ async fn claim(node: Arc<Node>, partition: u32) {
             });
             match epoch.and_then(|epoch| u64::try_from(epoch).ok()) {
                 Some(epoch) if epoch > 0 => {
-                    log::debug!("{} claimed partition {partition} (epoch {epoch})", node.id);
+                    log::debug!(
+                        "{} claimed partition {partition} (epoch {epoch})",
+                        node.id()
+                    );
                     node.hold(partition, epoch);
                 }
                 _ => log::error!("etcd answered a claim of partition {partition} without its key"),

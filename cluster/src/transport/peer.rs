@@ -19,6 +19,7 @@ const MAX_BATCH: usize = 512;
 /// Requests waiting for a connection's writer, per peer.
 const QUEUE: usize = 4096;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+const KEEP_ALIVE: Duration = Duration::from_secs(1);
 
 /// Why a request got no outcome from its peer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -141,7 +142,12 @@ async fn exchange(
     let endpoint = Endpoint::from_shared(format!("http://{address}"))
         .map_err(|error| error.to_string())?
         .connect_timeout(CONNECT_TIMEOUT)
-        .tcp_nodelay(true);
+        .tcp_nodelay(true)
+        // A peer that stops answering (paused, or cut off) is found out,
+        // and the connection's pending requests fail, within seconds.
+        .http2_keep_alive_interval(KEEP_ALIVE)
+        .keep_alive_timeout(KEEP_ALIVE)
+        .keep_alive_while_idle(true);
     let channel = endpoint
         .connect()
         .await

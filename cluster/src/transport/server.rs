@@ -179,7 +179,7 @@ pub(crate) async fn accept(node: &Node, request: Request) -> Accepted {
     if node.serving(partition).is_none() {
         return Accepted::Failed(Failure::new(
             Kind::NotOwner,
-            format!("partition {partition} is not served by {}", node.id),
+            format!("partition {partition} is not served by {}", node.id()),
         ));
     }
     node.inbound.accept(&node.acteur, &request).await

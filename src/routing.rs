@@ -78,6 +78,13 @@ pub trait Router<A: Actor>: Send + Sync + 'static {
     /// epoch under which this node holds `id`'s partition. `None` if it
     /// holds none.
     fn activation_epoch(&self, id: &A::Id) -> Option<u64>;
+
+    /// Whether a message queued here for `id` may start now. Asked before
+    /// every message of a routed type; when it says no (the node lost the
+    /// ID, or its fencing deadline passed), the message is not handled (a
+    /// call gets [`Error::Unavailable`]) and the activation is dropped
+    /// without `deactivate`.
+    fn admits(&self, id: &A::Id) -> bool;
 }
 
 /// Installs `router` for actor type `A` on `acteur`'s system. From then on
@@ -171,7 +178,24 @@ pub async fn hand_off<A: Actor>(
 ) -> Result<(), Error> {
     let system = acteur.system();
     let actors = std::sync::Arc::clone(&*system.actor_type::<A>()?);
-    actors.hand_off(system, &belongs, reason).await;
+    actors.hand_off(system, &belongs, Some(reason)).await;
+    Ok(())
+}
+
+/// As [`hand_off`], but the activations are dropped **without**
+/// `deactivate`: for a node past its fencing deadline, whose writes could
+/// land after another node took the IDs. Counted as abandoned.
+///
+/// # Errors
+///
+/// As [`hand_off`].
+pub async fn discard<A: Actor>(
+    acteur: &Acteur,
+    belongs: impl Fn(&A::Id) -> bool + Send + Sync,
+) -> Result<(), Error> {
+    let system = acteur.system();
+    let actors = std::sync::Arc::clone(&*system.actor_type::<A>()?);
+    actors.hand_off(system, &belongs, None).await;
     Ok(())
 }
 

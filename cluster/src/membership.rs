@@ -357,19 +357,21 @@ async fn fence(node: &Arc<Node>, deadline: Instant) {
         moving[partition as usize] = true;
     }
     node.changed();
-    let deactivated = node.hand_off_actors(moving, DeactivationReason::LeaseLost);
-    if tokio::time::timeout_at(deadline, deactivated)
-        .await
-        .is_err()
-    {
-        log::error!(
-            "{}: some actors were still deactivating at the fencing deadline",
-            node.id()
-        );
-    }
+    let deactivated = node.hand_off_actors(moving.clone(), Some(DeactivationReason::LeaseLost));
+    let in_time = tokio::time::timeout_at(deadline, deactivated).await.is_ok();
     for (partition, _) in held {
         node.release(partition);
     }
+    if !in_time {
+        log::error!(
+            "{}: some actors were still deactivating at the fencing deadline; what is left is \
+             dropped without deactivate",
+            node.id()
+        );
+    }
+    // Whatever is left (busy at the deadline, or idle and not reached) is
+    // stale: dropped before this node may hold the partitions again.
+    node.hand_off_actors(moving, None).await;
     node.peers.clear();
 }
 

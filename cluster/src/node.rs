@@ -98,11 +98,12 @@ const HANDING_OFF: u64 = 1 << 63;
 
 /// Deactivates, for one registered actor type, the IDs of some partitions.
 pub(crate) trait TypeAgent: Send + Sync {
+    /// Deactivates with `reason`, or drops without `deactivate` if `None`.
     fn hand_off(
         &self,
         acteur: &Acteur,
         partitions: Arc<Vec<bool>>,
-        reason: DeactivationReason,
+        reason: Option<DeactivationReason>,
     ) -> BoxFuture<()>;
 }
 
@@ -235,7 +236,7 @@ impl Node {
 
     /// True until the fencing deadline.
     #[inline]
-    fn within_deadline(&self) -> bool {
+    pub(crate) fn within_deadline(&self) -> bool {
         let now = Instant::now()
             .saturating_duration_since(self.origin)
             .as_nanos();
@@ -333,8 +334,12 @@ impl Node {
     }
 
     /// Deactivates the actors of `partitions` (true at their index) of every
-    /// registered type, with `reason`.
-    pub(crate) async fn hand_off_actors(&self, partitions: Vec<bool>, reason: DeactivationReason) {
+    /// registered type, with `reason`; without `deactivate` if `None`.
+    pub(crate) async fn hand_off_actors(
+        &self,
+        partitions: Vec<bool>,
+        reason: Option<DeactivationReason>,
+    ) {
         let partitions = Arc::new(partitions);
         let agents = self
             .agents

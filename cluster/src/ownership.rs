@@ -140,7 +140,7 @@ pub(crate) async fn hand_over(
         moving[partition as usize] = true;
     }
     node.changed();
-    node.hand_off_actors(moving, reason).await;
+    node.hand_off_actors(moving, Some(reason)).await;
     let releases = partitions
         .iter()
         .map(|&(partition, epoch)| release(node.clone(), partition, epoch));

@@ -53,6 +53,19 @@ where
         partition_of_encoded(A::NAME, id, self.node.config.partitions)
     }
 
+    /// The partition of `id`, encoded on the stack when it fits (this runs
+    /// for every send and every handled message); `None` if it does not
+    /// encode.
+    fn partition_of(&self, id: &A::Id) -> Option<u32> {
+        let mut buffer = [0u8; 64];
+        match postcard::to_slice(id, &mut buffer) {
+            Ok(encoded) => Some(self.partition(encoded)),
+            Err(_) => postcard::to_stdvec(id)
+                .ok()
+                .map(|encoded| self.partition(&encoded)),
+        }
+    }
+
     /// The ID and message encoded, with the message's codec, or why not.
     fn outgoing(
         &self,
@@ -126,15 +139,9 @@ where
         if !self.message_types.contains(&message) {
             return Route::Elsewhere;
         }
-        // Encoded on the stack when it fits: this runs for every send.
-        let mut buffer = [0u8; 64];
-        let partition = match postcard::to_slice(id, &mut buffer) {
-            Ok(encoded) => self.partition(encoded),
-            Err(_) => match postcard::to_stdvec(id) {
-                Ok(encoded) => self.partition(&encoded),
-                // The send path reports the encoding error.
-                Err(_) => return Route::Elsewhere,
-            },
+        // An ID that does not encode: the send path reports it.
+        let Some(partition) = self.partition_of(id) else {
+            return Route::Elsewhere;
         };
         if self.node.serving(partition).is_some() {
             Route::Here
@@ -227,8 +234,13 @@ where
     }
 
     fn activation_epoch(&self, id: &A::Id) -> Option<u64> {
-        let encoded = postcard::to_stdvec(id).ok()?;
-        self.node.holding(self.partition(&encoded))
+        self.node.holding(self.partition_of(id)?)
+    }
+
+    fn admits(&self, id: &A::Id) -> bool {
+        // Held (serving, or draining for a hand-off), before the deadline.
+        self.partition_of(id)
+            .is_some_and(|p| self.node.holding(p).is_some() && self.node.within_deadline())
     }
 }
 
@@ -255,7 +267,7 @@ where
         &self,
         acteur: &Acteur,
         partitions: Arc<Vec<bool>>,
-        reason: DeactivationReason,
+        reason: Option<DeactivationReason>,
     ) -> BoxFuture<()> {
         let acteur = acteur.clone();
         let count = self.partitions;
@@ -266,7 +278,11 @@ where
                     partitions.get(p as usize).copied().unwrap_or(false)
                 })
             };
-            if let Err(error) = routing::hand_off::<A>(&acteur, belongs, reason).await {
+            let done = match reason {
+                Some(reason) => routing::hand_off::<A>(&acteur, belongs, reason).await,
+                None => routing::discard::<A>(&acteur, belongs).await,
+            };
+            if let Err(error) = done {
                 log::warn!("handing off actors of `{}` failed: {error}", A::NAME);
             }
         })

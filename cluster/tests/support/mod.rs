@@ -3,3 +3,4 @@
 
 pub mod etcd;
 pub mod node_process;
+pub mod proxy;

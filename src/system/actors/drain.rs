@@ -76,6 +76,11 @@ pub(crate) async fn drain<A: Actor>(
         ) {
             Step::Handle(envelope) => {
                 lingered = false;
+                if actors.fenced_out(id) {
+                    fenced_out(system, &actors, id, slot, actor.take(), memory, envelope);
+                    memory = 0;
+                    continue;
+                }
                 if actor.is_some() && actors.state_lost(id) {
                     // A save of an earlier turn met another writer (see
                     // `persistence/pipeline.rs`, which logged it): this
@@ -280,6 +285,37 @@ fn drop_activation<A: Actor>(
         slot.activation_ended();
         actors.forget_state(id);
     }
+}
+
+/// A cluster's router forbids this node to start messages for `id` (it lost
+/// the ID's partition, or its fencing deadline passed): the message is not
+/// handled (its caller gets `Unavailable`, safe to send again), and the
+/// activation is dropped without `deactivate`, as stale.
+#[cold]
+#[inline(never)]
+fn fenced_out<A: Actor>(
+    system: &System,
+    actors: &ActorType<A>,
+    id: &A::Id,
+    slot: &Slot<A>,
+    actor: Option<A>,
+    memory: usize,
+    envelope: ActorEnvelope<A>,
+) {
+    let error = Error::Unavailable {
+        actor: type_name::<A>(),
+        reason: format!(
+            "this node no longer holds {id:?} (its partition moved, or its lease was lost) and \
+             did not handle the message"
+        ),
+    };
+    if !envelope.refuse(error) {
+        actors.counters.messages_dropped(1);
+    }
+    if actor.is_some() {
+        actors.counters.abandoned(1, 0);
+    }
+    drop_activation(system, actors, id, slot, actor, memory);
 }
 
 /// `activate` failed for `envelope` (already logged and counted) with

@@ -110,6 +110,13 @@ impl<A: Actor> ActorType<A> {
         (router.route(id, TypeId::of::<M>()) == Route::Elsewhere).then_some(router)
     }
 
+    /// True if a cluster's router forbids starting a message for `id` here
+    /// now (see `Router::admits`).
+    #[inline]
+    pub(crate) fn fenced_out(&self, id: &A::Id) -> bool {
+        self.router.get().is_some_and(|router| !router.admits(id))
+    }
+
     /// The fencing epoch of a new activation of `id`: the cluster's, if
     /// there is one.
     pub(crate) fn activation_epoch(&self, id: &A::Id) -> Option<u64> {

@@ -43,6 +43,9 @@ PUBLIC_FACE = {
     ("builder",),
     ("persistent_actor",),
     ("persistent_assistant",),
+    # The cluster's seam: a trait the cluster crate implements (`Router`),
+    # which the machine calls, and the calls it makes into the machine.
+    ("routing",),
     ("service",),
     ("service_assistant",),
 }

@@ -199,6 +199,44 @@ pub async fn discard<A: Actor>(
     Ok(())
 }
 
+/// Stands for a cluster's forwarder among the subscribers of a message
+/// type.
+struct RemotePublisher;
+
+/// Makes every `publish` of `M` on `acteur`'s system also call `forward`,
+/// after the local subscribers (as one more subscriber: the publish waits
+/// for the future it returns, if any). For a cluster that carries `M` to
+/// the other nodes.
+///
+/// # Errors
+///
+/// [`Error::Stopped`] if the system is stopping.
+pub fn forward_publish<M: Clone + Send + 'static>(
+    acteur: &Acteur,
+    forward: std::sync::Arc<dyn Fn(M) -> Option<RemoteFuture<()>> + Send + Sync>,
+) -> Result<(), Error> {
+    acteur.system().subscribe_as::<M>(
+        TypeId::of::<RemotePublisher>(),
+        std::sync::Arc::new(move |_, message| forward(message)),
+    )
+}
+
+/// Publishes `message` to this node's subscribers only: for a message that
+/// another node published, which must not travel again.
+///
+/// # Errors
+///
+/// As [`Acteur::publish`].
+pub async fn publish_here<M: Clone + Send + 'static>(
+    acteur: &Acteur,
+    message: M,
+) -> Result<(), Error> {
+    acteur
+        .system()
+        .publish_skipping(message, Some(TypeId::of::<RemotePublisher>()))
+        .await
+}
+
 /// [`Error::Unavailable`], which only this crate can build: the message to
 /// `actor` was not delivered, because of `reason`.
 pub fn unavailable(actor: &'static str, reason: String) -> Error {

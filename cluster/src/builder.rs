@@ -21,6 +21,8 @@ use crate::{
 
 /// Installs one actor type's router on the node, once it exists.
 type Install = Box<dyn FnOnce(&Arc<Node>) -> Result<Arc<dyn TypeAgent>, ClusterError> + Send>;
+/// Installs one published message type's forwarder on the node.
+type Forward = Box<dyn FnOnce(&Arc<Node>) -> Result<(), ClusterError> + Send>;
 
 /// Collects what a node hosts before it joins: from [`Cluster::builder`].
 ///
@@ -33,7 +35,9 @@ pub struct ClusterBuilder {
     config: ClusterConfig,
     inbound: Inbound,
     installs: Vec<Install>,
+    forwards: Vec<Forward>,
     actor_names: HashSet<&'static str>,
+    published_names: HashSet<&'static str>,
     errors: Vec<String>,
 }
 
@@ -44,7 +48,9 @@ impl ClusterBuilder {
             config,
             inbound: Inbound::default(),
             installs: Vec::new(),
+            forwards: Vec::new(),
             actor_names: HashSet::new(),
+            published_names: HashSet::new(),
             errors: Vec::new(),
         }
     }
@@ -70,6 +76,38 @@ impl ClusterBuilder {
         }
     }
 
+    /// Makes `publish` of `M` span the cluster: a published `M` reaches the
+    /// subscribed services of every live node, at most once per node, in
+    /// publish order per publisher. Unregistered message types stay local
+    /// to the publishing node. Register it on every node.
+    ///
+    /// A published message is sent without waiting for the other nodes'
+    /// acknowledgment: a node that is unreachable, or joins meanwhile, may
+    /// miss it.
+    pub fn published<M>(mut self) -> Self
+    where
+        M: RemoteMessage + Clone,
+    {
+        if !self.published_names.insert(M::NAME) {
+            self.errors.push(format!(
+                "the published message name `{}` is registered twice",
+                M::NAME
+            ));
+        }
+        self.inbound.publish::<M>();
+        self.forwards.push(Box::new(|node: &Arc<Node>| {
+            let weak = Arc::downgrade(node);
+            routing::forward_publish::<M>(
+                &node.acteur,
+                Arc::new(move |message: M| forward_published(&weak, &message)),
+            )
+            .map_err(|error| ClusterError::Registration {
+                detail: format!("`{}` could not be published across nodes: {error}", M::NAME),
+            })
+        }));
+        self
+    }
+
     /// Joins the cluster: connects to etcd, checks the cluster's partition
     /// count, takes a lease, starts the node-to-node server, registers the
     /// node and claims the partitions it should own. Call it inside a tokio
@@ -89,6 +127,7 @@ impl ClusterBuilder {
             config,
             inbound,
             installs,
+            forwards,
             errors,
             ..
         } = self;
@@ -140,6 +179,9 @@ impl ClusterBuilder {
             agents.push(install(&node)?);
         }
         *node.agents.write().unwrap_or_else(|p| p.into_inner()) = agents;
+        for forward in forwards {
+            forward(&node)?;
+        }
         let mut stopped = node.stop.subscribe();
         server::serve(
             Arc::downgrade(&node),
@@ -216,6 +258,14 @@ where
         self
     }
 
+    /// As [`ClusterBuilder::published`].
+    pub fn published<M>(self) -> ClusterBuilder
+    where
+        M: RemoteMessage + Clone,
+    {
+        self.finish().published::<M>()
+    }
+
     /// Registers another actor type.
     pub fn actor<B>(self) -> ActorRegistration<B>
     where
@@ -273,4 +323,54 @@ fn decode<R: DeserializeOwned + Send + 'static>(bytes: &[u8]) -> Result<Erased, 
     postcard::from_bytes::<R>(bytes)
         .map(|response| Box::new(response) as Erased)
         .map_err(|error| error.to_string())
+}
+
+/// Sends a published `message` to every other live node's stream, in order
+/// (the publish waits for room in each connection's queue, not for the
+/// nodes' acknowledgment).
+fn forward_published<M: RemoteMessage>(
+    node: &std::sync::Weak<Node>,
+    message: &M,
+) -> Option<routing::RemoteFuture<()>> {
+    let node = node.upgrade()?;
+    let payload = match postcard::to_stdvec(message) {
+        Ok(payload) => payload,
+        Err(error) => {
+            log::error!("a published `{}` did not encode: {error}", M::NAME);
+            return None;
+        }
+    };
+    let me = node.id();
+    let others: Vec<_> = {
+        let table = node.table.read().unwrap_or_else(|p| p.into_inner());
+        table
+            .members
+            .iter()
+            .filter(|(id, _)| **id != me)
+            .map(|(id, address)| (id.clone(), *address))
+            .collect()
+    };
+    if others.is_empty() {
+        return None;
+    }
+    let identity = crate::delivery::identity(&node);
+    let peers: Vec<_> = others
+        .iter()
+        .map(|(id, address)| node.peers.get(id, *address, &identity, &node.runtime))
+        .collect();
+    let request = crate::wire::Request {
+        seq: 0,
+        actor: crate::inbound::PUBLISHED.to_owned(),
+        message: M::NAME.to_owned(),
+        id: Vec::new(),
+        payload,
+        call: false,
+        timeout_ms: 0,
+        epoch: 0,
+    };
+    Some(Box::pin(async move {
+        for peer in peers {
+            peer.enqueue(request.clone()).await;
+        }
+    }))
 }

@@ -17,6 +17,9 @@ use crate::wire::failure::Kind;
 use crate::wire::{Failure, Request};
 use crate::{RemoteActor, RemoteMessage};
 
+/// The actor name of a published message on the wire: none.
+pub(crate) const PUBLISHED: &str = "";
+
 /// A boxed future, as the registry's entries return.
 pub(crate) type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 
@@ -108,6 +111,33 @@ impl Inbound {
             })
         });
         self.insert(A::NAME, M::NAME, true, accept);
+    }
+
+    /// Accepts published `M` from other nodes, for this node's subscribers.
+    pub(crate) fn publish<M>(&mut self)
+    where
+        M: RemoteMessage + Clone,
+    {
+        let accept: Accept = Arc::new(|acteur, _, payload, _| {
+            let decoded = postcard::from_bytes::<M>(payload).map_err(|error| {
+                Failure::new(
+                    Kind::Codec,
+                    format!("a published `{}` did not decode: {error}", M::NAME),
+                )
+            });
+            let acteur = acteur.clone();
+            Box::pin(async move {
+                let message = match decoded {
+                    Ok(message) => message,
+                    Err(failure) => return Accepted::Failed(failure),
+                };
+                match routing::publish_here(&acteur, message).await {
+                    Ok(()) => Accepted::Queued,
+                    Err(error) => Accepted::Failed(not_queued(&error)),
+                }
+            })
+        });
+        self.insert(PUBLISHED, M::NAME, false, accept);
     }
 
     fn insert(&mut self, actor: &'static str, message: &'static str, call: bool, accept: Accept) {

@@ -249,16 +249,39 @@ impl System {
         Ok(())
     }
 
+    /// Subscribes `deliver`, standing for `subscriber`, to published `M`
+    /// (`routing::forward_publish`).
+    pub(crate) fn subscribe_as<M: Clone + Send + 'static>(
+        self: &Arc<Self>,
+        subscriber: TypeId,
+        deliver: crate::system::services::subscriptions::Deliver<M>,
+    ) -> Result<(), Error> {
+        if self.lifecycle.is_stopping() {
+            return Err(Error::Stopped);
+        }
+        self.subscriptions.subscribe::<M>(subscriber, deliver);
+        Ok(())
+    }
+
     /// Gives every subscriber of `M` its own clone of `message`, waiting
     /// for room in each full one in turn.
     pub(crate) async fn publish<M: Clone + Send + 'static>(
         self: &Arc<Self>,
         message: M,
     ) -> Result<(), Error> {
+        self.publish_skipping(message, None).await
+    }
+
+    /// As [`System::publish`], to every subscriber but `skip`.
+    pub(crate) async fn publish_skipping<M: Clone + Send + 'static>(
+        self: &Arc<Self>,
+        message: M,
+        skip: Option<TypeId>,
+    ) -> Result<(), Error> {
         if !self.serves_caller() {
             return Err(Error::Stopped);
         }
-        let subscribers = self.subscriptions.subscribers::<M>();
+        let subscribers = self.subscriptions.subscribers::<M>(skip);
         if let Some((last, others)) = subscribers.split_last() {
             for deliver in others {
                 if let Some(wait) = deliver(self, message.clone()) {

@@ -49,6 +49,13 @@ impl Peer {
         outcome.await.unwrap_or(Err(Lost::NotSent))
     }
 
+    /// Queues `request`, waiting for room, not for its outcome (a published
+    /// message: at most once per node, in order per connection).
+    pub(crate) async fn enqueue(&self, request: Request) {
+        let (answer, _) = oneshot::channel();
+        let _ = self.queue.send((request, answer)).await;
+    }
+
     /// Queues `request` without waiting for room or for its outcome, for
     /// `try_send`: false if the connection's queue is full or closed.
     pub(crate) fn try_request(&self, request: Request) -> bool {

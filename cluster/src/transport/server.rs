@@ -11,7 +11,7 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::{ReceiverStream, TcpListenerStream};
 use tonic::{Status, Streaming};
 
-use crate::inbound::Accepted;
+use crate::inbound::{Accepted, PUBLISHED};
 use crate::node::Node;
 use crate::partition::partition_of_encoded;
 use crate::wire::failure::Kind;
@@ -175,6 +175,10 @@ async fn read_requests(
 /// Checks and queues one request here: what the server does for a request
 /// from another node, and what a sender does for one it routed to itself.
 pub(crate) async fn accept(node: &Node, request: Request) -> Accepted {
+    if request.actor == PUBLISHED {
+        // Published: for this node's subscribers, whoever owns what.
+        return node.inbound.accept(&node.acteur, &request).await;
+    }
     let partition = partition_of_encoded(&request.actor, &request.id, node.config.partitions);
     if node.serving(partition).is_none() {
         return Accepted::Failed(Failure::new(

@@ -37,8 +37,9 @@ impl Subscriptions {
         }
     }
 
-    /// The current subscribers of `M`.
-    pub(crate) fn subscribers<M: 'static>(&self) -> Vec<Deliver<M>> {
+    /// The current subscribers of `M`, but `skip` (a cluster's forwarder,
+    /// for a message that came from another node).
+    pub(crate) fn subscribers<M: 'static>(&self, skip: Option<TypeId>) -> Vec<Deliver<M>> {
         let by_message = self
             .by_message
             .read()
@@ -49,6 +50,7 @@ impl Subscriptions {
             .map(|subscribers| {
                 subscribers
                     .iter()
+                    .filter(|(subscriber, _)| Some(*subscriber) != skip)
                     .map(|(_, deliver)| deliver.clone())
                     .collect()
             })

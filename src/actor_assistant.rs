@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::routing::Placement;
 use crate::system::System;
 use crate::system::actors::slot::Slot;
 use crate::{Acteur, Actor, DeactivationReason, Error, Receive, Timer};
@@ -68,8 +69,9 @@ pub struct ActorAssistant<A: Actor> {
     acteur: Acteur,
     id: A::Id,
     slot: Arc<Slot<A>>,
-    /// In a cluster, the epoch this node holds the actor's partition under.
-    epoch: Option<u64>,
+    /// In a cluster, the actor's store partition and the epoch this node
+    /// holds it under.
+    placement: Option<Placement>,
 }
 
 impl<A: Actor> Clone for ActorAssistant<A> {
@@ -78,19 +80,30 @@ impl<A: Actor> Clone for ActorAssistant<A> {
             acteur: self.acteur.clone(),
             id: self.id.clone(),
             slot: self.slot.clone(),
-            epoch: self.epoch,
+            placement: self.placement,
         }
     }
 }
 
 impl<A: Actor> ActorAssistant<A> {
-    pub(crate) fn new(acteur: Acteur, id: A::Id, slot: Arc<Slot<A>>, epoch: Option<u64>) -> Self {
+    pub(crate) fn new(
+        acteur: Acteur,
+        id: A::Id,
+        slot: Arc<Slot<A>>,
+        placement: Option<Placement>,
+    ) -> Self {
         ActorAssistant {
             acteur,
             id,
             slot,
-            epoch,
+            placement,
         }
+    }
+
+    /// In a cluster, where this activation stands (`None` otherwise).
+    #[cfg_attr(not(feature = "persistence"), allow(dead_code))]
+    pub(crate) fn placement(&self) -> Option<Placement> {
+        self.placement
     }
 
     /// The slot of the actor this assistant serves.
@@ -136,7 +149,7 @@ impl<A: Actor> ActorAssistant<A> {
     /// # }
     /// ```
     pub fn activation_epoch(&self) -> Option<u64> {
-        self.epoch
+        self.placement.map(|placement| placement.epoch)
     }
 
     /// Deactivates this activation once the current message is handled:

@@ -12,9 +12,10 @@
 //!   [`Router::route`] first; for [`Route::Elsewhere`] the message is handed
 //!   to the router (type-erased: [`Erased`] holds the message itself, and
 //!   the router finds its codec by the message's `TypeId`).
-//! - Each activation learns its fencing epoch from
-//!   [`Router::activation_epoch`], read by
-//!   [`ActorAssistant::activation_epoch`](crate::ActorAssistant::activation_epoch).
+//! - Each activation learns its place (store partition and fencing epoch)
+//!   from [`Router::placement`]: its epoch is
+//!   [`ActorAssistant::activation_epoch`](crate::ActorAssistant::activation_epoch),
+//!   and a persistent actor's writes carry both.
 //! - `send_to_all_actors` reaches the activations of this node only.
 //!
 //! A type without a router pays one atomic load per send for the check.
@@ -41,6 +42,19 @@ pub enum Route {
     /// Another node owns it (or none does yet): the router carries the
     /// message, and its answer is the send's.
     Elsewhere,
+}
+
+/// An activation's place in a cluster: what its persistent state's writes
+/// carry, so that a store refuses those of a stale activation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Placement {
+    /// The state store partition of the actor's ID. Partition 0 is that of
+    /// every actor of a system outside a cluster (its store's own epoch
+    /// fences it), so a cluster numbers its partitions from 1.
+    pub partition: u64,
+    /// The epoch under which the node holds that partition, which the
+    /// node claimed in the store (`claim_partition`) before any activation.
+    pub epoch: u64,
 }
 
 /// Routes the messages of actor type `A` between the nodes of a cluster.
@@ -74,10 +88,10 @@ pub trait Router<A: Actor>: Send + Sync + 'static {
         timeout: Duration,
     ) -> RemoteFuture<Result<Erased, Error>>;
 
-    /// The fencing epoch of a new activation of `id` on this node: the
-    /// epoch under which this node holds `id`'s partition. `None` if it
-    /// holds none.
-    fn activation_epoch(&self, id: &A::Id) -> Option<u64>;
+    /// Where a new activation of `id` on this node stands: the state
+    /// store partition its persistent state belongs to, and the epoch under
+    /// which this node holds it. `None` if this node holds none.
+    fn placement(&self, id: &A::Id) -> Option<Placement>;
 
     /// Whether a message queued here for `id` may start now. Asked before
     /// every message of a routed type; when it says no (the node lost the
@@ -235,6 +249,26 @@ pub async fn publish_here<M: Clone + Send + 'static>(
         .system()
         .publish_skipping(message, Some(TypeId::of::<RemotePublisher>()))
         .await
+}
+
+/// Raises the fence of `partition` to `epoch` in the system's state store,
+/// if it has one (feature `persistence`): from then on only writes of that
+/// epoch land there. A cluster node calls it after it took a partition and
+/// before it activates any of its actors.
+///
+/// # Errors
+///
+/// [`Error::State`] if the store refused or could not be reached.
+pub async fn claim_partition(acteur: &Acteur, partition: u64, epoch: u64) -> Result<(), Error> {
+    #[cfg(feature = "persistence")]
+    {
+        acteur.system().claim_partition(partition, epoch).await
+    }
+    #[cfg(not(feature = "persistence"))]
+    {
+        let _ = (acteur, partition, epoch);
+        Ok(())
+    }
 }
 
 /// [`Error::Unavailable`], which only this crate can build: the message to

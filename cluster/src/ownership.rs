@@ -12,7 +12,7 @@
 
 use std::sync::Arc;
 
-use acteur::DeactivationReason;
+use acteur::{DeactivationReason, routing};
 use etcd_client::{Compare, CompareOp, PutOptions, Txn, TxnOp, TxnOpResponse};
 
 use crate::config::Rebalance;
@@ -113,6 +113,7 @@ async fn claim(node: Arc<Node>, partition: u32) {
                         "{} claimed partition {partition} (epoch {epoch})",
                         node.id()
                     );
+                    fence_store(&node, partition, epoch).await;
                     node.hold(partition, epoch);
                 }
                 _ => log::error!("etcd answered a claim of partition {partition} without its key"),
@@ -121,6 +122,28 @@ async fn claim(node: Arc<Node>, partition: u32) {
         // Somebody holds it: the watch says who.
         Ok(_) => {}
         Err(error) => log::warn!("claiming partition {partition} failed: {error}"),
+    }
+}
+
+/// Raises the partition's fence in the system's state store, if any, to
+/// the epoch this node now holds it under, before any of its actors is
+/// activated here: from then on the previous owner's writes are `Fenced`.
+/// Retried a few times; if the store stays unreachable, the partition is
+/// served anyway and its persistent actors' writes are refused (as from a
+/// stale writer) until a later claim succeeds, which is safe.
+async fn fence_store(node: &Node, partition: u32, epoch: u64) {
+    let store_partition = crate::partition::store_partition(partition);
+    for attempt in 1..=5u32 {
+        match routing::claim_partition(&node.acteur, store_partition, epoch).await {
+            Ok(()) => return,
+            Err(error) if attempt == 5 => {
+                log::error!(
+                    "{} could not fence partition {partition} in the state store: {error}",
+                    node.id()
+                );
+            }
+            Err(_) => tokio::time::sleep(std::time::Duration::from_millis(50 << attempt)).await,
+        }
     }
 }
 

@@ -30,6 +30,16 @@ where
     Ok(partition_of_encoded(A::NAME, &id, partitions))
 }
 
+/// The state store partition of cluster partition `partition`: one more,
+/// since a store's partition 0 belongs to systems outside a cluster (each
+/// store handle fences it with an epoch of its own when it opens), so that
+/// a store used by single-node systems and then by a cluster fences both
+/// correctly. Persistent actors' writes carry it, and a node claims it in
+/// the store before activating any actor of the partition.
+pub(crate) fn store_partition(partition: u32) -> u64 {
+    u64::from(partition) + 1
+}
+
 /// [`partition_of`] for an ID already encoded with postcard: what a node
 /// receiving a message computes without decoding the ID.
 pub(crate) fn partition_of_encoded(actor: &str, id: &[u8], partitions: u32) -> u32 {
@@ -88,6 +98,12 @@ mod tests {
             })
             .count();
         assert_eq!(one, 0, "the same ID of two types should land apart");
+    }
+
+    #[test]
+    fn store_partitions_leave_the_single_node_one_alone() {
+        assert_eq!(store_partition(0), 1);
+        assert_eq!(store_partition(u32::MAX), u64::from(u32::MAX) + 1);
     }
 
     #[test]

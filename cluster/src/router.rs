@@ -8,7 +8,7 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 use std::time::Duration;
 
-use acteur::routing::{Erased, RemoteFuture, Route, Router};
+use acteur::routing::{Erased, Placement, RemoteFuture, Route, Router};
 use acteur::{Acteur, DeactivationReason, Error, RemoteErrorKind, routing};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -17,7 +17,7 @@ use crate::RemoteActor;
 use crate::delivery::{Outgoing, deliver};
 use crate::inbound::BoxFuture;
 use crate::node::{Node, Target, TypeAgent};
-use crate::partition::partition_of_encoded;
+use crate::partition::{partition_of_encoded, store_partition};
 
 /// Encodes a message given as `&dyn Any`.
 pub(crate) type Encode = fn(&(dyn Any + Send)) -> Result<Vec<u8>, String>;
@@ -233,8 +233,13 @@ where
         })
     }
 
-    fn activation_epoch(&self, id: &A::Id) -> Option<u64> {
-        self.node.holding(self.partition_of(id)?)
+    fn placement(&self, id: &A::Id) -> Option<Placement> {
+        let partition = self.partition_of(id)?;
+        let epoch = self.node.holding(partition)?;
+        Some(Placement {
+            partition: store_partition(partition),
+            epoch,
+        })
     }
 
     fn admits(&self, id: &A::Id) -> bool {

@@ -191,7 +191,7 @@ pub(crate) async fn evict<A: Actor>(
         system.handle(),
         id.clone(),
         slot.clone(),
-        actors.activation_epoch(&id),
+        actors.placement(&id),
     );
     deactivate(&system, &actors, &assistant, actor, memory, reason).await;
     if !actors.retire(&id, &slot) {

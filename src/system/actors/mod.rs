@@ -33,7 +33,7 @@ use std::time::Duration;
 
 use dashmap::DashMap;
 
-use crate::routing::{Route, Router};
+use crate::routing::{Placement, Route, Router};
 use crate::statistics::ActorStatistics;
 use crate::system::System;
 use crate::system::limits::budget::Budget;
@@ -117,10 +117,9 @@ impl<A: Actor> ActorType<A> {
         self.router.get().is_some_and(|router| !router.admits(id))
     }
 
-    /// The fencing epoch of a new activation of `id`: the cluster's, if
-    /// there is one.
-    pub(crate) fn activation_epoch(&self, id: &A::Id) -> Option<u64> {
-        self.router.get()?.activation_epoch(id)
+    /// Where a new activation of `id` stands in a cluster, if there is one.
+    pub(crate) fn placement(&self, id: &A::Id) -> Option<Placement> {
+        self.router.get()?.placement(id)
     }
 
     pub(crate) fn spawn_drain(

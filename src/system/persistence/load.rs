@@ -64,6 +64,10 @@ pub(crate) async fn load_state<A: PersistentActor>(
         );
         Error::State(error)
     })?;
+    let tracker = Tracker {
+        placement: assistant.placement(),
+        ..tracker
+    };
     persisted.trackers.insert(id.clone(), tracker);
     Ok(state)
 }

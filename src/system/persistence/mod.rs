@@ -72,6 +72,21 @@ impl StoreHandle {
     }
 }
 
+impl crate::system::System {
+    /// Raises `partition`'s fence to `epoch` in the system's store, if it
+    /// has one (`routing::claim_partition`).
+    pub(crate) async fn claim_partition(&self, partition: u64, epoch: u64) -> Result<(), Error> {
+        let Ok(handle) = self.data.get::<StoreHandle>() else {
+            return Ok(());
+        };
+        let store = handle.store.clone();
+        store
+            .claim(partition, epoch)
+            .await
+            .map_err(|error| Error::State(StateError::from_store(error)))
+    }
+}
+
 /// The saves of the system being retried now because the store failed
 /// them: while there are any, the store is taken to be down.
 #[derive(Debug, Default)]
@@ -123,6 +138,9 @@ pub(crate) struct Tracker {
     /// The row's version as this activation last read or wrote it (0: no
     /// row).
     pub(crate) version: u64,
+    /// In a cluster: the store partition and epoch every write of this
+    /// activation carries (the system's own otherwise).
+    pub(crate) placement: Option<crate::routing::Placement>,
     /// The checksum of the state bytes last loaded or saved, if any: a
     /// state encoding to the same bytes is not written again.
     pub(crate) saved_checksum: Option<u32>,

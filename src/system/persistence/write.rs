@@ -70,15 +70,21 @@ pub(crate) async fn write<A: Actor>(
     // Counted among the system's failing saves from the first failure on.
     let mut retrying = None;
     loop {
-        let Some(expected_version) = persisted.trackers.get(id).map(|tracker| tracker.version)
+        let Some((expected_version, placement)) = persisted
+            .trackers
+            .get(id)
+            .map(|tracker| (tracker.version, tracker.placement))
         else {
             return Err(activation_ended());
         };
+        let (partition, epoch) = placement.map_or((SINGLE_NODE_PARTITION, persisted.epoch), |p| {
+            (p.partition, p.epoch)
+        });
         let attempt = StateWrite {
             type_key: persisted.hooks.type_key,
             id: key.clone(),
-            partition: SINGLE_NODE_PARTITION,
-            epoch: persisted.epoch,
+            partition,
+            epoch,
             expected_version,
             value: value.clone(),
         };

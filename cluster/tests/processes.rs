@@ -56,7 +56,7 @@ fn a_killed_node_s_actors_come_back_and_nothing_acknowledged_is_lost() {
     let etcd = Etcd::start();
     let logs = std::env::temp_dir().join(format!("acteur-kill-{}", std::process::id()));
     std::fs::create_dir_all(&logs).unwrap();
-    let mut nodes: Vec<NodeProcess> = ["a", "b", "c"]
+    let nodes: Vec<NodeProcess> = ["a", "b", "c"]
         .iter()
         .map(|name| {
             NodeProcess::start(
@@ -148,7 +148,7 @@ fn a_killed_node_s_actors_come_back_and_nothing_acknowledged_is_lost() {
             "counter {id}: {acks:?}"
         );
     }
-    for node in nodes.iter_mut().take(2) {
+    for node in nodes.iter().take(2) {
         assert!(
             node.leave().success(),
             "a node that leaves exits with status 0"
@@ -200,7 +200,7 @@ fn a_node_paused_past_its_lease_cannot_write_late() {
     let etcd = Etcd::start();
     let logs = std::env::temp_dir().join(format!("acteur-pause-{}", std::process::id()));
     std::fs::create_dir_all(&logs).unwrap();
-    let mut nodes: Vec<NodeProcess> = ["a", "b", "c"]
+    let nodes: Vec<NodeProcess> = ["a", "b", "c"]
         .iter()
         .map(|name| {
             NodeProcess::start(
@@ -274,7 +274,7 @@ fn a_node_paused_past_its_lease_cannot_write_late() {
         late.is_empty(),
         "handlers started after the pause: {late:?}"
     );
-    for node in nodes.iter_mut() {
+    for node in &nodes {
         assert!(node.leave().success());
     }
     let _ = std::fs::remove_dir_all(&logs);

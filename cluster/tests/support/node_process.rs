@@ -34,7 +34,7 @@ pub fn binary() -> PathBuf {
 
 /// A running node.
 pub struct NodeProcess {
-    child: Child,
+    child: Mutex<Child>,
     stdin: Mutex<Option<ChildStdin>>,
     waiting: Waiting,
     /// Its ID, from its ready line.
@@ -94,7 +94,7 @@ impl NodeProcess {
         let id = ready["node"].as_str().unwrap().to_owned();
         NodeProcess {
             stdin: Mutex::new(child.stdin.take()),
-            child,
+            child: Mutex::new(child),
             waiting,
             id,
             log,
@@ -115,14 +115,17 @@ impl NodeProcess {
         answered
     }
 
-    /// Kills it with SIGKILL.
-    pub fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+    /// Kills it with SIGKILL; the answers it still owed never come (their
+    /// receivers see the sender gone).
+    pub fn kill(&self) {
+        let mut child = self.child.lock().unwrap();
+        let _ = child.kill();
+        let _ = child.wait();
+        self.waiting.lock().unwrap().clear();
     }
 
     /// Asks it to leave and waits for it to exit; its exit status.
-    pub fn leave(&mut self) -> std::process::ExitStatus {
+    pub fn leave(&self) -> std::process::ExitStatus {
         {
             let mut stdin = self.stdin.lock().unwrap();
             if let Some(stdin) = stdin.as_mut() {
@@ -130,17 +133,20 @@ impl NodeProcess {
             }
             stdin.take();
         }
-        self.child.wait().expect("the node exits")
+        let status = self.child.lock().unwrap().wait().expect("the node exits");
+        self.waiting.lock().unwrap().clear();
+        status
     }
 
     pub fn pid(&self) -> u32 {
-        self.child.id()
+        self.child.lock().unwrap().id()
     }
 }
 
 impl Drop for NodeProcess {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        let child = self.child.get_mut().unwrap();
+        let _ = child.kill();
+        let _ = child.wait();
     }
 }

@@ -194,6 +194,7 @@ impl ClusterBuilder {
             &runtime,
         );
         runtime.spawn(membership::keep_alive(Arc::downgrade(&node)));
+        runtime.spawn(crate::delivery::sweep(Arc::downgrade(&node)));
         membership::register(&node).await?;
         let revision = membership::load(&node).await?;
         runtime.spawn(membership::follow(Arc::downgrade(&node), revision));
@@ -367,6 +368,7 @@ fn forward_published<M: RemoteMessage>(
         call: false,
         timeout_ms: 0,
         epoch: 0,
+        generation: 0,
     };
     Some(Box::pin(async move {
         for peer in peers {

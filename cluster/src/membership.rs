@@ -123,7 +123,7 @@ pub(crate) async fn register(node: &Node) -> Result<(), ClusterError> {
 }
 
 /// Reads the whole cluster into the table; the revision to watch from.
-pub(crate) async fn load(node: &Node) -> Result<i64, ClusterError> {
+pub(crate) async fn load(node: &Arc<Node>) -> Result<i64, ClusterError> {
     let mut etcd = node.etcd.clone();
     let response = etcd
         .get(
@@ -142,14 +142,20 @@ pub(crate) async fn load(node: &Node) -> Result<i64, ClusterError> {
         table.owners.iter_mut().for_each(|owner| *owner = None);
     }
     for kv in response.kvs() {
-        apply(node, kv.key(), Some((kv.value(), kv.create_revision())));
+        apply(
+            node,
+            kv.key(),
+            Some((kv.value(), kv.create_revision())),
+            kv.mod_revision(),
+        );
     }
     node.changed();
     Ok(revision + 1)
 }
 
-/// Applies one key's new value (`None`: deleted) to the table.
-fn apply(node: &Node, key: &[u8], value: Option<(&[u8], i64)>) {
+/// Applies one key's new value (`None`: deleted) to the table; `revision`
+/// is the etcd revision of the change.
+fn apply(node: &Arc<Node>, key: &[u8], value: Option<(&[u8], i64)>, revision: i64) {
     let Some(key) = std::str::from_utf8(key)
         .ok()
         .and_then(|key| key.strip_prefix(node.keys.prefix.as_str()))
@@ -185,11 +191,17 @@ fn apply(node: &Node, key: &[u8], value: Option<(&[u8], i64)>) {
         let still_mine = owner.as_ref().is_some_and(|owner| {
             *owner.node == *node.id() && Some(owner.epoch) == node.holding(partition)
         });
-        if node.serving(partition).is_some() && !still_mine {
+        // A change older than this node's claim cannot take it away: the
+        // watch may lag behind what this node did itself (it claimed from a
+        // table in which the previous owner had already let go).
+        let after_claim = node
+            .holding(partition)
+            .is_some_and(|epoch| u64::try_from(revision).is_ok_and(|revision| revision >= epoch));
+        if node.serving(partition).is_some() && after_claim && !still_mine {
             // The key this node held is gone (its lease ended) or was
             // taken: it must not serve the partition a moment longer.
             log::warn!("{} lost partition {partition}", node.id());
-            node.release(partition);
+            node.lose(partition);
         }
         table.owners[partition as usize] = owner;
     }
@@ -219,10 +231,13 @@ pub(crate) async fn follow(node: Weak<Node>, mut revision: i64) {
                     let Some(kv) = event.kv() else { continue };
                     revision = revision.max(kv.mod_revision() + 1);
                     match event.event_type() {
-                        EventType::Put => {
-                            apply(&node, kv.key(), Some((kv.value(), kv.create_revision())))
-                        }
-                        EventType::Delete => apply(&node, kv.key(), None),
+                        EventType::Put => apply(
+                            &node,
+                            kv.key(),
+                            Some((kv.value(), kv.create_revision())),
+                            kv.mod_revision(),
+                        ),
+                        EventType::Delete => apply(&node, kv.key(), None, kv.mod_revision()),
                     }
                 }
                 node.changed();
@@ -325,9 +340,13 @@ async fn rejoin(node: &Weak<Node>) -> bool {
             let id = incarnation_id(&strong.config);
             strong.reincarnate(Incarnation { id, lease }, granted_at);
             if register(&strong).await.is_ok() && load(&strong).await.is_ok() {
-                strong.set_state(ClusterState::Active);
-                log::warn!("the node joined its cluster again as {}", strong.id());
-                return true;
+                if strong.transition(ClusterState::Fenced, ClusterState::Active) {
+                    log::warn!("the node joined its cluster again as {}", strong.id());
+                    return true;
+                }
+                // It left meanwhile: the new lease goes too.
+                let _ = etcd.lease_revoke(lease).await;
+                return false;
             }
         }
         drop(strong);
@@ -349,7 +368,10 @@ async fn fence(node: &Arc<Node>, deadline: Instant) {
          joins again as a new node once etcd answers",
         node.id()
     );
-    node.set_state(ClusterState::Fenced);
+    if !node.transition(ClusterState::Active, ClusterState::Fenced) {
+        // It left (or is leaving): the leave hands the partitions over.
+        return;
+    }
     let held = node.held_partitions();
     let mut moving = vec![false; node.config.partitions as usize];
     for &(partition, _) in &held {
@@ -393,9 +415,13 @@ pub(crate) async fn leave(node: &Arc<Node>) -> Result<(), ClusterError> {
         operation: "removing the node's member key",
         detail: error.to_string(),
     })?;
-    revoked.map_err(|error| ClusterError::Etcd {
-        operation: "revoking the node's lease",
-        detail: error.to_string(),
-    })?;
-    Ok(())
+    match revoked {
+        // Expired already (the node was cut off, or fenced): gone all the same.
+        Err(error) if error.to_string().contains("lease not found") => Ok(()),
+        Err(error) => Err(ClusterError::Etcd {
+            operation: "revoking the node's lease",
+            detail: error.to_string(),
+        }),
+        Ok(_) => Ok(()),
+    }
 }

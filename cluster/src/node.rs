@@ -15,6 +15,7 @@ use acteur::{Acteur, DeactivationReason};
 use tokio::sync::watch;
 
 use crate::config::{ClusterConfig, Timings};
+use crate::delivery::Lanes;
 use crate::inbound::{BoxFuture, Inbound};
 use crate::transport::peer::Peers;
 
@@ -95,6 +96,10 @@ pub(crate) struct Table {
 /// What a partition is to this node, packed in one atomic: 0 if it does not
 /// hold it; else its epoch, with the top bit set while it hands it off.
 const HANDING_OFF: u64 = 1 << 63;
+/// Set instead while its actors are discarded after the partition was lost
+/// (its key went without a hand-off): neither served nor held, and not
+/// claimed again until they are gone.
+const LOST: u64 = 1 << 62;
 
 /// Deactivates, for one registered actor type, the IDs of some partitions.
 pub(crate) trait TypeAgent: Send + Sync {
@@ -123,6 +128,8 @@ pub(crate) struct Node {
     pub(crate) changes: watch::Sender<u64>,
     held: Vec<AtomicU64>,
     pub(crate) inbound: Inbound,
+    /// The messages on their way to other nodes, per partition.
+    pub(crate) lanes: Lanes,
     pub(crate) agents: RwLock<Vec<Arc<dyn TypeAgent>>>,
     pub(crate) peers: Peers,
     pub(crate) etcd: etcd_client::Client,
@@ -151,7 +158,12 @@ pub(crate) enum Target {
     /// This node holds it.
     Here,
     /// Another node does.
-    Peer { node: Arc<str>, address: SocketAddr },
+    Peer {
+        node: Arc<str>,
+        address: SocketAddr,
+        /// The epoch it holds the partition under.
+        epoch: u64,
+    },
     /// Nobody holds it, or its owner is not a live member, or it moves.
     Nobody,
 }
@@ -185,6 +197,7 @@ impl Node {
             changes: watch::Sender::new(0),
             held: (0..partitions).map(|_| AtomicU64::new(0)).collect(),
             inbound,
+            lanes: Lanes::new(config.partitions),
             agents: RwLock::new(Vec::new()),
             peers: Peers::default(),
             etcd,
@@ -247,6 +260,24 @@ impl Node {
         ClusterState::from_u8(self.state.load(Ordering::Acquire))
     }
 
+    /// Moves from `from` to `to` only if the node is in `from`; true if it
+    /// did.
+    pub(crate) fn transition(&self, from: ClusterState, to: ClusterState) -> bool {
+        let moved = self
+            .state
+            .compare_exchange(
+                from.as_u8(),
+                to.as_u8(),
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            )
+            .is_ok();
+        if moved {
+            self.changed();
+        }
+        moved
+    }
+
     pub(crate) fn set_state(&self, state: ClusterState) {
         self.state.store(state.as_u8(), Ordering::Release);
         self.changed();
@@ -264,18 +295,39 @@ impl Node {
     #[inline]
     pub(crate) fn serving(&self, partition: u32) -> Option<u64> {
         let held = self.held.get(partition as usize)?.load(Ordering::Acquire);
-        (held != 0 && held & HANDING_OFF == 0 && self.within_deadline()).then_some(held)
+        (held != 0 && held & (HANDING_OFF | LOST) == 0 && self.within_deadline()).then_some(held)
     }
 
     /// The epoch under which this node holds `partition`, serving or
     /// handing off.
     pub(crate) fn holding(&self, partition: u32) -> Option<u64> {
         let held = self.held.get(partition as usize)?.load(Ordering::Acquire);
-        (held != 0).then_some(held & !HANDING_OFF)
+        (held != 0 && held & LOST == 0).then_some(held & !HANDING_OFF)
+    }
+
+    /// True if nothing of `partition` is held here, lost ones included: it
+    /// may be claimed.
+    pub(crate) fn free(&self, partition: u32) -> bool {
+        self.held[partition as usize].load(Ordering::Acquire) == 0
+    }
+
+    /// The partition's key went while this node served it (its lease ended,
+    /// say after a pause): it stops at once, and its actors are dropped
+    /// without `deactivate` before it may be claimed again here.
+    pub(crate) fn lose(self: &Arc<Self>, partition: u32) {
+        self.held[partition as usize].fetch_or(LOST, Ordering::AcqRel);
+        self.changed();
+        let node = self.clone();
+        self.runtime.spawn(async move {
+            let mut lost = vec![false; node.config.partitions as usize];
+            lost[partition as usize] = true;
+            node.hand_off_actors(lost, None).await;
+            node.release(partition);
+        });
     }
 
     pub(crate) fn hold(&self, partition: u32, epoch: u64) {
-        self.held[partition as usize].store(epoch & !HANDING_OFF, Ordering::Release);
+        self.held[partition as usize].store(epoch & !(HANDING_OFF | LOST), Ordering::Release);
         self.changed();
     }
 
@@ -328,6 +380,7 @@ impl Node {
             Some(address) => Target::Peer {
                 node: owner.node.clone(),
                 address: *address,
+                epoch: owner.epoch,
             },
             None => Target::Nobody,
         }

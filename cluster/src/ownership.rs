@@ -44,7 +44,8 @@ fn plan(node: &Node) -> Plan {
         let owner = table.owners[partition as usize].as_ref();
         let mine = preferred == Some(&*node.id());
         match owner {
-            None if mine => plan.claim.push(partition),
+            // Not while actors of a lost hold of it are still here.
+            None if mine && node.free(partition) => plan.claim.push(partition),
             Some(owner)
                 if *owner.node == *node.id()
                     && !mine

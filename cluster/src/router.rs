@@ -12,11 +12,12 @@ use acteur::routing::{Erased, Placement, RemoteFuture, Route, Router};
 use acteur::{Acteur, DeactivationReason, Error, RemoteErrorKind, routing};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use tokio::sync::oneshot;
 
 use crate::RemoteActor;
-use crate::delivery::{Outgoing, deliver};
+use crate::delivery::{Outgoing, submit};
 use crate::inbound::BoxFuture;
-use crate::node::{Node, Target, TypeAgent};
+use crate::node::{Node, TypeAgent};
 use crate::partition::{partition_of_encoded, store_partition};
 
 /// Encodes a message given as `&dyn Any`.
@@ -143,7 +144,9 @@ where
         let Some(partition) = self.partition_of(id) else {
             return Route::Elsewhere;
         };
-        if self.node.serving(partition).is_some() {
+        // Served here, and nothing on its way there: a message queued here
+        // now cannot overtake an earlier one still in the lane.
+        if self.node.serving(partition).is_some() && self.node.lanes.is_idle(partition) {
             Route::Here
         } else {
             Route::Elsewhere
@@ -151,12 +154,12 @@ where
     }
 
     fn send(&self, id: A::Id, message: Erased) -> RemoteFuture<Result<(), Error>> {
-        let outgoing = self.outgoing(&id, &message, None);
-        let node = self.node.clone();
-        Box::pin(async move {
-            let delivery = node.runtime.spawn(deliver(node.clone(), outgoing?));
-            flatten(delivery.await).map(drop)
-        })
+        // Queued in the lane now, on the sender's thread: the order of one
+        // sender's messages is the order of these calls.
+        let settled = self
+            .outgoing(&id, &message, None)
+            .map(|outgoing| submit(&self.node, outgoing, true));
+        Box::pin(async move { answer(settled?.await).map(drop) })
     }
 
     fn try_send(&self, id: A::Id, message: Erased) -> Result<(), (Error, Erased)> {
@@ -164,40 +167,11 @@ where
             Ok(outgoing) => outgoing,
             Err(error) => return Err((error, message)),
         };
-        let node = &self.node;
-        match node.target(outgoing.partition) {
-            // Served here after all (it moved since `route`): the caller
-            // routes it here on its next try.
-            Target::Here | Target::Nobody => Err((
-                routing::unavailable(
-                    A::NAME,
-                    format!("no node serves partition {} now", outgoing.partition),
-                ),
-                message,
-            )),
-            Target::Peer {
-                node: peer_id,
-                address,
-            } => {
-                let identity = crate::delivery::identity(node);
-                let peer = node.peers.get(&peer_id, address, &identity, &node.runtime);
-                let request = crate::wire::Request {
-                    seq: 0,
-                    actor: outgoing.actor.to_owned(),
-                    message: outgoing.message.to_owned(),
-                    id: outgoing.id,
-                    payload: outgoing.payload,
-                    call: false,
-                    timeout_ms: 0,
-                    epoch: 0,
-                };
-                if peer.try_request(request) {
-                    Ok(())
-                } else {
-                    Err((Error::MailboxFull, message))
-                }
-            }
+        if self.node.lanes.len(outgoing.partition) >= MAX_UNSETTLED {
+            return Err((Error::MailboxFull, message));
         }
+        drop(submit(&self.node, outgoing, false));
+        Ok(())
     }
 
     fn call(
@@ -206,17 +180,16 @@ where
         message: Erased,
         timeout: Duration,
     ) -> RemoteFuture<Result<Erased, Error>> {
-        let outgoing = self.outgoing(&id, &message, Some(timeout));
         let decode = self
             .codecs
             .get(&(*message).type_id())
             .and_then(|codec| codec.decode_response);
-        let node = self.node.clone();
+        let settled = self
+            .outgoing(&id, &message, Some(timeout))
+            .map(|outgoing| (outgoing.message, submit(&self.node, outgoing, true)));
         Box::pin(async move {
-            let outgoing = outgoing?;
-            let name = outgoing.message;
-            let delivery = node.runtime.spawn(deliver(node.clone(), outgoing));
-            let response = flatten(delivery.await)?;
+            let (name, settled) = settled?;
+            let response = answer(settled.await)?;
             let decode = decode.ok_or_else(|| {
                 routing::remote_error(RemoteErrorKind::UnknownType, name.to_owned())
             })?;
@@ -249,13 +222,17 @@ where
     }
 }
 
-/// A delivery task's answer; a task that did not finish (its runtime shut
-/// down) left the outcome unknown.
-fn flatten(
-    joined: Result<Result<Vec<u8>, Error>, tokio::task::JoinError>,
+/// A lane's answer; a lane dropped without one (its node is gone) left
+/// the outcome unknown.
+fn answer(
+    settled: Result<Result<Vec<u8>, Error>, oneshot::error::RecvError>,
 ) -> Result<Vec<u8>, Error> {
-    joined.unwrap_or(Err(Error::Timeout))
+    settled.unwrap_or(Err(Error::Timeout))
 }
+
+/// The most unsettled messages of one partition before `try_send` says
+/// `MailboxFull`.
+const MAX_UNSETTLED: usize = 65_536;
 
 /// Hands off the IDs of `A` in some partitions.
 pub(crate) struct Agent<A> {

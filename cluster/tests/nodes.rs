@@ -285,3 +285,198 @@ async fn what_is_not_registered_gets_a_clear_error() {
         system.stopped().await;
     }
 }
+
+/// Checks the order of what it receives, and carries its last number
+/// across activations (in `Orders`).
+struct Sequence {
+    last: u64,
+}
+
+#[derive(Default)]
+struct Orders {
+    last: Mutex<HashMap<u64, u64>>,
+    out_of_order: Mutex<Vec<(u64, u64)>>,
+}
+
+impl Actor for Sequence {
+    type Id = u64;
+    async fn activate(id: u64, assistant: &ActorAssistant<Self>) -> Result<Self, BoxError> {
+        let orders = assistant.data::<Arc<Orders>>()?;
+        let last = orders.last.lock().unwrap().get(&id).copied().unwrap_or(0);
+        Ok(Sequence { last })
+    }
+    async fn deactivate(&mut self, assistant: &ActorAssistant<Self>) {
+        let orders = assistant.data::<Arc<Orders>>().unwrap();
+        orders
+            .last
+            .lock()
+            .unwrap()
+            .insert(*assistant.id(), self.last);
+    }
+}
+impl RemoteActor for Sequence {
+    const NAME: &'static str = "test.Sequence";
+}
+
+#[derive(Serialize, Deserialize)]
+struct Next(u64);
+impl RemoteMessage for Next {
+    const NAME: &'static str = "test.Next";
+}
+impl Receive<Next> for Sequence {
+    async fn handle(&mut self, Next(n): Next, assistant: &ActorAssistant<Self>) {
+        if n != self.last + 1 {
+            let orders = assistant.data::<Arc<Orders>>().unwrap();
+            orders.out_of_order.lock().unwrap().push((self.last, n));
+        }
+        self.last = n;
+    }
+}
+#[derive(Serialize, Deserialize)]
+struct Last;
+impl RemoteMessage for Last {
+    const NAME: &'static str = "test.Last";
+}
+impl Respond<Last> for Sequence {
+    type Response = u64;
+    async fn handle(&mut self, _: Last, _: &ActorAssistant<Self>) -> u64 {
+        self.last
+    }
+}
+
+async fn sequence_node(etcd: &Etcd, name: &str, orders: &Arc<Orders>) -> (Acteur, Cluster) {
+    let acteur = Acteur::builder().data(orders.clone()).build();
+    let cluster = Cluster::builder(acteur.clone(), config(etcd, name))
+        .actor::<Sequence>()
+        .message::<Next>()
+        .request::<Last>()
+        .join()
+        .await
+        .expect("the node joins");
+    (acteur, cluster)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_sender_s_order_holds_across_a_hand_off() {
+    let etcd = Etcd::start();
+    let orders = Arc::new(Orders::default());
+    let (a, ca) = sequence_node(&etcd, "a", &orders).await;
+    let (s, cs) = sequence_node(&etcd, "s", &orders).await;
+    let started = Instant::now();
+    let ids: Vec<u64> = loop {
+        let on_a: Vec<u64> = (0..400u64)
+            .filter(|id| {
+                cs.owner_of::<Sequence>(id) == Some(ca.node_id())
+                    && ca.owner_of::<Sequence>(id) == Some(ca.node_id())
+            })
+            .collect();
+        if cs.members().len() == 2 && on_a.len() >= 20 {
+            break on_a;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "a owns nothing"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    // Numbered messages from one sender (s) to actors on a, without waiting
+    // for acknowledgments, while b joins and some of them move to it.
+    let total = 300u64;
+    let sender = {
+        let s = s.clone();
+        let ids = ids.clone();
+        tokio::spawn(async move {
+            for n in 1..=total {
+                for &id in &ids {
+                    let mut message = Next(n);
+                    loop {
+                        match s.try_send_to_actor::<Sequence, Next>(id, message) {
+                            Ok(()) => break,
+                            Err(refused) if *refused.error() == Error::MailboxFull => {
+                                message = refused.into_message();
+                                tokio::task::yield_now().await;
+                            }
+                            Err(refused) => panic!("{}", refused.error()),
+                        }
+                    }
+                }
+                if n % 50 == 0 {
+                    tokio::task::yield_now().await;
+                }
+            }
+        })
+    };
+    if std::env::var("NO_JOIN").is_ok() {
+        sender.await.unwrap();
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        eprintln!(
+            "no join: {:?}",
+            orders
+                .out_of_order
+                .lock()
+                .unwrap()
+                .iter()
+                .take(20)
+                .collect::<Vec<_>>()
+        );
+        panic!("experiment");
+    }
+    let (b, cb) = sequence_node(&etcd, "b", &orders).await;
+    sender.await.unwrap();
+    settled_for::<Sequence>(&[&ca, &cb, &cs], 3).await;
+    let moved = ids
+        .iter()
+        .filter(|id| cs.owner_of::<Sequence>(id) == Some(cb.node_id()))
+        .count();
+    assert!(moved > 0, "no actor moved to b");
+    for &id in &ids {
+        // Everything was delivered, in order: the last is the total.
+        let started = Instant::now();
+        loop {
+            let last = s.call_actor::<Sequence, Last>(id, Last).await.unwrap();
+            if last == total {
+                break;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "id {id}: stuck at {last}"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+    assert_eq!(
+        *orders.out_of_order.lock().unwrap(),
+        [],
+        "(last, received) out of order"
+    );
+    for (cluster, system) in [(&ca, &a), (&cb, &b), (&cs, &s)] {
+        cluster.leave().await.unwrap();
+        system.stop();
+        system.stopped().await;
+    }
+}
+
+/// As `settled`, for actor type `A`.
+async fn settled_for<A>(clusters: &[&Cluster], members: usize)
+where
+    A: RemoteActor<Id = u64>,
+{
+    let started = Instant::now();
+    loop {
+        let views: Vec<Vec<Option<String>>> = clusters
+            .iter()
+            .map(|cluster| (0..200u64).map(|id| cluster.owner_of::<A>(&id)).collect())
+            .collect();
+        let agreed = views.windows(2).all(|pair| pair[0] == pair[1]);
+        let owned = views[0].iter().all(Option::is_some);
+        let counted = clusters.iter().all(|c| c.members().len() == members);
+        if agreed && owned && counted {
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "did not settle"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

@@ -23,7 +23,7 @@ use support::etcd::Etcd;
 use support::node_process::NodeProcess;
 use support::proxy::Proxy;
 
-const TTL_MS: u64 = 2000;
+const TTL_MS: u64 = 3000;
 const IDS: u64 = 12;
 const CLIENTS: usize = 4;
 
@@ -196,7 +196,12 @@ fn counters_stay_exact_through_churn_and_faults() {
     }
     let members = std::mem::take(&mut *members.lock().unwrap());
     for member in &members {
-        assert!(member.node.leave().success());
+        let status = member.node.leave();
+        assert!(
+            status.success(),
+            "{} left with {status}",
+            member.node.log.display()
+        );
     }
 
     let outcomes = std::mem::take(&mut *outcomes.lock().unwrap());
@@ -393,7 +398,8 @@ fn check_overlap(
             if let Some((latest_end, other)) = &latest {
                 assert!(
                     *other == activation || *latest_end <= start,
-                    "counter {id}: activations {other} and {activation} handled messages at the same time"
+                    "counter {id}: activations {other} (until {latest_end}) and {activation} (from \
+                     {start}) handled messages at the same time; pauses {paused:?}"
                 );
             }
             if latest

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::metadata::MetadataValue;
 use tonic::transport::Endpoint;
@@ -31,7 +31,9 @@ pub(crate) enum Lost {
     AfterSend,
 }
 
-type Answer = oneshot::Sender<Result<Outcome, Lost>>;
+/// What is told a request's outcome, once: called by the connection's
+/// reader (or when the connection ends), so that no task waits per request.
+pub(crate) type Answer = Box<dyn FnOnce(Result<Outcome, Lost>) + Send>;
 
 /// One connection to a peer node.
 pub(crate) struct Peer {
@@ -40,27 +42,30 @@ pub(crate) struct Peer {
 }
 
 impl Peer {
-    /// Sends `request` and waits for its outcome.
-    pub(crate) async fn request(&self, request: Request) -> Result<Outcome, Lost> {
-        let (answer, outcome) = oneshot::channel();
-        if self.queue.send((request, answer)).await.is_err() {
-            return Err(Lost::NotSent);
+    /// Queues `request`, waiting for room; `answer` is told its outcome
+    /// (`NotSent` at once if the connection is gone).
+    pub(crate) async fn submit(&self, request: Request, answer: Answer) {
+        if let Err(refused) = self.queue.send((request, answer)).await {
+            let (_, answer) = refused.0;
+            answer(Err(Lost::NotSent));
         }
-        outcome.await.unwrap_or(Err(Lost::NotSent))
+    }
+
+    /// Queues `request` if the connection's queue has room; otherwise hands
+    /// both back.
+    pub(crate) fn try_submit(&self, request: Request, answer: Answer) -> Result<(), Answer> {
+        self.queue
+            .try_send((request, answer))
+            .map_err(|refused| match refused {
+                mpsc::error::TrySendError::Full((_, answer))
+                | mpsc::error::TrySendError::Closed((_, answer)) => answer,
+            })
     }
 
     /// Queues `request`, waiting for room, not for its outcome (a published
     /// message: at most once per node, in order per connection).
     pub(crate) async fn enqueue(&self, request: Request) {
-        let (answer, _) = oneshot::channel();
-        let _ = self.queue.send((request, answer)).await;
-    }
-
-    /// Queues `request` without waiting for room or for its outcome, for
-    /// `try_send`: false if the connection's queue is full or closed.
-    pub(crate) fn try_request(&self, request: Request) -> bool {
-        let (answer, _) = oneshot::channel();
-        self.queue.try_send((request, answer)).is_ok()
+        self.submit(request, Box::new(drop)).await;
     }
 }
 
@@ -131,12 +136,20 @@ async fn run(
     }
     alive.store(false, Ordering::Release);
     // Whatever is pending may have left; whatever is queued did not.
-    for (_, answer) in pending.lock().unwrap_or_else(|p| p.into_inner()).drain() {
-        let _ = answer.send(Err(Lost::AfterSend));
+    let pending: Vec<_> = pending
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .drain()
+        .collect();
+    // In the order they were sent, as each lane expects its outcomes.
+    let mut pending = pending;
+    pending.sort_by_key(|(seq, _)| *seq);
+    for (_, answer) in pending {
+        answer(Err(Lost::AfterSend));
     }
     requests.close();
     while let Some((_, answer)) = requests.recv().await {
-        let _ = answer.send(Err(Lost::NotSent));
+        answer(Err(Lost::NotSent));
     }
 }
 
@@ -183,11 +196,19 @@ async fn exchange(
         loop {
             match outcomes.message().await {
                 Ok(Some(batch)) => {
-                    let mut pending = reader_pending.lock().unwrap_or_else(|p| p.into_inner());
-                    for outcome in batch.outcomes {
-                        if let Some(answer) = pending.remove(&outcome.seq) {
-                            let _ = answer.send(Ok(outcome));
-                        }
+                    let answered: Vec<_> = {
+                        let mut pending = reader_pending.lock().unwrap_or_else(|p| p.into_inner());
+                        batch
+                            .outcomes
+                            .into_iter()
+                            .filter_map(|outcome| {
+                                pending.remove(&outcome.seq).map(|answer| (answer, outcome))
+                            })
+                            .collect()
+                    };
+                    // Told outside the lock: an answer may submit more.
+                    for (answer, outcome) in answered {
+                        answer(Ok(outcome));
                     }
                 }
                 Ok(None) => return "the peer closed the stream".to_owned(),

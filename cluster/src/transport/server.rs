@@ -2,6 +2,7 @@
 //! that this node serves the ID's partition, queue it (in the stream's
 //! order), and send back its outcome: queued, a response, or why not.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::{Arc, Weak};
@@ -122,6 +123,10 @@ async fn read_requests(
     mut frames: Streaming<Frame>,
     outcomes: mpsc::UnboundedSender<Outcome>,
 ) {
+    // Per partition, the newest lane generation refused on this stream:
+    // every later request of it is refused too, so that what this node
+    // accepts of a sender's partition is a prefix of what it sent.
+    let mut refused: HashMap<u32, u64> = HashMap::new();
     loop {
         let frame = match frames.message().await {
             Ok(Some(frame)) => frame,
@@ -136,7 +141,25 @@ async fn read_requests(
                 return;
             };
             let seq = request.seq;
-            let accepted = accept(&node, request).await;
+            let partition = (request.actor != PUBLISHED)
+                .then(|| partition_of_encoded(&request.actor, &request.id, node.config.partitions));
+            let generation = request.generation;
+            let accepted = match partition.and_then(|p| refused.get(&p)) {
+                Some(&newest) if generation <= newest => Accepted::Failed(Failure::new(
+                    Kind::NotOwner,
+                    "an earlier message of this partition was refused on this stream",
+                )),
+                _ => accept(&node, request).await,
+            };
+            if let (Some(partition), Accepted::Failed(failure)) = (partition, &accepted) {
+                if matches!(
+                    Kind::try_from(failure.kind),
+                    Ok(Kind::NotOwner | Kind::Stopped)
+                ) {
+                    let newest = refused.entry(partition).or_insert(generation);
+                    *newest = (*newest).max(generation);
+                }
+            }
             let failed = move |failure| Outcome {
                 seq,
                 response: Vec::new(),
@@ -180,10 +203,20 @@ pub(crate) async fn accept(node: &Node, request: Request) -> Accepted {
         return node.inbound.accept(&node.acteur, &request).await;
     }
     let partition = partition_of_encoded(&request.actor, &request.id, node.config.partitions);
-    if node.serving(partition).is_none() {
+    // Served, under the epoch the sender knows (0: any): a sender's
+    // messages accepted by one owner are a prefix of those it sent there.
+    let serving = node.serving(partition);
+    if serving.is_none() || (request.epoch != 0 && serving != Some(request.epoch)) {
         return Accepted::Failed(Failure::new(
             Kind::NotOwner,
-            format!("partition {partition} is not served by {}", node.id()),
+            format!(
+                "partition {partition} is not served by {} (serving {serving:?}, holding {:?}, asked epoch {}, within deadline {}, state {:?})",
+                node.id(),
+                node.holding(partition),
+                request.epoch,
+                node.within_deadline(),
+                node.state()
+            ),
         ));
     }
     node.inbound.accept(&node.acteur, &request).await

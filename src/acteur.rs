@@ -151,6 +151,10 @@ impl Acteur {
     ///
     /// [`Error::Stopped`] once the system is stopping;
     /// [`Error::InvalidConfiguration`] if `A::configuration()` is invalid.
+    /// In a cluster, for an actor another node owns: `Ok` once that node
+    /// queued it; [`Error::Unavailable`] if no owner took it (not
+    /// delivered); [`Error::Timeout`] if its acknowledgment was lost
+    /// (outcome unknown); [`Error::Remote`] if it could not be carried.
     ///
     /// # Cancel safety
     ///
@@ -178,6 +182,12 @@ impl Acteur {
     /// room, without waiting for anything. A refused message comes back in
     /// the [`TrySendError`], so that a producer that must not slow down can
     /// drop, retry or divert it. Usable anywhere, handlers included.
+    ///
+    /// In a cluster (crate `acteur-cluster`), for an actor that another node
+    /// owns, it returns once the message is queued for the network, without
+    /// the owner's acknowledgment: if that node then fails, the message may
+    /// be lost without an error. [`Error::MailboxFull`] then means that too
+    /// many messages for the actor's partition are on their way.
     ///
     /// ```
     /// use acteur::{Acteur, Actor, ActorAssistant, BoxError, ActorConfiguration, Error, Receive};

@@ -4,10 +4,11 @@
 //! cargo run --release -p acteur-cluster --example cluster_bench
 //! ```
 //!
-//! It starts its own etcd (`ACTEUR_ETCD_BIN` or `etcd` on the PATH) on free
-//! ports of 127.0.0.1, with its data in `/dev/shm` where there is one, and a
-//! second copy of itself as the other node, then measures, against actors
-//! that live on that other node:
+//! It starts its own etcd (`ACTEUR_ETCD_BIN` or `etcd` on the PATH, as the
+//! tests do: `tests/support/etcd.rs`) on free ports of 127.0.0.1, with its
+//! data in `/dev/shm` where there is one, and a second copy of itself as
+//! the other node, then measures, against actors that live on that other
+//! node:
 //!
 //! - `remote_ask_p50_us`, `remote_ask_p99_us`: one caller's sequential asks;
 //! - `remote_tell_per_s`: fire-and-forget sends from one node, pipelined
@@ -20,7 +21,7 @@
 //!   clustered actor this node owns, against the same ask to an actor type
 //!   that is not clustered, and their ratio.
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -81,6 +82,11 @@ impl Respond<Get> for Plain {
 
 const CLUSTER: &str = "bench";
 
+/// The tests' private etcd: free ports, data on a tmpfs, killed on drop.
+#[allow(dead_code)]
+#[path = "../tests/support/etcd.rs"]
+mod etcd;
+
 async fn join(etcd: &str) -> Result<(Acteur, Cluster), Box<dyn std::error::Error>> {
     let acteur = Acteur::new();
     let cluster = Cluster::builder(
@@ -96,59 +102,6 @@ async fn join(etcd: &str) -> Result<(Acteur, Cluster), Box<dyn std::error::Error
     .join()
     .await?;
     Ok((acteur, cluster))
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .map(|address| address.port())
-        .expect("a free port")
-}
-
-/// A private etcd, killed when dropped.
-struct Etcd(Child, std::path::PathBuf);
-impl Drop for Etcd {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-        let _ = std::fs::remove_dir_all(&self.1);
-    }
-}
-
-fn start_etcd() -> (Etcd, String) {
-    let binary = std::env::var("ACTEUR_ETCD_BIN").unwrap_or_else(|_| "etcd".to_owned());
-    let (client, peer) = (free_port(), free_port());
-    let base = if std::path::Path::new("/dev/shm").is_dir() {
-        std::path::PathBuf::from("/dev/shm")
-    } else {
-        std::env::temp_dir()
-    };
-    let data = base.join(format!("acteur-bench-etcd-{client}"));
-    let url = format!("http://127.0.0.1:{client}");
-    let peer_url = format!("http://127.0.0.1:{peer}");
-    let child = Command::new(&binary)
-        .args(["--name", "bench", "--data-dir"])
-        .arg(&data)
-        .args([
-            "--listen-client-urls",
-            &url,
-            "--advertise-client-urls",
-            &url,
-        ])
-        .args([
-            "--listen-peer-urls",
-            &peer_url,
-            "--initial-advertise-peer-urls",
-            &peer_url,
-        ])
-        .args(["--initial-cluster", &format!("bench={peer_url}")])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|error| {
-            panic!("could not start etcd ({binary}): {error}; run scripts/cluster-setup.sh")
-        });
-    (Etcd(child, data), url)
 }
 
 fn percentile(sorted: &[Duration], fraction: f64) -> f64 {
@@ -180,16 +133,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         return Ok(());
     }
 
-    let (_etcd, url) = start_etcd();
-    // etcd answers once it is up: joining retries until then.
-    let started = Instant::now();
-    let (acteur, cluster) = loop {
-        match join(&url).await {
-            Ok(joined) => break joined,
-            Err(error) if started.elapsed() > Duration::from_secs(20) => return Err(error),
-            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
-        }
-    };
+    let etcd = etcd::Etcd::start();
+    let url = etcd.url.clone();
+    let (acteur, cluster) = join(&url).await?;
     let mut other = Command::new(std::env::current_exe()?)
         .args(["--serve", &url])
         .stdin(Stdio::piped())

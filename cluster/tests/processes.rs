@@ -9,47 +9,12 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+use support::counters::stored_counters;
 use support::etcd::Etcd;
 use support::node_process::{Answer, NodeProcess};
 
 const TTL_MS: u64 = 3000;
 const IDS: u64 = 24;
-
-/// What the stored state of the counters is, read from etcd directly.
-fn stored(etcd: &Etcd, cluster: &str) -> (HashMap<u64, u64>, HashMap<u64, Vec<String>>) {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        let mut client = etcd_client::Client::connect([etcd.url.as_str()], None)
-            .await
-            .unwrap();
-        let prefix = format!("/check/{cluster}/");
-        let all = client
-            .get(
-                prefix.clone(),
-                Some(etcd_client::GetOptions::new().with_prefix()),
-            )
-            .await
-            .unwrap();
-        let mut values = HashMap::new();
-        let mut ops: HashMap<u64, Vec<String>> = HashMap::new();
-        for kv in all.kvs() {
-            let key = kv.key_str().unwrap().strip_prefix(&prefix).unwrap();
-            if let Some(id) = key.strip_prefix("c/") {
-                let value: Value = serde_json::from_slice(kv.value()).unwrap();
-                values.insert(id.parse().unwrap(), value["value"].as_u64().unwrap());
-            } else if let Some(op) = key.strip_prefix("op/") {
-                let (id, op) = op.split_once('/').unwrap();
-                ops.entry(id.parse().unwrap())
-                    .or_default()
-                    .push(op.to_owned());
-            }
-        }
-        (values, ops)
-    })
-}
 
 #[test]
 fn a_killed_node_s_actors_come_back_and_nothing_acknowledged_is_lost() {
@@ -174,7 +139,7 @@ fn check_exactly_once(
     acknowledged: &HashMap<u64, Vec<(String, u64)>>,
     unavailable: &[(u64, String)],
 ) {
-    let (values, ops) = stored(etcd, cluster);
+    let (values, ops) = stored_counters(etcd, cluster);
     for id in 0..IDS {
         let applied = ops.get(&id).cloned().unwrap_or_default();
         assert_eq!(

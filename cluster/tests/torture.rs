@@ -19,6 +19,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value, json};
+use support::counters::stored_counters;
 use support::etcd::Etcd;
 use support::node_process::NodeProcess;
 use support::proxy::Proxy;
@@ -230,7 +231,7 @@ fn signal(pid: u32, signal: &str) {
 /// Exactly once, never after `unavailable`, no duplicate delivery, and
 /// acknowledged values unique and increasing in real-time order.
 fn check_counters(etcd: &Etcd, outcomes: &[Outcome]) {
-    let (values, ops) = read_counters(etcd);
+    let (values, ops) = stored_counters(etcd, "torture");
     for id in 0..IDS {
         let applied = ops.get(&id).cloned().unwrap_or_default();
         assert_eq!(
@@ -296,38 +297,6 @@ fn check_counters(etcd: &Etcd, outcomes: &[Outcome]) {
             }
         }
     }
-}
-
-fn read_counters(etcd: &Etcd) -> (HashMap<u64, u64>, HashMap<u64, Vec<String>>) {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        let mut client = etcd_client::Client::connect([etcd.url.as_str()], None)
-            .await
-            .unwrap();
-        let prefix = "/check/torture/";
-        let all = client
-            .get(prefix, Some(etcd_client::GetOptions::new().with_prefix()))
-            .await
-            .unwrap();
-        let mut values = HashMap::new();
-        let mut ops: HashMap<u64, Vec<String>> = HashMap::new();
-        for kv in all.kvs() {
-            let key = kv.key_str().unwrap().strip_prefix(prefix).unwrap();
-            if let Some(id) = key.strip_prefix("c/") {
-                let value: Value = serde_json::from_slice(kv.value()).unwrap();
-                values.insert(id.parse().unwrap(), value["value"].as_u64().unwrap());
-            } else if let Some(rest) = key.strip_prefix("op/") {
-                let (id, op) = rest.split_once('/').unwrap();
-                ops.entry(id.parse().unwrap())
-                    .or_default()
-                    .push(op.to_owned());
-            }
-        }
-        (values, ops)
-    })
 }
 
 /// No two handlers of one counter, from different activations, run at the

@@ -195,6 +195,10 @@ impl ClusterBuilder {
         );
         runtime.spawn(membership::keep_alive(Arc::downgrade(&node)));
         runtime.spawn(crate::delivery::sweep(Arc::downgrade(&node)));
+        runtime.spawn(membership::leave_when_stopped(
+            Arc::downgrade(&node),
+            node.acteur.clone(),
+        ));
         membership::register(&node).await?;
         let revision = membership::load(&node).await?;
         runtime.spawn(membership::follow(Arc::downgrade(&node), revision));

@@ -17,8 +17,10 @@ use crate::{ClusterConfig, ClusterError, RemoteActor, membership};
 /// Messages need nothing from it: once joined, `send_to_actor`,
 /// `call_actor` and the rest of [`Acteur`]'s methods reach a registered
 /// actor on whichever node owns it. Keep it to look at the cluster and to
-/// [`leave`](Cluster::leave); dropping it does not leave (the node stays a
-/// member until its actor system stops or its process ends).
+/// [`leave`](Cluster::leave); dropping it does not leave: the node stays a
+/// member until its actor system stops (it then leaves by itself, its
+/// actors having been deactivated by the shutdown) or its process ends (its
+/// lease then expires).
 #[derive(Clone)]
 pub struct Cluster {
     pub(crate) node: Arc<Node>,

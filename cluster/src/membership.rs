@@ -425,3 +425,17 @@ pub(crate) async fn leave(node: &Arc<Node>) -> Result<(), ClusterError> {
         Ok(_) => Ok(()),
     }
 }
+
+/// Once the node's actor system stopped, the node leaves the cluster if it
+/// has not (its actors were deactivated by the shutdown): its member key
+/// and lease go at once instead of at the lease's end.
+pub(crate) async fn leave_when_stopped(node: Weak<Node>, acteur: acteur::Acteur) {
+    acteur.stopped().await;
+    let Some(node) = node.upgrade() else { return };
+    if node.state() == ClusterState::Left {
+        return;
+    }
+    if let Err(error) = leave(&node).await {
+        log::warn!("{} could not leave its cluster cleanly: {error}", node.id());
+    }
+}

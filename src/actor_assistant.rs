@@ -69,9 +69,6 @@ pub struct ActorAssistant<A: Actor> {
     acteur: Acteur,
     id: A::Id,
     slot: Arc<Slot<A>>,
-    /// In a cluster, the actor's store partition and the epoch this node
-    /// holds it under.
-    placement: Option<Placement>,
 }
 
 impl<A: Actor> Clone for ActorAssistant<A> {
@@ -80,30 +77,23 @@ impl<A: Actor> Clone for ActorAssistant<A> {
             acteur: self.acteur.clone(),
             id: self.id.clone(),
             slot: self.slot.clone(),
-            placement: self.placement,
         }
     }
 }
 
 impl<A: Actor> ActorAssistant<A> {
-    pub(crate) fn new(
-        acteur: Acteur,
-        id: A::Id,
-        slot: Arc<Slot<A>>,
-        placement: Option<Placement>,
-    ) -> Self {
-        ActorAssistant {
-            acteur,
-            id,
-            slot,
-            placement,
-        }
+    pub(crate) fn new(acteur: Acteur, id: A::Id, slot: Arc<Slot<A>>) -> Self {
+        ActorAssistant { acteur, id, slot }
     }
 
-    /// In a cluster, where this activation stands (`None` otherwise).
-    #[cfg_attr(not(feature = "persistence"), allow(dead_code))]
+    /// In a cluster, where this activation stands (`None` otherwise). Asked
+    /// of the router when needed rather than kept here: an assistant lives
+    /// in every drain task, whose size every wake-up pays for. The answer
+    /// is the activation's own: a node holds a partition under one epoch
+    /// for as long as any activation of it is alive there (hand-offs and
+    /// fencing end them before the partition is released).
     pub(crate) fn placement(&self) -> Option<Placement> {
-        self.placement
+        self.system().actor_type::<A>().ok()?.placement(&self.id)
     }
 
     /// The slot of the actor this assistant serves.
@@ -149,7 +139,7 @@ impl<A: Actor> ActorAssistant<A> {
     /// # }
     /// ```
     pub fn activation_epoch(&self) -> Option<u64> {
-        self.placement.map(|placement| placement.epoch)
+        self.placement().map(|placement| placement.epoch)
     }
 
     /// Deactivates this activation once the current message is handled:

@@ -34,8 +34,7 @@ pub(crate) async fn drain<A: Actor>(
     // The assistant holds the system, ID and slot for the whole task; they
     // are borrowed from it rather than cloned (each clone of an `Arc` is an
     // atomic write, and this runs for every actor that wakes up).
-    let epoch = actors.placement(&id);
-    let assistant = ActorAssistant::new(Acteur::from_system(system), id, slot, epoch);
+    let assistant = ActorAssistant::new(Acteur::from_system(system), id, slot);
     let (system, id, slot) = (assistant.system(), assistant.id(), assistant.slot());
     // The activation this task holds, its last memory estimate, and the
     // panics in a row so far.

@@ -187,12 +187,7 @@ pub(crate) async fn evict<A: Actor>(
     memory: usize,
     reason: DeactivationReason,
 ) {
-    let assistant = ActorAssistant::new(
-        system.handle(),
-        id.clone(),
-        slot.clone(),
-        actors.placement(&id),
-    );
+    let assistant = ActorAssistant::new(system.handle(), id.clone(), slot.clone());
     deactivate(&system, &actors, &assistant, actor, memory, reason).await;
     if !actors.retire(&id, &slot) {
         system.lifecycle.task_started();

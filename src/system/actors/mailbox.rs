@@ -94,7 +94,7 @@ mod tests {
             let mut recorder = Recorder(Vec::new());
             let sys = crate::Acteur::new();
             let slot = std::sync::Arc::new(crate::system::actors::slot::Slot::new());
-            let assistant = ActorAssistant::new(sys.clone(), 0, slot, None);
+            let assistant = ActorAssistant::new(sys.clone(), 0, slot);
             for envelope in envelopes {
                 envelope.handle(&mut recorder, &assistant).await;
             }

@@ -158,14 +158,9 @@ pub(crate) fn submit(node: &Arc<Node>, outgoing: Outgoing, answer: bool) -> Sett
         outgoing,
     });
     node.lanes.mark(partition, &lane);
-    let waiting_before = lane.entries.len() > 1
-        && lane
-            .entries
-            .iter()
-            .rev()
-            .skip(1)
-            .any(|entry| entry.state == State::Waiting);
-    if !lane.pumping && !waiting_before {
+    // Messages wait only while a pump runs (it is started with the first,
+    // and ends only once none waits): without one, none waits before this.
+    if !lane.pumping {
         // The fast way: queued on the owner's stream now, in order, since
         // the lane's lock is held and no pump sends; only to the target of
         // the messages still unsettled, if any.

@@ -127,6 +127,12 @@ pub fn install<A: Actor>(acteur: &Acteur, router: Arc<dyn Router<A>>) -> Result<
 /// # Errors
 ///
 /// As [`Acteur::send_to_actor`].
+///
+/// # Cancel safety
+///
+/// As [`Acteur::send_to_actor`]: the message is queued by the first poll
+/// unless the mailbox is full; dropped while it waits for room, it is
+/// dropped with the future.
 pub async fn send_here<A: Receive<M>, M: Send + 'static>(
     acteur: &Acteur,
     id: A::Id,
@@ -146,6 +152,11 @@ pub async fn send_here<A: Receive<M>, M: Send + 'static>(
 /// # Errors
 ///
 /// As [`Acteur::call_actor`].
+///
+/// # Cancel safety
+///
+/// As [`Acteur::call_actor`]: dropping the future cancels the wait, not a
+/// request already queued.
 pub async fn call_here<A: Respond<M>, M: Send + 'static>(
     acteur: &Acteur,
     id: A::Id,
@@ -167,6 +178,12 @@ pub async fn call_here<A: Respond<M>, M: Send + 'static>(
 /// # Errors
 ///
 /// As [`Acteur::call_actor`], for the queueing.
+///
+/// # Cancel safety
+///
+/// Dropped before it returns, the request was not queued (it waited for
+/// room) and is dropped. The returned wait may be dropped at any time: the
+/// actor still handles the request, and its answer is dropped.
 pub async fn ask_here<A: Respond<M>, M: Send + 'static>(
     acteur: &Acteur,
     id: A::Id,
@@ -185,6 +202,12 @@ pub async fn ask_here<A: Respond<M>, M: Send + 'static>(
 /// # Errors
 ///
 /// As [`install`], if `A`'s configuration is invalid or the system stops.
+///
+/// # Cancel safety
+///
+/// Dropping the future stops the waiting, not what started: activations
+/// already claimed are still deactivated by tasks of the system's own; the
+/// others stay.
 pub async fn hand_off<A: Actor>(
     acteur: &Acteur,
     belongs: impl Fn(&A::Id) -> bool + Send + Sync,
@@ -203,6 +226,10 @@ pub async fn hand_off<A: Actor>(
 /// # Errors
 ///
 /// As [`hand_off`].
+///
+/// # Cancel safety
+///
+/// As [`hand_off`]: what was claimed is still dropped, the rest stays.
 pub async fn discard<A: Actor>(
     acteur: &Acteur,
     belongs: impl Fn(&A::Id) -> bool + Send + Sync,
@@ -241,6 +268,11 @@ pub fn forward_publish<M: Clone + Send + 'static>(
 /// # Errors
 ///
 /// As [`Acteur::publish`].
+///
+/// # Cancel safety
+///
+/// As [`Acteur::publish`]: subscribers already served keep their copy;
+/// dropped while it waits for room in one, the others do not get it.
 pub async fn publish_here<M: Clone + Send + 'static>(
     acteur: &Acteur,
     message: M,
@@ -259,6 +291,11 @@ pub async fn publish_here<M: Clone + Send + 'static>(
 /// # Errors
 ///
 /// [`Error::State`] if the store refused or could not be reached.
+///
+/// # Cancel safety
+///
+/// Dropped, the claim may or may not have reached the store: claim again
+/// (a claim is idempotent, and never lowers a fence).
 pub async fn claim_partition(acteur: &Acteur, partition: u64, epoch: u64) -> Result<(), Error> {
     #[cfg(feature = "persistence")]
     {

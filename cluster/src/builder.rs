@@ -121,7 +121,28 @@ impl ClusterBuilder {
     /// answer within `etcd_connect_timeout`,
     /// [`ClusterError::PartitionsMismatch`], [`ClusterError::Listen`],
     /// [`ClusterError::Etcd`].
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future does not stop the join: it runs as a task of its
+    /// own, so that a node is never left half registered (a member that
+    /// claims nothing would leave partitions without an owner). A node
+    /// that joined after its caller went leaves when its actor system
+    /// stops.
     pub async fn join(self) -> Result<Cluster, ClusterError> {
+        let runtime =
+            tokio::runtime::Handle::try_current().map_err(|_| ClusterError::InvalidConfig {
+                field: "runtime",
+                reason: "is missing: call `join` inside a tokio runtime".to_owned(),
+            })?;
+        runtime
+            .spawn(self.join_here(runtime.clone()))
+            .await
+            .unwrap_or(Err(ClusterError::Stopped))
+    }
+
+    /// The join itself, on `runtime`.
+    async fn join_here(self, runtime: tokio::runtime::Handle) -> Result<Cluster, ClusterError> {
         let ClusterBuilder {
             acteur,
             config,
@@ -135,11 +156,6 @@ impl ClusterBuilder {
         if let Some(detail) = errors.into_iter().next() {
             return Err(ClusterError::Registration { detail });
         }
-        let runtime =
-            tokio::runtime::Handle::try_current().map_err(|_| ClusterError::InvalidConfig {
-                field: "runtime",
-                reason: "is missing: call `join` inside a tokio runtime".to_owned(),
-            })?;
         let mut etcd = membership::connect(&config).await?;
         let keys = crate::node::Keys::new(&config.name);
         membership::check_partitions(&mut etcd, &config, keys.config()).await?;
@@ -283,6 +299,10 @@ where
     /// Joins the cluster, as [`ClusterBuilder::join`].
     ///
     /// # Errors
+    ///
+    /// As [`ClusterBuilder::join`].
+    ///
+    /// # Cancel safety
     ///
     /// As [`ClusterBuilder::join`].
     pub async fn join(self) -> Result<Cluster, ClusterError> {

@@ -160,6 +160,13 @@ impl Cluster {
     ///
     /// [`ClusterError::Stopped`] if it left already; [`ClusterError::Etcd`]
     /// if etcd refused a step (its lease then ends on its own).
+    ///
+    /// # Cancel safety
+    ///
+    /// The node counts as left from the first poll: dropped midway, the
+    /// partitions not yet handed over stay held until its lease ends, and
+    /// their messages wait for the next owner until then (or fail with
+    /// `Unavailable` past `unavailable_wait`).
     pub async fn leave(&self) -> Result<(), ClusterError> {
         membership::leave(&self.node).await
     }

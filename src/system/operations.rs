@@ -244,13 +244,11 @@ impl System {
                     None
                 })
         };
-        self.subscriptions
-            .subscribe::<M>(TypeId::of::<S>(), Arc::new(deliver));
-        Ok(())
+        self.subscribe_as::<M>(TypeId::of::<S>(), Arc::new(deliver))
     }
 
-    /// Subscribes `deliver`, standing for `subscriber`, to published `M`
-    /// (`routing::forward_publish`).
+    /// Subscribes `deliver`, standing for `subscriber` (a service, or a
+    /// cluster's forwarder: `routing::forward_publish`), to published `M`.
     pub(crate) fn subscribe_as<M: Clone + Send + 'static>(
         self: &Arc<Self>,
         subscriber: TypeId,

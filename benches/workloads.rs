@@ -11,7 +11,7 @@
 
 mod support;
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use acteur::{Acteur, Actor, ActorAssistant, BoxError, Receive, Respond};
@@ -20,6 +20,7 @@ use futures_channel::{mpsc, oneshot};
 use futures_lite::StreamExt;
 
 use support::baseline::{Countdown, Pool};
+use support::counter::{Counter, Get, Inc, IncAndGet, set_countdown};
 use support::driver::drive;
 use support::report::Report;
 
@@ -52,64 +53,6 @@ impl Sizes {
 }
 
 // ------------------------------------------------------------------ actors
-
-/// The countdown the counters of the current iteration tick when they have
-/// handled their share; set before the iteration's first message.
-static COUNTDOWN: Mutex<Option<(u64, Arc<Countdown>)>> = Mutex::new(None);
-
-fn set_countdown(per_actor: u64, countdown: Arc<Countdown>) {
-    *COUNTDOWN.lock().unwrap() = Some((per_actor, countdown));
-}
-
-struct Counter {
-    count: u64,
-    target: u64,
-    done: Option<Arc<Countdown>>,
-}
-
-impl Actor for Counter {
-    type Id = u32;
-    async fn activate(_: u32, _: &ActorAssistant<Self>) -> Result<Self, BoxError> {
-        let (target, done) = match &*COUNTDOWN.lock().unwrap() {
-            Some((target, done)) => (*target, Some(done.clone())),
-            None => (0, None),
-        };
-        Ok(Counter {
-            count: 0,
-            target,
-            done,
-        })
-    }
-}
-
-struct Inc;
-impl Receive<Inc> for Counter {
-    async fn handle(&mut self, _: Inc, _: &ActorAssistant<Self>) {
-        self.count += 1;
-        if self.count == self.target {
-            if let Some(done) = &self.done {
-                done.tick();
-            }
-        }
-    }
-}
-
-struct IncAndGet;
-impl Respond<IncAndGet> for Counter {
-    type Response = u64;
-    async fn handle(&mut self, _: IncAndGet, _: &ActorAssistant<Self>) -> u64 {
-        self.count += 1;
-        self.count
-    }
-}
-
-struct Get;
-impl Respond<Get> for Counter {
-    type Response = u64;
-    async fn handle(&mut self, _: Get, _: &ActorAssistant<Self>) -> u64 {
-        self.count
-    }
-}
 
 /// Client `id` of ask_concurrent: its sequential requests go to counter `id`.
 struct Client(u32);

@@ -26,10 +26,14 @@ impl Respond<Run> for Driver {
 
 /// `workload`'s own timing, run by the driver actor; then stops `sys`.
 pub fn drive(sys: Acteur, workload: impl Future<Output = Duration> + Send + 'static) -> Duration {
-    let elapsed = sys
-        .call_actor_sync::<Driver, Run>(0, Run(Box::pin(workload)))
-        .unwrap();
+    let elapsed = run(&sys, workload);
     sys.stop();
     sys.wait_until_stopped();
     elapsed
+}
+
+/// `workload`'s own timing, run by the driver actor of `sys`, which goes on.
+pub fn run(sys: &Acteur, workload: impl Future<Output = Duration> + Send + 'static) -> Duration {
+    sys.call_actor_sync::<Driver, Run>(0, Run(Box::pin(workload)))
+        .unwrap()
 }

@@ -1,13 +1,15 @@
 //! What the benchmarks share: a counting allocator for peak heap, CPU time
 //! from `/proc`, medians, and the quick-mode scale; and in submodules, the
-//! plain baselines' runtime (`baseline`), the driver actor that runs a
-//! workload inside a system (`driver`), and criterion's settings with the
+//! plain baselines' runtime (`baseline`), the peers' counter actor
+//! (`counter`), the driver actor that runs a workload inside a system
+//! (`driver`), and criterion's settings with the
 //! summary of ratios (`report`). Each bench includes it with `mod support;`
 //! and installs the allocator itself if it counts memory.
 
 #![allow(dead_code, reason = "each bench uses a different part")]
 
 pub mod baseline;
+pub mod counter;
 pub mod driver;
 pub mod report;
 

@@ -20,9 +20,9 @@
 //!   walks through them.
 //! - `tasks/`: the task context (what the current thread runs, for whom),
 //!   the system's own counted tasks, and catching panics.
-//! - `registry.rs`, `data.rs`, `clock.rs`, `system_limits.rs`: the registry
-//!   by `TypeId`, the application data, the coarse clock, the builder's
-//!   settings.
+//! - `registry.rs`, `data.rs`, `clock.rs`, `system_limits.rs`, `id_map.rs`:
+//!   the registry by `TypeId`, the application data, the coarse clock, the
+//!   builder's settings, the map keyed by actor ID and its hash.
 //!
 //! Imports go one way, from the top of this list down: `operations.rs`;
 //! `scheduling/`; `actors/` and `services/`; `calls/` and `limits/`;
@@ -35,6 +35,7 @@ pub(crate) mod actors;
 pub(crate) mod calls;
 pub(crate) mod clock;
 pub(crate) mod data;
+pub(crate) mod id_map;
 pub(crate) mod lifecycle;
 pub(crate) mod limits;
 pub(crate) mod operations;

@@ -31,11 +31,10 @@ use std::any::TypeId;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use dashmap::DashMap;
-
 use crate::routing::{Placement, Route, Router};
 use crate::statistics::ActorStatistics;
 use crate::system::System;
+use crate::system::id_map::{IdMap, id_map};
 use crate::system::limits::budget::Budget;
 use crate::system::limits::evictor::{Candidate, Evictor};
 #[cfg(feature = "persistence")]
@@ -50,7 +49,7 @@ use waiter::slot_waiter;
 pub(crate) use delivery::{Delivery, RoomWait};
 
 pub(crate) struct ActorType<A: Actor> {
-    pub(super) slots: DashMap<A::Id, Arc<Slot<A>>>,
+    pub(super) slots: IdMap<A::Id, Arc<Slot<A>>>,
     idle_timeout: Option<Duration>,
     /// The most messages waiting in one actor's mailbox, if bounded.
     mailbox_capacity: Option<usize>,
@@ -90,7 +89,7 @@ impl<A: Actor> ActorType<A> {
         Ok(ActorType {
             #[cfg(feature = "persistence")]
             persisted,
-            slots: DashMap::new(),
+            slots: id_map(),
             idle_timeout: configuration.idle_timeout,
             mailbox_capacity: configuration.mailbox_capacity,
             max_consecutive_panics: configuration.max_consecutive_panics,

@@ -31,13 +31,13 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed, Ordering::Seq
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use dashmap::DashMap;
 use event_listener::{Event, EventListener};
 
 use crate::Timer;
 use crate::persistence::{StateError, StateStore, WriteMode};
 use crate::persistent_actor::PersistenceHooks;
 use crate::statistics::StateStatistics;
+use crate::system::id_map::{IdMap, id_map};
 use crate::{Actor, Error};
 use pipeline::Pipeline;
 
@@ -175,7 +175,7 @@ pub(crate) struct Persisted<A: Actor> {
     /// was opened.
     pub(crate) epoch: u64,
     /// The tracker of each activation, from its load to its end.
-    pub(crate) trackers: DashMap<A::Id, Tracker>,
+    pub(crate) trackers: IdMap<A::Id, Tracker>,
     /// The system's saves being retried.
     pub(crate) failing: Arc<FailingSaves>,
     pub(crate) counters: StateCounters,
@@ -273,7 +273,7 @@ impl<A: Actor> Persisted<A> {
             epoch: store.store.opened_epoch(),
             store: store.store.clone(),
             failing: store.failing.clone(),
-            trackers: DashMap::new(),
+            trackers: id_map(),
             counters: StateCounters::default(),
         })))
     }

@@ -67,7 +67,7 @@ use crate::{Acteur, Actor, DeactivationReason, Error, Receive, Timer};
 /// ```
 pub struct ActorAssistant<A: Actor> {
     acteur: Acteur,
-    id: A::Id,
+    /// The actor's slot, which also holds its ID.
     slot: Arc<Slot<A>>,
 }
 
@@ -75,15 +75,14 @@ impl<A: Actor> Clone for ActorAssistant<A> {
     fn clone(&self) -> Self {
         ActorAssistant {
             acteur: self.acteur.clone(),
-            id: self.id.clone(),
             slot: self.slot.clone(),
         }
     }
 }
 
 impl<A: Actor> ActorAssistant<A> {
-    pub(crate) fn new(acteur: Acteur, id: A::Id, slot: Arc<Slot<A>>) -> Self {
-        ActorAssistant { acteur, id, slot }
+    pub(crate) fn new(acteur: Acteur, slot: Arc<Slot<A>>) -> Self {
+        ActorAssistant { acteur, slot }
     }
 
     /// In a cluster, where this activation stands (`None` otherwise). Asked
@@ -93,7 +92,10 @@ impl<A: Actor> ActorAssistant<A> {
     /// for as long as any activation of it is alive there (hand-offs and
     /// fencing end them before the partition is released).
     pub(crate) fn placement(&self) -> Option<Placement> {
-        self.system().actor_type::<A>().ok()?.placement(&self.id)
+        self.system()
+            .actor_type::<A>()
+            .ok()?
+            .placement(self.slot.id())
     }
 
     /// The slot of the actor this assistant serves.
@@ -108,7 +110,7 @@ impl<A: Actor> ActorAssistant<A> {
 
     /// The ID of the actor this assistant serves.
     pub fn id(&self) -> &A::Id {
-        &self.id
+        self.slot.id()
     }
 
     /// In a cluster (crate `acteur-cluster`), the fencing epoch of this
@@ -194,7 +196,7 @@ impl<A: Actor> ActorAssistant<A> {
                 "ActorAssistant::deactivation_reason called outside deactivate (actor {} {:?}); \
                  returning IdleTimeout",
                 std::any::type_name::<A>(),
-                self.id
+                self.id()
             );
             DeactivationReason::IdleTimeout
         })
@@ -279,7 +281,7 @@ impl<A: Actor> ActorAssistant<A> {
         A: Receive<M>,
     {
         self.system()
-            .interval_to_actor::<A, M>(self.id.clone(), self.slot.clone(), every, message)
+            .interval_to_actor::<A, M>(self.slot.clone(), every, message)
     }
 
     /// Begins stopping the whole system, as [`Acteur::stop`].

@@ -1,9 +1,10 @@
 //! The worker pool each system owns: one thread per core running tasks.
 //!
-//! Built for what actors do: a message to an idle actor spawns its drain
-//! task, and an answer wakes the caller's task. Both usually come from a
-//! task running on a worker, and the best next task for that worker is the
-//! one just spawned or woken: its data is in this core's cache, and running
+//! Built for what actors do: a message to an idle actor queues its slot,
+//! whose drain task the worker that takes it spawns (a [`Job`], see
+//! [`Work`]), and an answer wakes the caller's task. Both usually come from
+//! a task running on a worker, and the best next task for that worker is
+//! the one just queued or woken: its data is in this core's cache, and running
 //! it here needs no other thread woken, which costs a system call and
 //! several microseconds. So, as tokio's scheduler does, a task spawned or
 //! woken by a worker goes into that worker's *next* slot and runs as soon as
@@ -73,6 +74,41 @@ const MAX_LINGER_TICKS: u64 = 256;
 /// which an idle worker stops watching and sleeps until woken.
 const WATCH_ROUNDS: u32 = 50;
 
+/// What a worker can be asked to do, and where it allocates.
+///
+/// A task spawned by one thread and run and freed by another makes
+/// glibc's allocator take the spawning thread's arena lock on the free,
+/// against that thread's own allocations: in a flood of messages to idle
+/// actors, 10-15 % of the time went to waiting on it. So an idle actor
+/// woken by a message is queued as a [`Job`] (its slot, already shared, no
+/// allocation), and the worker that takes the job spawns its task and runs
+/// it at once: the task is allocated, run and most often freed on one
+/// thread, and the sender pays for none of it.
+pub(crate) enum Work {
+    /// A task, spawned or woken.
+    Task(Runnable),
+    /// Something that spawns its task where it is taken.
+    Job(Arc<dyn Job>),
+}
+
+/// Spawns its task on the worker that runs it; see [`Work`].
+pub(crate) trait Job: Send + Sync + 'static {
+    /// Spawns the task, on the current worker, through
+    /// [`Executor::spawn_here`], and runs its first poll there.
+    fn start(self: Arc<Self>);
+}
+
+impl Work {
+    fn run(self) {
+        match self {
+            Work::Task(runnable) => {
+                runnable.run();
+            }
+            Work::Job(job) => job.start(),
+        }
+    }
+}
+
 /// A pool of worker threads and its queues.
 pub(crate) struct Executor {
     shared: Arc<Shared>,
@@ -80,7 +116,7 @@ pub(crate) struct Executor {
 
 struct Shared {
     /// Tasks spawned or woken outside the workers, and overflow.
-    injected: Padded<ConcurrentQueue<Runnable>>,
+    injected: Padded<ConcurrentQueue<Work>>,
     workers: Box<[Padded<WorkerShared>]>,
     /// Indices of the workers asleep or about to be, for waking one.
     sleepers: Mutex<Vec<usize>>,
@@ -103,7 +139,7 @@ struct WorkerShared {
     /// documentation); the lock is almost always this worker's alone.
     held: Mutex<Held>,
     /// Tasks others may steal.
-    queue: ConcurrentQueue<Runnable>,
+    queue: ConcurrentQueue<Work>,
     /// Tasks run so far: a worker whose count does not move is stuck.
     ticks: AtomicU64,
     parker: Parker,
@@ -111,8 +147,8 @@ struct WorkerShared {
 
 /// What [`Shared::held_task`] found.
 enum HeldTask {
-    Next(Runnable),
-    Overdue(Runnable),
+    Next(Work),
+    Overdue(Work),
     None,
 }
 
@@ -120,12 +156,12 @@ enum HeldTask {
 #[derive(Default)]
 struct Held {
     /// The task to run as soon as the current one yields.
-    next: Option<Runnable>,
+    next: Option<Work>,
     /// Tasks that [`linger`]ed, each with the worker's tick count when it
     /// did: they run once the worker's queue is empty, or when overdue
     /// ([`MAX_LINGER_TICKS`]). Not stealable: another worker would take the
     /// task, and its data, away from the core where its counterpart runs.
-    lingering: VecDeque<(u64, Runnable)>,
+    lingering: VecDeque<(u64, Work)>,
 }
 
 impl Held {
@@ -229,13 +265,30 @@ impl Executor {
 
     /// Runs `task` on the workers.
     pub(crate) fn spawn(&self, task: impl Future<Output = ()> + Send + 'static) {
+        self.task(task).schedule();
+    }
+
+    /// Runs `job` on the workers: it spawns its task where it is taken
+    /// (see [`Work`]).
+    pub(crate) fn queue_job(&self, job: Arc<dyn Job>) {
+        self.shared.schedule(Work::Job(job), false);
+    }
+
+    /// Spawns `task` and polls it right away on this thread: for a
+    /// [`Job`], which runs on a worker. Later wake-ups schedule it as any
+    /// other task.
+    pub(crate) fn spawn_here(&self, task: impl Future<Output = ()> + Send + 'static) {
+        self.task(task).run();
+    }
+
+    fn task(&self, task: impl Future<Output = ()> + Send + 'static) -> Runnable {
         let shared = self.shared.clone();
         let schedule = move |runnable: Runnable, info: ScheduleInfo| {
-            shared.schedule(runnable, info.woken_while_running);
+            shared.schedule(Work::Task(runnable), info.woken_while_running);
         };
         let (runnable, task) = async_task::spawn(task, WithInfo(schedule));
         task.detach();
-        runnable.schedule();
+        runnable
     }
 
     /// Spawns a task that wakes every worker once `event` completes, so
@@ -266,7 +319,7 @@ impl Drop for Executor {
 
 impl Shared {
     /// Where a spawned or woken task goes; see the module documentation.
-    fn schedule(self: &Arc<Self>, runnable: Runnable, yielded: bool) {
+    fn schedule(self: &Arc<Self>, runnable: Work, yielded: bool) {
         if self.ended.load(SeqCst) {
             // Nothing will run it any more; it is dropped with the pool.
             // Not here: a waker may be called under the lock of what the
@@ -313,14 +366,14 @@ impl Shared {
 
     /// Queues `runnable` on worker `index`'s stealable queue, or on the
     /// shared one if that is full; wakes nobody.
-    fn push_local(&self, index: usize, runnable: Runnable) {
+    fn push_local(&self, index: usize, runnable: Work) {
         if let Err(full) = self.workers[index].queue.push(runnable) {
             // Unbounded, and closed never: a push cannot fail.
             self.injected.push(full.into_inner()).ok();
         }
     }
 
-    fn push_shared(&self, runnable: Runnable) {
+    fn push_shared(&self, runnable: Work) {
         // Unbounded, and closed never: a push cannot fail.
         self.injected.push(runnable).ok();
         self.wake_one();
@@ -414,7 +467,7 @@ impl Shared {
 
     /// A task from this worker's queue, the shared queue (first if
     /// `shared_first`), or another worker's queue.
-    fn find(&self, index: usize, shared_first: bool) -> Option<Runnable> {
+    fn find(&self, index: usize, shared_first: bool) -> Option<Work> {
         let own = &self.workers[index].queue;
         if shared_first {
             if let Ok(runnable) = self.injected.pop() {
@@ -435,7 +488,7 @@ impl Shared {
 
     /// Takes half of another worker's queue: one task to run, the rest
     /// into this worker's queue.
-    fn steal(&self, index: usize) -> Option<Runnable> {
+    fn steal(&self, index: usize) -> Option<Work> {
         let count = self.workers.len();
         for offset in 1..count {
             let victim = &self.workers[(index + offset) % count].queue;
@@ -457,7 +510,7 @@ impl Shared {
     /// [`SEARCH_ROUNDS`]. A worker that finds none registers as a sleeper
     /// and looks once more (`sleep`), so work pushed meanwhile, which woke
     /// nobody, is not missed.
-    fn search(&self, index: usize) -> Option<Runnable> {
+    fn search(&self, index: usize) -> Option<Work> {
         self.searching.fetch_add(1, SeqCst);
         let mut found = None;
         for _ in 0..SEARCH_ROUNDS {
@@ -515,7 +568,7 @@ impl Shared {
                     continue;
                 }
                 let mut held = self.workers[other].held();
-                let stuck: Vec<Runnable> = held
+                let stuck: Vec<Work> = held
                     .next
                     .take()
                     .into_iter()

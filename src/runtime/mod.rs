@@ -21,6 +21,7 @@ use std::pin::Pin;
 use std::thread;
 use std::time::Duration;
 
+pub(crate) use executor::Job;
 pub(crate) use own_pool::{Runtime, linger, may_linger};
 
 /// What the runtime needs to know of its system's life: when it has

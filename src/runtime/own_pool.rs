@@ -6,7 +6,7 @@
 use std::future::Future;
 use std::sync::{Arc, Once};
 
-use super::executor::Executor;
+use super::executor::{Executor, Job};
 use super::{Home, StopSignal, worker_count};
 
 pub(crate) use super::executor::{linger, may_linger};
@@ -40,6 +40,19 @@ impl Runtime {
     pub(crate) fn spawn(&self, task: impl Future<Output = ()> + Send + 'static) {
         self.workers_started.call_once(|| self.start_workers());
         self.executor.spawn(task);
+    }
+
+    /// Runs `job` on the worker threads: it spawns its task on the worker
+    /// that takes it (see `executor::Work`).
+    pub(crate) fn queue_job(&self, job: Arc<dyn Job>) {
+        self.workers_started.call_once(|| self.start_workers());
+        self.executor.queue_job(job);
+    }
+
+    /// Spawns `task` and polls it right away on this thread; for a [`Job`]
+    /// starting on a worker (the workers run already).
+    pub(crate) fn spawn_here(&self, task: impl Future<Output = ()> + Send + 'static) {
+        self.executor.spawn_here(task);
     }
 
     /// Whether a thread blocking on one of this system's futures could

@@ -206,13 +206,27 @@ impl System {
     /// `context` current while it runs; it is uncounted when it ends.
     pub(crate) fn spawn_counted(
         &self,
-        mut context: TaskContext,
+        context: TaskContext,
         task: impl Future<Output = ()> + Send + 'static,
     ) {
+        self.runtime.spawn(self.counted(context, task));
+    }
+
+    /// As [`System::spawn_counted`], but spawns `task` on this thread and
+    /// polls it at once: for a job that starts a task on the worker that
+    /// took it (see `runtime::Job`).
+    pub(crate) fn spawn_counted_here(
+        &self,
+        context: TaskContext,
+        task: impl Future<Output = ()> + Send + 'static,
+    ) {
+        self.runtime.spawn_here(self.counted(context, task));
+    }
+
+    /// `task` as this system's counted task, with `context`.
+    fn counted<F: Future<Output = ()>>(&self, mut context: TaskContext, task: F) -> SystemTask<F> {
         context.system = self.address();
-        let lifecycle = self.lifecycle.clone();
-        self.runtime
-            .spawn(SystemTask::new(task, context, lifecycle));
+        SystemTask::new(task, context, self.lifecycle.clone())
     }
 
     /// Queues `envelope` for actor `id` of type `A` (for a send, or a

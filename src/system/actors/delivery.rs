@@ -128,7 +128,7 @@ impl<A: Actor> ActorType<A> {
         let slot = self
             .slots
             .entry(id.clone())
-            .or_insert_with(|| Arc::new(Slot::new()))
+            .or_insert_with(|| Arc::new(Slot::new(id.clone(), Arc::downgrade(self))))
             .downgrade();
         self.deliver_to(system, &slot, id, envelope)
     }
@@ -149,7 +149,7 @@ impl<A: Actor> ActorType<A> {
         match slot.push(envelope, false, capacity, system) {
             Pushed::Queued(spawn) => {
                 if spawn {
-                    self.spawn_drain(system, id, slot.clone());
+                    self.spawn_drain(system, slot.clone());
                 }
                 Delivery::Queued
             }
@@ -176,7 +176,7 @@ impl<A: Actor> ActorType<A> {
         if refused_to_caller() {
             return Err(Error::Stopped);
         }
-        for (id, slot) in self.snapshot() {
+        for slot in self.snapshot() {
             let mut envelope = message();
             // Created only once the mailbox was found full (listening
             // allocates the slot's event), then kept for the next try.
@@ -185,7 +185,7 @@ impl<A: Actor> ActorType<A> {
                 match slot.push(envelope, true, self.mailbox_capacity, system) {
                     Pushed::Queued(spawn) => {
                         if spawn {
-                            self.spawn_drain(system, id, slot);
+                            self.spawn_drain(system, slot);
                         }
                         break;
                     }

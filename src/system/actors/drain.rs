@@ -28,13 +28,13 @@ use crate::{Acteur, Actor, ActorAssistant, Error};
 pub(crate) async fn drain<A: Actor>(
     system: Arc<System>,
     actors: Arc<ActorType<A>>,
-    id: A::Id,
     slot: Arc<Slot<A>>,
 ) {
-    // The assistant holds the system, ID and slot for the whole task; they
-    // are borrowed from it rather than cloned (each clone of an `Arc` is an
-    // atomic write, and this runs for every actor that wakes up).
-    let assistant = ActorAssistant::new(Acteur::from_system(system), id, slot);
+    // The assistant holds the system and the slot (which holds the ID) for
+    // the whole task; they are borrowed from it rather than cloned (each
+    // clone of an `Arc` is an atomic write, and this runs for every actor
+    // that wakes up).
+    let assistant = ActorAssistant::new(Acteur::from_system(system), slot);
     let (system, id, slot) = (assistant.system(), assistant.id(), assistant.slot());
     // The activation this task holds, its last memory estimate, and the
     // panics in a row so far.

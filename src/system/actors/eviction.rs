@@ -64,12 +64,11 @@ impl<A: Actor> ActorType<A> {
             return None;
         }
         let candidate = || {
-            let (id, slot) = just_idle?;
+            let (_, slot) = just_idle?;
             Some(Candidate {
                 idle_stamp: slot.idle_since()?,
                 victim: Box::new(IdleActivation {
                     actors: Arc::downgrade(self),
-                    id: id.clone(),
                     slot: slot.clone(),
                 }),
             })
@@ -109,17 +108,16 @@ impl<A: Actor> ActorType<A> {
                 continue;
             };
             if oldest.admits(idle_stamp) {
-                oldest.offer(idle_stamp, (entry.key().clone(), entry.value().clone()));
+                oldest.offer(idle_stamp, entry.value().clone());
             }
         }
         let actors = Arc::downgrade(&self);
         oldest
             .into_newest_first()
-            .map(|(idle_stamp, (id, slot))| Candidate {
+            .map(|(idle_stamp, slot)| Candidate {
                 idle_stamp,
                 victim: Box::new(IdleActivation {
                     actors: actors.clone(),
-                    id,
                     slot,
                 }),
             })
@@ -132,7 +130,6 @@ struct IdleActivation<A: Actor> {
     /// Weak: candidates wait in the type's own evictor, and a strong
     /// reference there would keep the type, and its slots, alive forever.
     actors: Weak<ActorType<A>>,
-    id: A::Id,
     slot: Arc<Slot<A>>,
 }
 
@@ -149,7 +146,7 @@ impl<A: Actor> Evictable for IdleActivation<A> {
         actors
             .budgets(system)
             .for_each(|b| b.eviction_started(memory));
-        let IdleActivation { id, slot, .. } = *self;
+        let IdleActivation { slot, .. } = *self;
         // The victim's code runs as the victim. The actor waiting for it, if
         // any, is the one running now: it joins the call chain, so that a
         // call to it from the victim's `deactivate` is a deadlock.
@@ -165,7 +162,7 @@ impl<A: Actor> Evictable for IdleActivation<A> {
             system: system.address(),
             ..TaskContext::default()
         };
-        let eviction = evict(system.clone(), actors, id, slot, actor, memory, reason);
+        let eviction = evict(system.clone(), actors, slot, actor, memory, reason);
         Some(Box::pin(async move {
             run_with_chain(chain, context::run_in(context, eviction)).await;
             // The wait is over: the link no longer stands for a waiter.
@@ -181,16 +178,15 @@ impl<A: Actor> Evictable for IdleActivation<A> {
 pub(crate) async fn evict<A: Actor>(
     system: Arc<System>,
     actors: Arc<ActorType<A>>,
-    id: A::Id,
     slot: Arc<Slot<A>>,
     actor: A,
     memory: usize,
     reason: DeactivationReason,
 ) {
-    let assistant = ActorAssistant::new(system.handle(), id.clone(), slot.clone());
+    let assistant = ActorAssistant::new(system.handle(), slot.clone());
     deactivate(&system, &actors, &assistant, actor, memory, reason).await;
-    if !actors.retire(&id, &slot) {
+    if !actors.retire(slot.id(), &slot) {
         system.lifecycle.task_started();
-        actors.spawn_drain(&system, id, slot);
+        actors.spawn_drain(&system, slot);
     }
 }

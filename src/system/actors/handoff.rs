@@ -70,15 +70,7 @@ impl<A: Actor> ActorType<A> {
                     waiter: Some(slot_waiter(&slot)),
                     ..TaskContext::default()
                 };
-                let eviction = evict(
-                    system.clone(),
-                    self.clone(),
-                    id,
-                    slot,
-                    actor,
-                    memory,
-                    reason,
-                );
+                let eviction = evict(system.clone(), self.clone(), slot, actor, memory, reason);
                 system.lifecycle.task_started();
                 system.spawn_counted(context, async move {
                     eviction.await;
@@ -112,7 +104,7 @@ impl<A: Actor> ActorType<A> {
         self.counters.abandoned(1, 0);
         if !self.retire(&id, &slot) {
             system.lifecycle.task_started();
-            self.spawn_drain(system, id, slot);
+            self.spawn_drain(system, slot);
         }
     }
 }

@@ -35,10 +35,10 @@ impl<A: Actor> ActorType<A> {
                 .slots
                 .iter()
                 .filter(|entry| entry.value().expire_if_idle(timeout, now, &lifecycle))
-                .map(|entry| (entry.key().clone(), entry.value().clone()))
+                .map(|entry| entry.value().clone())
                 .collect();
-            for (id, slot) in expired {
-                self.spawn_drain(&system, id, slot);
+            for slot in expired {
+                self.spawn_drain(&system, slot);
             }
         }
     }

@@ -93,8 +93,11 @@ mod tests {
         futures_lite::future::block_on(async {
             let mut recorder = Recorder(Vec::new());
             let sys = crate::Acteur::new();
-            let slot = std::sync::Arc::new(crate::system::actors::slot::Slot::new());
-            let assistant = ActorAssistant::new(sys.clone(), 0, slot);
+            let slot = std::sync::Arc::new(crate::system::actors::slot::Slot::new(
+                0,
+                std::sync::Weak::new(),
+            ));
+            let assistant = ActorAssistant::new(sys.clone(), slot);
             for envelope in envelopes {
                 envelope.handle(&mut recorder, &assistant).await;
             }

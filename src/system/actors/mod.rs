@@ -28,10 +28,11 @@ pub(crate) mod statistics;
 pub(crate) mod waiter;
 
 use std::any::TypeId;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
 
 use crate::routing::{Placement, Route, Router};
+use crate::runtime::Job;
 use crate::statistics::ActorStatistics;
 use crate::system::System;
 use crate::system::id_map::{IdMap, id_map};
@@ -49,6 +50,9 @@ use waiter::slot_waiter;
 pub(crate) use delivery::{Delivery, RoomWait};
 
 pub(crate) struct ActorType<A: Actor> {
+    /// The system the type belongs to, for the drain tasks its slots start
+    /// (weak: the system holds the type).
+    system: Weak<System>,
     pub(super) slots: IdMap<A::Id, Arc<Slot<A>>>,
     idle_timeout: Option<Duration>,
     /// The most messages waiting in one actor's mailbox, if bounded.
@@ -80,13 +84,15 @@ pub(crate) trait ActorTypeControl: Send + Sync {
 
 impl<A: Actor> ActorType<A> {
     /// The machinery for `A` on `system`, with its configuration checked.
-    pub(crate) fn new(configuration: ActorConfiguration, system: &System) -> Result<Self, Error> {
+    pub(crate) fn new(
+        configuration: ActorConfiguration,
+        system: &Arc<System>,
+    ) -> Result<Self, Error> {
         configuration.check(std::any::type_name::<A>())?;
         #[cfg(feature = "persistence")]
         let persisted = Persisted::for_type(system.data.get::<StoreHandle>().ok())?;
-        #[cfg(not(feature = "persistence"))]
-        let _ = system;
         Ok(ActorType {
+            system: Arc::downgrade(system),
             #[cfg(feature = "persistence")]
             persisted,
             slots: id_map(),
@@ -121,17 +127,11 @@ impl<A: Actor> ActorType<A> {
         self.router.get()?.placement(id)
     }
 
-    pub(crate) fn spawn_drain(
-        self: &Arc<Self>,
-        system: &Arc<System>,
-        id: A::Id,
-        slot: Arc<Slot<A>>,
-    ) {
-        let context = TaskContext {
-            waiter: Some(slot_waiter(&slot)),
-            ..TaskContext::default()
-        };
-        system.spawn_counted(context, drain(system.clone(), self.clone(), id, slot));
+    /// Starts the drain task of `slot`, which was just scheduled (and its
+    /// task counted): queued as a job, so that the worker taking it
+    /// allocates the task (see [`Job`]).
+    pub(crate) fn spawn_drain(&self, system: &Arc<System>, slot: Arc<Slot<A>>) {
+        system.runtime.queue_job(slot);
     }
 
     /// Removes `slot` (retiring: no activation, drain task ending) unless a
@@ -148,10 +148,10 @@ impl<A: Actor> ActorType<A> {
 
     /// The slots as they are now, so that no map lock is held while slots are
     /// locked or messages built.
-    fn snapshot(&self) -> Vec<(A::Id, Arc<Slot<A>>)> {
+    fn snapshot(&self) -> Vec<Arc<Slot<A>>> {
         self.slots
             .iter()
-            .map(|entry| (entry.key().clone(), entry.value().clone()))
+            .map(|entry| entry.value().clone())
             .collect()
     }
 
@@ -206,11 +206,31 @@ impl<A: Actor> ActorType<A> {
     }
 }
 
+/// A slot's drain task starts on the worker that takes the slot off its
+/// queue (see `runtime::Job`).
+impl<A: Actor> Job for Slot<A> {
+    fn start(self: Arc<Self>) {
+        // Both live while the system does; once it is gone, so is the work.
+        let Some(actors) = self.actor_type() else {
+            return;
+        };
+        let Some(system) = actors.system.upgrade() else {
+            return;
+        };
+        let context = TaskContext {
+            waiter: Some(slot_waiter(&self)),
+            ..TaskContext::default()
+        };
+        let task = drain(system.clone(), actors, self);
+        system.spawn_counted_here(context, task);
+    }
+}
+
 impl<A: Actor> ActorTypeControl for ActorType<A> {
     fn wake_for_shutdown(self: Arc<Self>, system: &Arc<System>) {
-        for (id, slot) in self.snapshot() {
+        for slot in self.snapshot() {
             if slot.wake_for_shutdown(&system.lifecycle) {
-                self.spawn_drain(system, id, slot);
+                self.spawn_drain(system, slot);
             }
         }
     }

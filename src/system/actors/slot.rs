@@ -2,17 +2,21 @@
 //! is idle, and the flags that decide what its drain task does next.
 //!
 //! An idle actor is nothing but a slot: no task, no timer. A message to a
-//! slot that has no drain task schedules one; the drain task takes the
+//! slot that has no drain task schedules one: the slot itself goes on a
+//! worker's queue (it knows its ID and its type), and the worker that takes
+//! it spawns the task there (`runtime::Job`), so the sender allocates
+//! nothing and the task is freed where it was allocated. The drain task takes the
 //! activation out, handles messages one by one and puts the activation back
 //! when the mailbox is empty (see `drain.rs`). All transitions happen
 //! under the slot's mutex, which is never held while user code runs.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::{Duration, Instant};
 
 use event_listener::Event;
 
+use super::ActorType;
 use crate::system::System;
 use crate::system::actors::mailbox::Mailbox;
 use crate::system::calls::envelope::ActorEnvelope;
@@ -21,6 +25,12 @@ use crate::system::lifecycle::{Lifecycle, Phase};
 use crate::{Actor, DeactivationReason};
 
 pub(crate) struct Slot<A: Actor> {
+    /// The actor's ID: the drain task and the assistant read it here, so
+    /// that a wake-up carries nothing but the slot (see `mod.rs`).
+    id: A::Id,
+    /// The type's machinery, to start the drain task from the slot alone;
+    /// weak, since the type's map holds the slot.
+    actors: Weak<ActorType<A>>,
     state: Mutex<SlotState<A>>,
     /// While the activation is idle here (no drain task, nothing queued):
     /// the [`stamp`] of when it went idle; otherwise 0. Written under the
@@ -58,7 +68,7 @@ struct SlotState<A: Actor> {
     /// Why the activation is being deactivated, while `deactivate` runs.
     deactivating: Option<DeactivationReason>,
     // The three below are narrower than the values they stand for: a slot
-    // is what every idle actor costs, and these keep it within 120 bytes.
+    // is what every idle actor costs, and these keep it within 128 bytes.
     /// `ActorAssistant::keep_alive`: no idle timeout before this many whole
     /// seconds after the [`stamp`] origin (rounded up); 0 if none.
     keep_alive_until: u32,
@@ -118,8 +128,10 @@ pub(crate) enum Pushed<A: Actor> {
 }
 
 impl<A: Actor> Slot<A> {
-    pub(crate) fn new() -> Self {
+    pub(crate) fn new(id: A::Id, actors: Weak<ActorType<A>>) -> Self {
         Slot {
+            id,
+            actors,
             idle_stamp: AtomicU64::new(0),
             room: Event::new(),
             stop_requested: AtomicBool::new(false),
@@ -139,6 +151,17 @@ impl<A: Actor> Slot<A> {
                 activation: 0,
             }),
         }
+    }
+
+    /// The ID of the actor this slot is for.
+    pub(crate) fn id(&self) -> &A::Id {
+        &self.id
+    }
+
+    /// The machinery of the slot's actor type, unless it is gone (its
+    /// system was dropped).
+    pub(crate) fn actor_type(&self) -> Option<Arc<ActorType<A>>> {
+        self.actors.upgrade()
     }
 
     fn lock(&self) -> MutexGuard<'_, SlotState<A>> {
@@ -479,11 +502,14 @@ impl<A: Actor> SlotState<A> {
 #[cfg(test)]
 mod tests {
     /// What every idle actor costs beyond its own state: kept small on
-    /// purpose (see the narrow fields of `SlotState`). 120 bytes with the
+    /// purpose (see the narrow fields of `SlotState`). 128 bytes with the
     /// mailbox's inline first message, which saves the 64-byte buffer (and
-    /// its allocation) an actor receiving one message at a time needed.
+    /// its allocation) an actor receiving one message at a time needed, and
+    /// with the ID and the type's link that let the slot itself be queued
+    /// when a message wakes it (8 bytes more than before, for a wake-up that
+    /// allocates nothing).
     #[test]
-    fn a_slot_of_a_small_actor_fits_in_120_bytes() {
+    fn a_slot_of_a_small_actor_fits_in_128_bytes() {
         struct Small(#[allow(dead_code, reason = "only its size matters")] u64);
         impl crate::Actor for Small {
             type Id = u32;
@@ -494,6 +520,6 @@ mod tests {
                 Ok(Small(0))
             }
         }
-        assert!(size_of::<super::Slot<Small>>() <= 120);
+        assert!(size_of::<super::Slot<Small>>() <= 128);
     }
 }

@@ -60,12 +60,11 @@ impl System {
         Ok(Timer::new(timer))
     }
 
-    /// Sends a clone of `message` to actor `id` (whose `slot` this is) every
+    /// Sends a clone of `message` to the actor of `slot` every
     /// `every`, while its current activation lives; see
     /// `ActorAssistant::send_interval`.
     pub(crate) fn interval_to_actor<A: Receive<M>, M: Clone + Send + 'static>(
         self: &Arc<Self>,
-        id: A::Id,
         slot: Arc<Slot<A>>,
         every: Duration,
         message: M,
@@ -74,7 +73,6 @@ impl System {
         let interval = scheduled::ActorInterval::<A, M> {
             timer: timer.clone(),
             every,
-            id,
             activation: slot.activation(),
             slot,
             message,

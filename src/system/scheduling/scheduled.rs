@@ -102,12 +102,11 @@ fn wait_in_a_task(
     });
 }
 
-/// An interval's `message` for actor `id`, while the activation that
+/// An interval's `message` for the actor of `slot`, while the activation that
 /// started it lives.
 pub(crate) struct ActorInterval<A: Receive<M>, M: Clone + Send + 'static> {
     pub(crate) timer: Arc<TimerShared>,
     pub(crate) every: Duration,
-    pub(crate) id: A::Id,
     pub(crate) slot: Arc<Slot<A>>,
     /// The activation that started it (see `Slot::activation`).
     pub(crate) activation: u32,
@@ -138,7 +137,7 @@ impl<A: Receive<M>, M: Clone + Send + 'static> Scheduled for ActorInterval<A, M>
             {
                 Pushed::Queued(spawn) => {
                     if spawn {
-                        actors.spawn_drain(system, self.id.clone(), self.slot.clone());
+                        actors.spawn_drain(system, self.slot.clone());
                     }
                     Ok(())
                 }

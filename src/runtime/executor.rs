@@ -470,14 +470,14 @@ impl Shared {
     fn find(&self, index: usize, shared_first: bool) -> Option<Work> {
         let own = &self.workers[index].queue;
         if shared_first {
-            if let Ok(runnable) = self.injected.pop() {
+            if let Some(runnable) = pop(&self.injected) {
                 return Some(runnable);
             }
         }
-        if let Ok(runnable) = own.pop() {
+        if let Some(runnable) = pop(own) {
             return Some(runnable);
         }
-        if let Ok(runnable) = self.injected.pop() {
+        if let Some(runnable) = pop(&self.injected) {
             return Some(runnable);
         }
         if let Some((_, runnable)) = self.workers[index].held().lingering.pop_front() {
@@ -492,7 +492,7 @@ impl Shared {
         let count = self.workers.len();
         for offset in 1..count {
             let victim = &self.workers[(index + offset) % count].queue;
-            let Ok(first) = victim.pop() else {
+            let Some(first) = pop(victim) else {
                 continue;
             };
             for _ in 0..victim.len() / 2 {
@@ -612,6 +612,19 @@ impl Shared {
             drop(held);
         }
     }
+}
+
+/// The first of `queue`, if any. Looks before it pops: a pop on an empty
+/// queue costs a full memory fence, and a worker between two tasks looks at
+/// two or three queues that are most often empty (in a request and its
+/// answer between two actors, every time). A task pushed while it looks is
+/// found at the next look, or by the last one before the worker sleeps,
+/// which comes after a fence (see `Shared::sleep`).
+fn pop(queue: &ConcurrentQueue<Work>) -> Option<Work> {
+    if queue.is_empty() {
+        return None;
+    }
+    queue.pop().ok()
 }
 
 /// Puts one worker thread to sleep until another wakes it.

@@ -138,6 +138,10 @@ struct WorkerShared {
     /// The tasks only this worker runs, unless it is stuck (see the module
     /// documentation); the lock is almost always this worker's alone.
     held: Mutex<Held>,
+    /// How many tasks `held` holds, written under its lock whenever it
+    /// changes ([`HeldGuard`]), read without it: a task about to go idle
+    /// asks whether others wait here on every message ([`may_linger`]).
+    held_count: AtomicUsize,
     /// Tasks others may steal.
     queue: ConcurrentQueue<Work>,
     /// Tasks run so far: a worker whose count does not move is stuck.
@@ -148,7 +152,8 @@ struct WorkerShared {
 /// What [`Shared::held_task`] found.
 enum HeldTask {
     Next(Work),
-    Overdue(Work),
+    /// A lingering task, overdue or with nothing else to run before it.
+    Lingered(Work),
     None,
 }
 
@@ -165,14 +170,42 @@ struct Held {
 }
 
 impl Held {
-    fn is_empty(&self) -> bool {
-        self.next.is_none() && self.lingering.is_empty()
+    fn len(&self) -> usize {
+        usize::from(self.next.is_some()) + self.lingering.len()
     }
 }
 
 impl WorkerShared {
-    fn held(&self) -> MutexGuard<'_, Held> {
-        self.held.lock().unwrap_or_else(PoisonError::into_inner)
+    fn held(&self) -> HeldGuard<'_> {
+        HeldGuard {
+            held: self.held.lock().unwrap_or_else(PoisonError::into_inner),
+            count: &self.held_count,
+        }
+    }
+}
+
+/// A worker's locked [`Held`], whose count it publishes when unlocked.
+struct HeldGuard<'a> {
+    held: MutexGuard<'a, Held>,
+    count: &'a AtomicUsize,
+}
+
+impl std::ops::Deref for HeldGuard<'_> {
+    type Target = Held;
+    fn deref(&self) -> &Held {
+        &self.held
+    }
+}
+
+impl std::ops::DerefMut for HeldGuard<'_> {
+    fn deref_mut(&mut self) -> &mut Held {
+        &mut self.held
+    }
+}
+
+impl Drop for HeldGuard<'_> {
+    fn drop(&mut self) {
+        self.count.store(self.held.len(), Relaxed);
     }
 }
 
@@ -191,10 +224,11 @@ pub(crate) fn may_linger() -> bool {
     WORKER.with(|here| {
         here.borrow().as_ref().is_some_and(|(pool, index)| {
             let worker = &pool.workers[*index];
-            let Ok(held) = worker.held.try_lock() else {
-                return false;
-            };
-            held.lingering.len() < MAX_LINGERING && (!held.is_empty() || !worker.queue.is_empty())
+            // Written by this thread, or under the lock by a worker taking
+            // over this one's tasks: a stale count only makes a task linger
+            // or not once.
+            let held = worker.held_count.load(Relaxed);
+            held < MAX_LINGERING && (held > 0 || !worker.queue.is_empty())
         })
     })
 }
@@ -222,6 +256,7 @@ impl Executor {
             .map(|_| {
                 Padded(WorkerShared {
                     held: Mutex::default(),
+                    held_count: AtomicUsize::new(0),
                     queue: ConcurrentQueue::bounded(LOCAL_QUEUE_CAPACITY),
                     ticks: AtomicU64::new(0),
                     parker: Parker::default(),
@@ -414,7 +449,7 @@ impl Shared {
                     next_in_a_row += 1;
                     Some(runnable)
                 }
-                HeldTask::Overdue(runnable) => Some(runnable),
+                HeldTask::Lingered(runnable) => Some(runnable),
                 HeldTask::None => {
                     next_in_a_row = 0;
                     self.find(index, ticks % SHARED_QUEUE_INTERVAL == 0)
@@ -439,15 +474,17 @@ impl Shared {
 
     /// The held task to run now, if any: a lingering task that waited
     /// [`MAX_LINGER_TICKS`], or the next slot's, unless it had its turn
-    /// ([`MAX_NEXT_IN_A_ROW`]) and other tasks wait; it then goes to the
-    /// back of the queue.
+    /// ([`MAX_NEXT_IN_A_ROW`]) and other tasks wait (it then goes to the
+    /// back of the queue), or, if nothing else waits here, the oldest
+    /// lingering task (looked for here, under the lock already taken,
+    /// rather than by `find`).
     fn held_task(&self, index: usize, ticks: u64, next_in_a_row: u32) -> HeldTask {
         let worker = &self.workers[index];
         let mut held = worker.held();
         if let Some(&(at, _)) = held.lingering.front() {
             if ticks.wrapping_sub(at) > MAX_LINGER_TICKS {
                 if let Some((_, overdue)) = held.lingering.pop_front() {
-                    return HeldTask::Overdue(overdue);
+                    return HeldTask::Lingered(overdue);
                 }
             }
         }
@@ -456,7 +493,15 @@ impl Shared {
             // Within its turn, or nothing else waits: handing the task to
             // the queue would only invite another worker to steal it, and
             // its data, across cores.
-            return held.next.take().map_or(HeldTask::None, HeldTask::Next);
+            if let Some(next) = held.next.take() {
+                return HeldTask::Next(next);
+            }
+            if !others_wait {
+                if let Some((_, lingered)) = held.lingering.pop_front() {
+                    return HeldTask::Lingered(lingered);
+                }
+            }
+            return HeldTask::None;
         }
         if let Some(next) = held.next.take() {
             drop(held);
@@ -547,7 +592,7 @@ impl Shared {
         // The workers holding tasks, and how far they had got: if one is no
         // further after a while, it is stuck.
         let watched: Vec<(usize, u64)> = (0..self.workers.len())
-            .filter(|&other| other != index && !self.workers[other].held().is_empty())
+            .filter(|&other| other != index && self.workers[other].held_count.load(Relaxed) > 0)
             .map(|other| (other, self.workers[other].ticks.load(Relaxed)))
             .collect();
         *quiet_naps = if watched.is_empty() {

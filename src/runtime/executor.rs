@@ -785,6 +785,55 @@ mod tests {
         );
     }
 
+    /// A job that spawns a task where it is taken; the task reports the
+    /// thread that polled it first and the one that finished it, after it
+    /// waited for a wake-up from elsewhere.
+    struct Starting {
+        executor: std::sync::Weak<Executor>,
+        sent: Mutex<Option<mpsc::Sender<(String, String)>>>,
+    }
+
+    impl Job for Starting {
+        fn start(self: Arc<Self>) {
+            let executor = self.executor.upgrade().expect("the pool lives");
+            let sent = self.sent.lock().unwrap().take().expect("started once");
+            let first = thread::current().name().map(str::to_owned);
+            executor.spawn_here(async move {
+                let polled = thread::current().name().unwrap_or_default().to_owned();
+                // Pending once, woken by another thread: the task then runs
+                // as any other task.
+                let (wake, woken) = futures_channel::oneshot::channel::<()>();
+                thread::spawn(move || wake.send(()));
+                woken.await.unwrap();
+                let finished = thread::current().name().unwrap_or_default().to_owned();
+                assert_eq!(first.as_deref(), Some(polled.as_str()));
+                sent.send((polled, finished)).unwrap();
+            });
+        }
+    }
+
+    #[test]
+    fn a_job_spawns_its_task_on_the_worker_that_takes_it() {
+        let seen = reports(2, 2, |executor, sent| {
+            for _ in 0..2 {
+                executor.queue_job(Arc::new(Starting {
+                    executor: Arc::downgrade(executor),
+                    sent: Mutex::new(Some(sent.clone())),
+                }));
+            }
+        });
+        for (polled, finished) in seen {
+            assert!(
+                polled.starts_with("acteur-worker-"),
+                "first polled on {polled}"
+            );
+            assert!(
+                finished.starts_with("acteur-worker-"),
+                "finished on {finished}"
+            );
+        }
+    }
+
     #[test]
     fn a_task_that_yields_runs_to_its_end() {
         reports(2, 1, |executor, sent| {

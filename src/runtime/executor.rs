@@ -212,8 +212,18 @@ impl Drop for HeldGuard<'_> {
 thread_local! {
     /// On a worker thread: its pool and its index.
     static WORKER: RefCell<Option<(Arc<Shared>, usize)>> = const { RefCell::new(None) };
+    /// On a worker thread: its index plus one; 0 elsewhere. A copy of
+    /// `WORKER`'s index that costs no borrow, for [`worker_index`].
+    static WORKER_INDEX: Cell<usize> = const { Cell::new(0) };
     /// Set by [`linger`] for the reschedule its wake-up causes.
     static LINGERING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// The index of the worker thread this is, of whichever pool; `None`
+/// outside the pools. For what each worker keeps apart (a shard of a
+/// count).
+pub(crate) fn worker_index() -> Option<usize> {
+    WORKER_INDEX.get().checked_sub(1)
 }
 
 /// Whether the current task may [`linger`]: it runs on a worker that has
@@ -430,10 +440,12 @@ impl Shared {
     /// A worker thread's life: runs tasks until `done`.
     fn work(self: Arc<Self>, index: usize, done: impl Fn() -> bool) {
         WORKER.with(|here| *here.borrow_mut() = Some((self.clone(), index)));
+        WORKER_INDEX.set(index + 1);
         // Our tasks catch their own panics (see `system/tasks/system_task.rs`); this
         // only keeps the worker alive should one escape anyway.
         while catch_unwind(AssertUnwindSafe(|| self.run(index, &done))).is_err() {}
         WORKER.with(|here| here.borrow_mut().take());
+        WORKER_INDEX.set(0);
         self.end();
     }
 

@@ -22,6 +22,7 @@ use std::thread;
 use std::time::Duration;
 
 pub(crate) use executor::Job;
+pub(crate) use executor::worker_index;
 pub(crate) use own_pool::{Runtime, linger, may_linger};
 
 /// What the runtime needs to know of its system's life: when it has

@@ -58,10 +58,13 @@ impl Lifecycle {
         self.tasks.fetch_add(1, SeqCst);
     }
 
+    /// The crate's count is sharded (`lifecycle/task_count.rs`, modelled in
+    /// `task_count.rs` here), so no end knows it was the last: every end
+    /// during shutdown tells the waiting shutdown.
     fn task_finished(&self) {
-        let was = self.tasks.fetch_sub(1, SeqCst);
+        self.tasks.fetch_sub(1, SeqCst);
         fence(SeqCst);
-        if was == 1 && self.is_stopping() {
+        if self.is_stopping() {
             self.changed.notify_all();
         }
     }

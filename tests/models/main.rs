@@ -15,4 +15,5 @@ mod lifecycle;
 mod save_pipeline;
 mod slot_room;
 mod support;
+mod task_count;
 mod worker_sleep;

@@ -7,9 +7,10 @@
 //! stopped. Past the shutdown deadline, what is left is abandoned.
 
 pub(crate) mod shutdown;
+mod task_count;
 
 use std::future::Future;
-use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering::SeqCst};
+use std::sync::atomic::{AtomicU8, Ordering::SeqCst};
 use std::time::Duration;
 
 use event_listener::{Event, Listener};
@@ -17,6 +18,7 @@ use futures_lite::future;
 
 use crate::padded::Padded;
 use crate::runtime;
+use task_count::TaskCount;
 
 /// The phases, in the only order they are ever entered.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
@@ -48,11 +50,14 @@ impl Phase {
 /// Every spawned task is counted from before it is spawned until it ends;
 /// shutdown moves from one phase to the next when none is left.
 pub(crate) struct Lifecycle {
-    /// A [`Phase`]; read by every send.
-    phase: AtomicU8,
-    /// Written by every task spawn and end: on lines of its own, so that
-    /// these writes do not make the senders' reads of `phase` miss.
-    tasks: Padded<AtomicUsize>,
+    /// A [`Phase`]; read by every send. On lines of its own: the reference
+    /// count of the lifecycle, which every task spawn and end writes, sits
+    /// just before it (and the shards of `tasks` are padded too), so that
+    /// these writes do not make the senders' reads miss.
+    phase: Padded<AtomicU8>,
+    /// Written by every task spawn and end, in a shard of the writing
+    /// thread's own (`task_count.rs`).
+    tasks: TaskCount,
     /// Told on every change of phase, and when the task count falls to
     /// zero during shutdown.
     changed: Event,
@@ -61,8 +66,8 @@ pub(crate) struct Lifecycle {
 impl Default for Lifecycle {
     fn default() -> Self {
         Lifecycle {
-            phase: AtomicU8::new(Phase::Running as u8),
-            tasks: Padded::default(),
+            phase: Padded(AtomicU8::new(Phase::Running as u8)),
+            tasks: TaskCount::default(),
             changed: Event::new(),
         }
     }
@@ -109,7 +114,7 @@ impl Lifecycle {
     /// Counts a task about to be spawned. Callers check the phase under the
     /// lock that shutdown also takes, so no task slips past the count.
     pub(crate) fn task_started(&self) {
-        self.tasks.fetch_add(1, SeqCst);
+        self.tasks.started();
     }
 
     /// Counts a task about to be spawned unless the system is stopping; for
@@ -123,15 +128,22 @@ impl Lifecycle {
         true
     }
 
+    /// A counted task ended. During shutdown every end tells the waiting
+    /// shutdown, which counts again: no thread knows it ended the last one
+    /// (the count is sharded). Read after the count is written, so either
+    /// this sees the system stopping, or shutdown, which reads the count
+    /// after it began, sees this end.
     pub(crate) fn task_finished(&self) {
-        if self.tasks.fetch_sub(1, SeqCst) == 1 && self.is_stopping() {
+        self.tasks.finished();
+        if self.is_stopping() {
             self.changed.notify(usize::MAX);
         }
     }
 
-    /// How many counted tasks are alive.
+    /// How many counted tasks are alive (at least as many as at some moment
+    /// of the call; see `task_count.rs`).
     pub(crate) fn tasks(&self) -> usize {
-        self.tasks.load(SeqCst)
+        self.tasks.live()
     }
 
     pub(crate) fn is_stopped(&self) -> bool {

@@ -59,12 +59,12 @@ impl Lifecycle {
     }
 
     /// The crate's count is sharded (`lifecycle/task_count.rs`, modelled in
-    /// `task_count.rs` here), so no end knows it was the last: every end
-    /// during shutdown tells the waiting shutdown.
+    /// `task_count.rs` here): an end counts the live tasks after its write,
+    /// which one counter's `fetch_sub` gives here.
     fn task_finished(&self) {
-        self.tasks.fetch_sub(1, SeqCst);
+        let was = self.tasks.fetch_sub(1, SeqCst);
         fence(SeqCst);
-        if self.is_stopping() {
+        if was == 1 && self.is_stopping() {
             self.changed.notify_all();
         }
     }

@@ -128,14 +128,16 @@ impl Lifecycle {
         true
     }
 
-    /// A counted task ended. During shutdown every end tells the waiting
-    /// shutdown, which counts again: no thread knows it ended the last one
-    /// (the count is sharded). Read after the count is written, so either
+    /// A counted task ended. During shutdown, the end that leaves none
+    /// tells the waiting shutdown: each end counts the live tasks then (the
+    /// count is sharded, so no end knows from its own write that it was the
+    /// last), and of the last ends, the latest in the `SeqCst` order sees
+    /// every other's, and zero. Read after the count is written, so either
     /// this sees the system stopping, or shutdown, which reads the count
-    /// after it began, sees this end.
+    /// after it began, sees this end. Outside shutdown, one load.
     pub(crate) fn task_finished(&self) {
         self.tasks.finished();
-        if self.is_stopping() {
+        if self.is_stopping() && self.tasks.live() == 0 {
             self.changed.notify(usize::MAX);
         }
     }

@@ -58,6 +58,14 @@ use crate::{ActorAssistant, BoxError, Error};
 /// ```
 pub trait Actor: Sized + Send + 'static {
     /// The type of the ID that tells actors of this type apart.
+    ///
+    /// The system finds an actor by hashing its ID with a fast hash
+    /// (foldhash) seeded at random in each process and for each actor
+    /// type, so IDs that come from outside, such as user names or request
+    /// parameters, are safe to use as they are: without the seed, nobody
+    /// can choose IDs that all land in one shard or bucket of the map to
+    /// slow it down. Its `Hash` need not be stable across versions or runs;
+    /// it is only used within the process.
     type Id: Eq + Hash + Clone + Send + Sync + Debug + 'static;
 
     /// Builds the actor for `id` when its first message arrives (or the first

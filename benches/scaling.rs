@@ -32,7 +32,7 @@ use std::time::Instant;
 use acteur::{Acteur, ActorAssistant, Receive};
 
 use support::baseline::Countdown;
-use support::counter::{Counter, Inc, set_countdown};
+use support::counter::{Counter, Inc, round_robin, set_countdown};
 use support::driver::drive;
 
 #[global_allocator]
@@ -76,13 +76,7 @@ fn tell_many_ids(actors: u64, total: u64) -> f64 {
             handle.send_to_actor::<Counter, Arm>(id, arm).await.unwrap();
         }
         all_armed.await.unwrap();
-        let start = Instant::now();
-        for i in 0..total {
-            let id = (i % actors) as u32;
-            handle.send_to_actor::<Counter, Inc>(id, Inc).await.unwrap();
-        }
-        zero.await.unwrap();
-        start.elapsed()
+        round_robin(&handle, actors, total, zero).await
     });
     total as f64 / elapsed.as_secs_f64()
 }

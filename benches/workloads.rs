@@ -20,7 +20,7 @@ use futures_channel::{mpsc, oneshot};
 use futures_lite::StreamExt;
 
 use support::baseline::{Countdown, Pool};
-use support::counter::{Counter, Get, Inc, IncAndGet, set_countdown};
+use support::counter::{Counter, Get, Inc, IncAndGet, round_robin, set_countdown};
 use support::driver::drive;
 use support::report::Report;
 
@@ -198,13 +198,7 @@ fn acteur_tell_many_ids(actors: u64, total: u64) -> Duration {
     }
     let handle = sys.clone();
     drive(sys, async move {
-        let start = Instant::now();
-        for i in 0..total {
-            let id = (i % actors) as u32;
-            handle.send_to_actor::<Counter, Inc>(id, Inc).await.unwrap();
-        }
-        zero.await.unwrap();
-        start.elapsed()
+        round_robin(&handle, actors, total, zero).await
     })
 }
 

@@ -98,6 +98,25 @@ def panel(rows, case, column, title, unit, higher_is_better, top):
     return "\n".join(parts), y + PANEL_GAP
 
 
+def write_svg(path, parts, height, extra_style=""):
+    """Writes the panels `parts` as one SVG document `height` pixels high,
+    in the style both charts share, plus `extra_style` (CSS rules)."""
+    svg = f"""<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" viewBox="0 0 {WIDTH} {height}">
+<style>
+  text {{ font-family: sans-serif; font-size: 12px; fill: #212529; }}
+  .title {{ font-weight: bold; font-size: 13px; }}
+  .unit {{ font-weight: normal; fill: #495057; }}
+  .name {{ text-anchor: end; }}
+  {extra_style}
+</style>
+<rect width="100%" height="100%" fill="white"/>
+{chr(10).join(parts)}
+</svg>
+"""
+    with open(path, "w") as file:
+        file.write(svg)
+
+
 def main():
     if len(sys.argv) != 3:
         sys.exit(__doc__)
@@ -106,22 +125,7 @@ def main():
     for case, column, title, unit, higher in PANELS:
         drawn, top = panel(rows, case, column, title, unit, higher, top)
         parts.append(drawn)
-    height = top
-    svg = f"""<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" viewBox="0 0 {WIDTH} {height}">
-<style>
-  text {{ font-family: sans-serif; font-size: 12px; fill: #212529; }}
-  .title {{ font-weight: bold; font-size: 13px; }}
-  .unit {{ font-weight: normal; fill: #495057; }}
-  .name {{ text-anchor: end; }}
-  .na {{ fill: #868e96; font-style: italic; }}
-</style>
-<rect width="100%" height="100%" fill="white"/>
-{chr(10).join(parts)}
-</svg>
-"""
-    with open(sys.argv[2], "w") as file:
-        file.write(svg)
-
+    write_svg(sys.argv[2], parts, top, ".na { fill: #868e96; font-style: italic; }")
 
 if __name__ == "__main__":
     main()

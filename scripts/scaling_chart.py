@@ -18,6 +18,7 @@ from xml.sax.saxutils import escape
 # The layout and number format of the peers chart, so both look alike.
 from peers_chart import BAR_WIDTH, LABEL_WIDTH, PANEL_GAP, ROW, TITLE, WIDTH
 from peers_chart import figure as peers_figure
+from peers_chart import write_svg
 
 # (workload, CSV column, title, unit, draw the 0.7x floor)
 PANELS = [
@@ -77,22 +78,12 @@ def main():
     for workload, column, title, unit, floor in PANELS:
         drawn, top = panel(rows, workload, column, title, unit, floor, top)
         parts.append(drawn)
-    svg = f"""<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{top}" viewBox="0 0 {WIDTH} {top}">
-<style>
-  text {{ font-family: sans-serif; font-size: 12px; fill: #212529; }}
-  .title {{ font-weight: bold; font-size: 13px; }}
-  .unit {{ font-weight: normal; fill: #495057; }}
-  .name {{ text-anchor: end; }}
-  .note {{ font-size: 10px; fill: #495057; }}
-  .floor {{ stroke: #212529; stroke-dasharray: 4 3; }}
-</style>
-<rect width="100%" height="100%" fill="white"/>
-{chr(10).join(parts)}
-</svg>
-"""
-    with open(sys.argv[2], "w") as file:
-        file.write(svg)
-
+    write_svg(
+        sys.argv[2],
+        parts,
+        top,
+        ".note { font-size: 10px; fill: #495057; } .floor { stroke: #212529; stroke-dasharray: 4 3; }",
+    )
 
 if __name__ == "__main__":
     main()

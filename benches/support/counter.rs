@@ -2,10 +2,11 @@
 //! ticks a [`Countdown`] once it has handled its share of `Inc`s.
 
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
-use acteur::{Actor, ActorAssistant, BoxError, Receive, Respond};
+use acteur::{Acteur, Actor, ActorAssistant, BoxError, Receive, Respond};
 
-use super::baseline::Countdown;
+use super::baseline::{Countdown, Zero};
 
 /// The countdown the counters of the current run tick when they have
 /// handled their share, and that share; set before the run's first message
@@ -69,4 +70,17 @@ impl Respond<Get> for Counter {
     async fn handle(&mut self, _: Get, _: &ActorAssistant<Self>) -> u64 {
         self.count
     }
+}
+
+/// tell_many_ids's timed part: `total` `Inc`s in a round robin over the
+/// counters `0..actors`, until `zero` says each handled its share; the time
+/// it took.
+pub async fn round_robin(handle: &Acteur, actors: u64, total: u64, zero: Zero) -> Duration {
+    let start = Instant::now();
+    for i in 0..total {
+        let id = (i % actors) as u32;
+        handle.send_to_actor::<Counter, Inc>(id, Inc).await.unwrap();
+    }
+    zero.await.unwrap();
+    start.elapsed()
 }

@@ -7,9 +7,8 @@ use std::pin::Pin;
 
 use std::sync::Arc;
 
-use futures_channel::oneshot;
-
 use crate::system::calls::chain::{Link, run_with_chain};
+use crate::system::calls::reply::{self, ReplyTo};
 use crate::timer::TimerShared;
 use crate::{
     Actor, ActorAssistant, Error, Listen, Receive, Respond, Serve, Service, ServiceAssistant,
@@ -69,16 +68,16 @@ pub(crate) struct Tell<M>(pub(crate) M);
 /// A request whose answer goes back to the caller.
 pub(crate) struct Ask<M, R> {
     message: M,
-    reply: oneshot::Sender<Result<R, Error>>,
+    reply: ReplyTo<Result<R, Error>>,
     chain: Option<Arc<Link>>,
 }
 
 /// The caller's end of an [`Ask`].
-pub(crate) struct Reply<R>(oneshot::Receiver<Result<R, Error>>);
+pub(crate) struct Reply<R>(reply::Reply<Result<R, Error>>);
 
 /// A request envelope carrying `chain`, and the end where its answer arrives.
 pub(crate) fn ask<M, R>(message: M, chain: Option<Arc<Link>>) -> (Ask<M, R>, Reply<R>) {
-    let (reply, receiver) = oneshot::channel();
+    let (reply, receiver) = reply::channel();
     (
         Ask {
             message,
@@ -145,13 +144,13 @@ impl<M: Send + 'static, R: Send + 'static> Ask<M, R> {
 /// panics drops it unanswered, which its caller reads as a panic; one
 /// dropped where it stood (cancelled by the shutdown deadline) tells the
 /// caller [`Error::Stopped`].
-struct Unanswered<R>(Option<oneshot::Sender<Result<R, Error>>>);
+struct Unanswered<R>(Option<ReplyTo<Result<R, Error>>>);
 
 impl<R> Unanswered<R> {
     fn answer(mut self, answer: Result<R, Error>) {
         if let Some(reply) = self.0.take() {
-            // The caller may have given up waiting; the answer is then unwanted.
-            let _ = reply.send(answer);
+            // The caller may have given up waiting; the answer is then dropped.
+            reply.send(answer);
         }
     }
 }
@@ -160,7 +159,7 @@ impl<R> Drop for Unanswered<R> {
     fn drop(&mut self) {
         if let Some(reply) = self.0.take() {
             if !std::thread::panicking() {
-                let _ = reply.send(Err(Error::Stopped));
+                reply.send(Err(Error::Stopped));
             }
         }
     }
@@ -171,7 +170,7 @@ impl<R> Reply<R> {
     /// panicking handler (every other path answers with an error), which is
     /// reported as [`Error::Panicked`] naming `handler_of` and `M`.
     pub(crate) async fn receive<M>(self, handler_of: &'static str) -> Result<R, Error> {
-        self.0.await.unwrap_or_else(|_| {
+        self.0.await.unwrap_or_else(|| {
             Err(Error::Panicked {
                 handler_of,
                 message: type_name::<M>(),
@@ -245,7 +244,7 @@ impl<A: Respond<M>, M: Send + 'static> ActorMessage<A> for Ask<M, <A as Respond<
     }
 
     fn refuse(self: Box<Self>, error: Error) -> bool {
-        let _ = self.reply.send(Err(error));
+        self.reply.send(Err(error));
         true
     }
 
@@ -278,7 +277,7 @@ impl<S: Serve<M>, M: Send + 'static> ServiceMessage<S> for Ask<M, <S as Serve<M>
     }
 
     fn refuse(self: Box<Self>, error: Error) -> bool {
-        let _ = self.reply.send(Err(error));
+        self.reply.send(Err(error));
         true
     }
 }

@@ -124,10 +124,13 @@ impl Deadlines {
         (shard_index, slot)
     }
 
-    /// Replaces the waker of a waiting call.
+    /// Replaces the waker of a waiting call, unless it would wake the same
+    /// task.
     fn rewake(&self, (shard, slot): Key, waker: &Waker) {
         if let Some((_, Some(current))) = &mut self.shard(shard).slots[slot] {
-            current.clone_from(waker);
+            if !current.will_wake(waker) {
+                current.clone_from(waker);
+            }
         }
     }
 
@@ -235,21 +238,29 @@ async fn sweep(weak: Weak<System>, lifecycle: Arc<Lifecycle>) {
     }
 }
 
-/// Completes at `at` (never, if `None`); the timeout side of a call.
+/// Completes `timeout` after it is first polled; the timeout side of a
+/// call. Its clock starts at the first poll rather than when it is made:
+/// both happen in the same poll of the call (see `System::call`), and the
+/// clock is then read once instead of twice (a few dozen instructions on
+/// every call).
 pub(crate) struct Expiry<'a> {
     system: &'a Arc<System>,
-    at: Option<Instant>,
-    /// Once registered: the key, and the waker given, to notice a new one.
-    waiting: Option<(Key, Waker)>,
+    timeout: Duration,
+    /// From the first poll: when it completes (`None`: never).
+    at: Option<Option<Instant>>,
+    /// Once registered: where its deadline and waker are in the table. The
+    /// table keeps the only copy of the waker.
+    key: Option<Key>,
 }
 
 impl<'a> Expiry<'a> {
-    /// Completes `timeout` from now.
+    /// Completes `timeout` after its first poll.
     pub(crate) fn after(system: &'a Arc<System>, timeout: Duration) -> Self {
         Expiry {
             system,
-            at: Instant::now().checked_add(timeout),
-            waiting: None,
+            timeout,
+            at: None,
+            key: None,
         }
     }
 }
@@ -258,24 +269,30 @@ impl Future for Expiry<'_> {
     type Output = ();
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let Some(at) = self.at else {
-            return Poll::Pending;
-        };
-        if Instant::now() >= at {
-            return Poll::Ready(());
-        }
         let system = self.system;
-        match &mut self.waiting {
-            Some((key, waker)) => {
-                if !waker.will_wake(cx.waker()) {
-                    waker.clone_from(cx.waker());
-                    system.deadlines.rewake(*key, cx.waker());
+        let at = match self.at {
+            None => {
+                let at = Instant::now().checked_add(self.timeout);
+                self.at = Some(at);
+                if self.timeout.is_zero() {
+                    return Poll::Ready(());
+                }
+                match at {
+                    Some(at) => at,
+                    None => return Poll::Pending,
                 }
             }
-            None => {
-                let key = system.deadlines.wait(system, at, cx.waker());
-                self.waiting = Some((key, cx.waker().clone()));
+            Some(None) => return Poll::Pending,
+            Some(Some(at)) => {
+                if Instant::now() >= at {
+                    return Poll::Ready(());
+                }
+                at
             }
+        };
+        match self.key {
+            Some(key) => system.deadlines.rewake(key, cx.waker()),
+            None => self.key = Some(system.deadlines.wait(system, at, cx.waker())),
         }
         Poll::Pending
     }
@@ -283,9 +300,9 @@ impl Future for Expiry<'_> {
 
 impl Drop for Expiry<'_> {
     fn drop(&mut self) {
-        if let Some((key, _)) = &self.waiting {
+        if let Some(key) = self.key {
             let system = self.system;
-            system.deadlines.forget(*key, &system.lifecycle);
+            system.deadlines.forget(key, &system.lifecycle);
         }
     }
 }

@@ -44,7 +44,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread;
 use std::time::Duration;
 
-use async_task::{Runnable, ScheduleInfo, WithInfo};
+use async_task::{Builder, ScheduleInfo, WithInfo};
 use concurrent_queue::ConcurrentQueue;
 
 use crate::padded::Padded;
@@ -84,7 +84,7 @@ const WATCH_ROUNDS: u32 = 50;
 /// allocation), and the worker that takes the job spawns its task and runs
 /// it at once: the task is allocated, run and most often freed on one
 /// thread, and the sender pays for none of it.
-pub(crate) enum Work {
+enum Work {
     /// A task, spawned or woken.
     Task(Runnable),
     /// Something that spawns its task where it is taken.
@@ -108,6 +108,10 @@ impl Work {
         }
     }
 }
+
+/// A task of a pool; it carries the pool it belongs to (see
+/// [`schedule_task`]).
+type Runnable = async_task::Runnable<Arc<Shared>>;
 
 /// A pool of worker threads and its queues.
 pub(crate) struct Executor {
@@ -327,11 +331,9 @@ impl Executor {
     }
 
     fn task(&self, task: impl Future<Output = ()> + Send + 'static) -> Runnable {
-        let shared = self.shared.clone();
-        let schedule = move |runnable: Runnable, info: ScheduleInfo| {
-            shared.schedule(Work::Task(runnable), info.woken_while_running);
-        };
-        let (runnable, task) = async_task::spawn(task, WithInfo(schedule));
+        let (runnable, task) = Builder::new()
+            .metadata(Arc::clone(&self.shared))
+            .spawn(move |_| task, WithInfo(schedule_task));
         task.detach();
         runnable
     }
@@ -359,6 +361,30 @@ impl Drop for Executor {
                 drop(runnable);
             }
         }
+    }
+}
+
+/// Where a task woken or yielding goes: its pool's [`Shared::schedule`].
+///
+/// A function, not a closure holding the pool: the task carries its pool
+/// as its metadata instead. async-task keeps a schedule function that
+/// holds anything alive by cloning and dropping a waker around every call,
+/// and wakes through a clone too, each an atomic read-modify-write on the
+/// task's count, of which a message between two actors makes several.
+fn schedule_task(runnable: Runnable, info: ScheduleInfo) {
+    let yielded = info.woken_while_running;
+    // Most often woken on a worker of its own pool: the pool is borrowed
+    // from there, not cloned from the task (another atomic write).
+    let elsewhere = WORKER.with(|here| match &*here.borrow() {
+        Some((pool, _)) if Arc::ptr_eq(pool, runnable.metadata()) => {
+            pool.schedule(Work::Task(runnable), yielded);
+            None
+        }
+        _ => Some(runnable),
+    });
+    if let Some(runnable) = elsewhere {
+        let pool = Arc::clone(runnable.metadata());
+        pool.schedule(Work::Task(runnable), yielded);
     }
 }
 

@@ -18,11 +18,7 @@ pub(super) fn describe<A: Actor>(id: &A::Id) -> String {
 /// The actor of `slot` as a member of call chains: an actor waits while its
 /// code awaits a call.
 pub(super) fn slot_waiter<A: Actor>(slot: &Arc<Slot<A>>) -> Waiter {
-    Waiter {
-        address: slot_address(slot),
-        blocks: true,
-        describe: describe_slot::<A>,
-    }
+    Waiter::new(slot_address(slot), true, describe_slot::<A>)
 }
 
 /// Names the actor whose slot is at `address`, for a deadlock report; its

@@ -61,7 +61,7 @@ impl OutgoingCall {
         match current.waiter {
             // A service with several handlers joins only a chain that
             // exists, to be named in it: on its own it cannot deadlock.
-            Some(waiter) if waiter.blocks || caller.is_some() => waiting(waiter, caller),
+            Some(waiter) if waiter.blocks() || caller.is_some() => waiting(waiter, caller),
             _ => OutgoingCall {
                 chain: caller,
                 owns_link: false,
@@ -93,7 +93,7 @@ pub(crate) fn waits_on(chain: &Arc<Link>, address: usize) -> bool {
             // That call is over: nothing before it waits any more.
             return false;
         }
-        if link.waiter.blocks && link.waiter.address == address {
+        if link.waiter.blocks() && link.waiter.address == address {
             return true;
         }
         next = link.caller.as_ref();
@@ -127,7 +127,7 @@ pub(crate) fn deadlock(
     let mut next = Some(chain);
     while let Some(link) = next {
         waiters.push(link.waiter);
-        if link.waiter.blocks && link.waiter.address == address {
+        if link.waiter.blocks() && link.waiter.address == address {
             break;
         }
         next = link.caller.as_ref();
@@ -209,11 +209,7 @@ mod tests {
     }
 
     fn actor(address: usize) -> Waiter {
-        Waiter {
-            address,
-            blocks: true,
-            describe: name,
-        }
+        Waiter::new(address, true, name)
     }
 
     /// `first` waits for a call from `second`, which waits for a call from
@@ -237,11 +233,7 @@ mod tests {
 
     #[test]
     fn a_service_with_several_handlers_never_waits_for_itself() {
-        let many = Waiter {
-            address: 9,
-            blocks: false,
-            describe: name,
-        };
+        let many = Waiter::new(9, false, name);
         let calls = chain_of(&[many, actor(2)]);
         let chain = calls.last().and_then(OutgoingCall::chain).unwrap();
         assert!(!waits_on(chain, 9));

@@ -114,11 +114,7 @@ impl<S: Service> ServicePool<S> {
     /// This service as a member of call chains; `blocks` if nothing else of
     /// it runs while its code waits.
     fn waiter(self: &Arc<Self>, blocks: bool) -> Waiter {
-        Waiter {
-            address: self.address(),
-            blocks,
-            describe: |_, _| describe::<S>(),
-        }
+        Waiter::new(self.address(), blocks, |_, _| describe::<S>())
     }
 
     /// Queues `envelope` (or, with `None`, only makes sure the service is

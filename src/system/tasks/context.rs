@@ -31,7 +31,7 @@ impl TaskContext {
     /// runs as, or 0.
     pub(crate) fn actor(&self) -> usize {
         self.waiter
-            .filter(|waiter| waiter.blocks)
+            .filter(|waiter| waiter.blocks())
             .map_or(0, |waiter| waiter.address)
     }
 }
@@ -41,12 +41,45 @@ impl TaskContext {
 pub(crate) struct Waiter {
     /// The address of its slot or pool: alive, and so unique, while it waits.
     pub(crate) address: usize,
+    /// See [`Waiter::blocks`].
+    blocks: Blocks,
+    /// Names it in an error, e.g. `Account(7)`; called only on a deadlock.
+    pub(crate) describe: fn(&System, usize) -> String,
+}
+
+/// A `bool` as wide as a pointer. With a one-byte `bool`, a [`Waiter`], and
+/// so every [`TaskContext`], had seven bytes of padding, which the compiler
+/// copies as two overlapping four-byte moves; copying a context, at every
+/// poll of a system task and at every call, then stalled on a load that
+/// spans two earlier stores (perf: about a fifth of a drain task's poll in
+/// ping_pong, and two thirds of `OutgoingCall::begin` in ask_one).
+#[derive(Clone, Copy, PartialEq, Eq)]
+#[repr(usize)]
+enum Blocks {
+    No = 0,
+    Yes = 1,
+}
+
+impl Waiter {
+    /// The waiter at `address`, named by `describe`; see [`Waiter::blocks`].
+    pub(crate) fn new(
+        address: usize,
+        blocks: bool,
+        describe: fn(&System, usize) -> String,
+    ) -> Waiter {
+        Waiter {
+            address,
+            blocks: if blocks { Blocks::Yes } else { Blocks::No },
+            describe,
+        }
+    }
+
     /// It cannot handle another message while it waits: an actor, or a
     /// service with one handler at a time. A service with more handlers is
     /// on chains only to name it in the error.
-    pub(crate) blocks: bool,
-    /// Names it in an error, e.g. `Account(7)`; called only on a deadlock.
-    pub(crate) describe: fn(&System, usize) -> String,
+    pub(crate) fn blocks(&self) -> bool {
+        self.blocks == Blocks::Yes
+    }
 }
 
 impl std::fmt::Debug for Waiter {

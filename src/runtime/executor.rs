@@ -221,6 +221,11 @@ thread_local! {
     static WORKER_INDEX: Cell<usize> = const { Cell::new(0) };
     /// Set by [`linger`] for the reschedule its wake-up causes.
     static LINGERING: Cell<bool> = const { Cell::new(false) };
+    /// On a worker thread: the lingering task it runs next, taken out of
+    /// [`Held::lingering`] by `Shared::schedule` under the lock it holds
+    /// for a task that lingers, so that the worker's loop does not take
+    /// that lock again to find it (see `Shared::hand_over`).
+    static HANDED: RefCell<Option<Work>> = const { RefCell::new(None) };
 }
 
 /// The index of the worker thread this is, of whichever pool; `None`
@@ -413,7 +418,9 @@ impl Shared {
         let displaced = if yielded && LINGERING.with(|lingering| lingering.replace(false)) {
             let worker = &self.workers[index];
             let now = worker.ticks.load(Relaxed);
-            worker.held().lingering.push_back((now, runnable));
+            let mut held = worker.held();
+            held.lingering.push_back((now, runnable));
+            self.hand_over(index, &mut held);
             None
         } else if yielded {
             // A task that yields wants the others to run first.
@@ -432,6 +439,28 @@ impl Shared {
         fence(SeqCst);
         if self.watchers.load(SeqCst) == 0 {
             self.wake_one();
+        }
+    }
+
+    /// A task just lingered on worker `index`, whose held tasks are `held`:
+    /// if the worker would next take the oldest lingering task (no next
+    /// task, nothing queued; see `held_task`), hands it over now, under
+    /// this lock, through [`HANDED`]. Between two actors that answer each
+    /// other, every message lingers, and the worker then takes one lock
+    /// per message instead of two. The task handed over is out of the
+    /// watchers' sight only until this worker's loop takes it, right after
+    /// the lingering task's poll returns.
+    fn hand_over(&self, index: usize, held: &mut Held) {
+        if held.next.is_some()
+            || held.lingering.len() < 2
+            || !self.workers[index].queue.is_empty()
+            || !self.injected.is_empty()
+            || HANDED.with_borrow(Option::is_some)
+        {
+            return;
+        }
+        if let Some((_, oldest)) = held.lingering.pop_front() {
+            HANDED.set(Some(oldest));
         }
     }
 
@@ -482,7 +511,12 @@ impl Shared {
         let mut quiet_naps = 0;
         loop {
             ticks = ticks.wrapping_add(1);
-            let runnable = match self.held_task(index, ticks, next_in_a_row) {
+            let handed = HANDED.with_borrow_mut(Option::take);
+            let held = match handed {
+                Some(handed) => HeldTask::Lingered(handed),
+                None => self.held_task(index, ticks, next_in_a_row),
+            };
+            let runnable = match held {
                 HeldTask::Next(runnable) => {
                     next_in_a_row += 1;
                     Some(runnable)

@@ -127,7 +127,9 @@ impl<A: Actor> ActorType<A> {
         }
         // Pushed under the write guard of the insert: downgrading it to a
         // read guard first would cost an atomic write more per activation
-        // (perf: 7 % of spawn_many), and the push is short.
+        // (perf: 7 % of spawn_many), and the push is short (from outside
+        // the pool it may also wake a worker, a system call, which the
+        // other IDs of this shard then wait for: first messages only).
         let slot = self
             .slots
             .entry(id.clone())

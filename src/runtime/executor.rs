@@ -226,6 +226,28 @@ thread_local! {
     /// for a task that lingers, so that the worker's loop does not take
     /// that lock again to find it (see `Shared::hand_over`).
     static HANDED: RefCell<Option<Work>> = const { RefCell::new(None) };
+    /// Messages and answers sent by the code run on this thread so far
+    /// (see [`note_message_out`]).
+    static MESSAGES_OUT: Cell<u64> = const { Cell::new(0) };
+}
+
+/// Counts a message or an answer just sent to another actor, service or
+/// caller from this thread: an actor whose turn sent one may get an answer
+/// soon, which is when [`linger`] pays (see [`messages_out`]).
+pub(crate) fn note_message_out() {
+    MESSAGES_OUT.set(MESSAGES_OUT.get().wrapping_add(1));
+}
+
+/// The count of [`note_message_out`] on this thread. A drain task compares
+/// it before and after a turn: a turn that sent nothing (a counter
+/// incremented, state updated) expects no answer, and its actor goes idle
+/// at once instead of lingering, which under a flood of messages to many
+/// actors cost a yield and a second run of every task for nothing. The
+/// count is per thread, so a turn that moved between threads, or another
+/// task's sends between two polls, reads as "sent": the actor then lingers
+/// as it always did.
+pub(crate) fn messages_out() -> u64 {
+    MESSAGES_OUT.get()
 }
 
 /// The index of the worker thread this is, of whichever pool; `None`

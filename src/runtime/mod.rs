@@ -23,6 +23,7 @@ use std::time::Duration;
 
 pub(crate) use executor::Job;
 pub(crate) use executor::worker_index;
+pub(crate) use executor::{messages_out, note_message_out};
 pub(crate) use own_pool::{Runtime, linger, may_linger};
 
 /// What the runtime needs to know of its system's life: when it has

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use super::ActorType;
 use super::slot::{Pushed, Slot};
 use super::waiter::{describe, slot_address};
+use crate::runtime;
 use crate::system::System;
 use crate::system::calls::chain::{self, Link};
 use crate::system::calls::envelope::ActorEnvelope;
@@ -152,6 +153,7 @@ impl<A: Actor> ActorType<A> {
         });
         match slot.push(envelope, false, capacity, system) {
             Pushed::Queued(spawn) => {
+                runtime::note_message_out();
                 if spawn {
                     self.spawn_drain(system, slot.clone());
                 }

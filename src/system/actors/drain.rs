@@ -45,8 +45,13 @@ pub(crate) async fn drain<A: Actor>(
         mut inbox,
     } = slot.resume();
     // Whether the task already let the others run since it last handled a
-    // message (see below).
+    // message, and the thread's count of messages sent when that message's
+    // turn began (see below).
     let mut lingered = false;
+    let mut turn_began = runtime::messages_out();
+    // An activation that was there before this task: its actor has been
+    // getting messages, and may get more soon (see below).
+    let returning = actor.is_some();
     loop {
         // Read once per step: every handled message pays for it.
         let stopping = system.lifecycle.is_stopping();
@@ -56,12 +61,22 @@ pub(crate) async fn drain<A: Actor>(
             actors.retire(id, slot);
             break;
         }
-        if inbox.is_empty() && actor.is_some() && !lingered && !stopping && runtime::may_linger() {
+        if inbox.is_empty()
+            && actor.is_some()
+            && !lingered
+            && !stopping
+            && (returning || runtime::messages_out() != turn_began)
+            && runtime::may_linger()
+        {
             // About to go idle while this worker has other tasks to run,
-            // most likely the actor just sent a message to: let them run
+            // most likely the one the actor just sent to: let them run
             // first. If one answers, the answer finds this task still
             // running instead of spawning a new one, which in a request
-            // and reply between two actors saves a task per message.
+            // and reply between two actors saves a task per message; an
+            // actor that keeps getting messages finds the next ones
+            // queued. But an actor just activated whose turn sent nothing
+            // (see `runtime::messages_out`) has no answer and no habit to
+            // wait for: it goes idle at once (spawn_many +20 %).
             lingered = true;
             runtime::linger().await;
             continue;
@@ -75,6 +90,7 @@ pub(crate) async fn drain<A: Actor>(
         ) {
             Step::Handle(envelope) => {
                 lingered = false;
+                turn_began = runtime::messages_out();
                 if actors.fenced_out(id) {
                     fenced_out(system, &actors, id, slot, actor.take(), memory, envelope);
                     memory = 0;

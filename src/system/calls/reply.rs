@@ -48,6 +48,7 @@ impl<T> ReplyTo<T> {
     pub(crate) fn send(mut self, answer: T) {
         if let Some(shared) = self.0.take() {
             settle(&shared, State::Answered(answer));
+            crate::runtime::note_message_out();
         }
     }
 }

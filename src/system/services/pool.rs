@@ -14,6 +14,7 @@ use event_listener::Event;
 use futures_channel::oneshot;
 use futures_lite::future;
 
+use crate::runtime;
 use crate::runtime::worker_count;
 use crate::statistics::ServiceStatistics;
 use crate::system::System;
@@ -273,6 +274,7 @@ impl<S: Service> ServicePool<S> {
             _ => {
                 if let Some(envelope) = envelope.take() {
                     state.queue.push_back(envelope);
+                    runtime::note_message_out();
                     self.spawn_workers(&mut state, system);
                 }
                 Ok(None)

@@ -76,7 +76,7 @@ pub(crate) async fn drain<A: Actor>(
             // actor that keeps getting messages finds the next ones
             // queued. But an actor just activated whose turn sent nothing
             // (see `runtime::messages_out`) has no answer and no habit to
-            // wait for: it goes idle at once (spawn_many +20 %).
+            // wait for: it goes idle at once (spawn_many about +17 %).
             lingered = true;
             runtime::linger().await;
             continue;

@@ -58,7 +58,7 @@ pub(crate) async fn drain<A: Actor>(
         if stopping && system.lifecycle.is_abandoning() {
             abandon(system, &actors, id, slot, actor.take(), memory, inbox);
             // Nothing is let in any more, so the slot is empty.
-            actors.retire(id, slot);
+            actors.retire(slot);
             break;
         }
         if inbox.is_empty()
@@ -215,7 +215,7 @@ pub(crate) async fn drain<A: Actor>(
                 }
             }
             Step::Retire => {
-                if actors.retire(id, slot) {
+                if actors.retire(slot) {
                     break;
                 }
             }
@@ -223,7 +223,7 @@ pub(crate) async fn drain<A: Actor>(
                 // Within limits this is a few loads. Over them (every
                 // activation was busy, or this one grew), this actor being
                 // idle now may let the budget be enforced.
-                if let Some(evictions) = actors.enforce_limits(system, Some((id, slot))) {
+                if let Some(evictions) = actors.enforce_limits(system, Some(slot)) {
                     evictions.await;
                 }
                 break;

@@ -57,14 +57,14 @@ impl<A: Actor> ActorType<A> {
     pub(crate) fn enforce_limits(
         self: &Arc<Self>,
         system: &Arc<System>,
-        just_idle: Option<(&A::Id, &Arc<Slot<A>>)>,
+        just_idle: Option<&Arc<Slot<A>>>,
     ) -> Option<Eviction> {
         // The common case, no limit anywhere: two loads, nothing built.
         if !self.budget.is_limited() && system.limited_budget().is_none() {
             return None;
         }
         let candidate = || {
-            let (_, slot) = just_idle?;
+            let slot = just_idle?;
             Some(Candidate {
                 idle_stamp: slot.idle_since()?,
                 victim: Box::new(IdleActivation {
@@ -185,8 +185,5 @@ pub(crate) async fn evict<A: Actor>(
 ) {
     let assistant = ActorAssistant::new(system.handle(), slot.clone());
     deactivate(&system, &actors, &assistant, actor, memory, reason).await;
-    if !actors.retire(slot.id(), &slot) {
-        system.lifecycle.task_started();
-        actors.spawn_drain(&system, slot);
-    }
+    actors.retire_or_drain(&system, slot);
 }

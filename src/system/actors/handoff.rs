@@ -45,13 +45,13 @@ impl<A: Actor> ActorType<A> {
                 .slots
                 .iter()
                 .filter(|entry| belongs(entry.key()))
-                .map(|entry| (entry.key().clone(), entry.value().clone()))
+                .map(|entry| entry.value().clone())
                 .collect();
             if matching.is_empty() {
                 return;
             }
             let mut deactivated = Vec::new();
-            for (id, slot) in matching {
+            for slot in matching {
                 let claimed = slot
                     .idle_since()
                     .and_then(|stamp| slot.claim_idle(stamp, &system.lifecycle));
@@ -60,7 +60,7 @@ impl<A: Actor> ActorType<A> {
                     continue;
                 };
                 let Some(reason) = reason else {
-                    self.discard(system, id, slot, actor, memory);
+                    self.discard(system, slot, actor, memory);
                     continue;
                 };
                 // Run as the system's own counted task, as an eviction is,
@@ -92,7 +92,6 @@ impl<A: Actor> ActorType<A> {
     fn discard(
         self: &Arc<Self>,
         system: &Arc<System>,
-        id: A::Id,
         slot: Arc<Slot<A>>,
         actor: A,
         memory: usize,
@@ -100,11 +99,8 @@ impl<A: Actor> ActorType<A> {
         catch_sync("dropping a discarded actor", || drop(actor));
         self.activation_ended(system, memory, false);
         slot.activation_ended();
-        self.forget_state(&id);
+        self.forget_state(slot.id());
         self.counters.abandoned(1, 0);
-        if !self.retire(&id, &slot) {
-            system.lifecycle.task_started();
-            self.spawn_drain(system, slot);
-        }
+        self.retire_or_drain(system, slot);
     }
 }

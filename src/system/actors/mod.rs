@@ -136,14 +136,26 @@ impl<A: Actor> ActorType<A> {
 
     /// Removes `slot` (retiring: no activation, drain task ending) unless a
     /// message arrived meanwhile; true if removed.
-    pub(crate) fn retire(&self, id: &A::Id, slot: &Arc<Slot<A>>) -> bool {
+    pub(crate) fn retire(&self, slot: &Arc<Slot<A>>) -> bool {
         // No sender waits for room in a retiring slot: the message that
         // emptied its mailbox told them all, and they look the ID up again.
         self.slots
-            .remove_if(id, |_, current| {
+            .remove_if(slot.id(), |_, current| {
                 Arc::ptr_eq(current, slot) && current.is_empty()
             })
             .is_some()
+    }
+
+    /// After an activation claimed from its idle `slot` ended outside a
+    /// drain task (evicted, handed off, discarded): removes the slot, or,
+    /// if messages arrived meanwhile, counts and starts a drain task for
+    /// them, which activates the actor afresh. The caller runs inside a
+    /// counted task, so the new one is counted before it ends.
+    pub(crate) fn retire_or_drain(&self, system: &Arc<System>, slot: Arc<Slot<A>>) {
+        if !self.retire(&slot) {
+            system.lifecycle.task_started();
+            self.spawn_drain(system, slot);
+        }
     }
 
     /// The slots as they are now, so that no map lock is held while slots are

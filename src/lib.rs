@@ -100,6 +100,7 @@ pub mod routing;
 mod runtime;
 mod service;
 mod service_assistant;
+mod spin_lock;
 mod statistics;
 mod system;
 mod timer;

@@ -40,7 +40,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{
     AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed, Ordering::SeqCst, fence,
 };
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread;
 use std::time::Duration;
 
@@ -48,6 +48,7 @@ use async_task::{Builder, ScheduleInfo, WithInfo};
 use concurrent_queue::ConcurrentQueue;
 
 use crate::padded::Padded;
+use crate::spin_lock::{SpinLock, SpinLockGuard};
 
 /// Runs of the next slot in a row before the worker's queue gets a turn.
 const MAX_NEXT_IN_A_ROW: u32 = 3;
@@ -141,7 +142,7 @@ struct Shared {
 struct WorkerShared {
     /// The tasks only this worker runs, unless it is stuck (see the module
     /// documentation); the lock is almost always this worker's alone.
-    held: Mutex<Held>,
+    held: SpinLock<Held>,
     /// How many tasks `held` holds, written under its lock whenever it
     /// changes ([`HeldGuard`]), read without it: a task about to go idle
     /// asks whether others wait here on every message ([`may_linger`]).
@@ -182,7 +183,7 @@ impl Held {
 impl WorkerShared {
     fn held(&self) -> HeldGuard<'_> {
         HeldGuard {
-            held: self.held.lock().unwrap_or_else(PoisonError::into_inner),
+            held: self.held.lock(),
             count: &self.held_count,
         }
     }
@@ -190,7 +191,7 @@ impl WorkerShared {
 
 /// A worker's locked [`Held`], whose count it publishes when unlocked.
 struct HeldGuard<'a> {
-    held: MutexGuard<'a, Held>,
+    held: SpinLockGuard<'a, Held>,
     count: &'a AtomicUsize,
 }
 
@@ -296,7 +297,7 @@ impl Executor {
         let workers = (0..workers.max(1))
             .map(|_| {
                 Padded(WorkerShared {
-                    held: Mutex::default(),
+                    held: SpinLock::default(),
                     held_count: AtomicUsize::new(0),
                     queue: ConcurrentQueue::bounded(LOCAL_QUEUE_CAPACITY),
                     ticks: AtomicU64::new(0),

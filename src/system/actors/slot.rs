@@ -11,12 +11,13 @@
 //! under the slot's mutex, which is never held while user code runs.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
+use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 use event_listener::Event;
 
 use super::ActorType;
+use crate::spin_lock::{SpinLock, SpinLockGuard};
 use crate::system::System;
 use crate::system::actors::mailbox::Mailbox;
 use crate::system::calls::envelope::ActorEnvelope;
@@ -31,7 +32,7 @@ pub(crate) struct Slot<A: Actor> {
     /// The type's machinery, to start the drain task from the slot alone;
     /// weak, since the type's map holds the slot.
     actors: Weak<ActorType<A>>,
-    state: Mutex<SlotState<A>>,
+    state: SpinLock<SlotState<A>>,
     /// While the activation is idle here (no drain task, nothing queued):
     /// the [`stamp`] of when it went idle; otherwise 0. Written under the
     /// lock with every such change, read without it by the idle sweeper and
@@ -135,7 +136,7 @@ impl<A: Actor> Slot<A> {
             idle_stamp: AtomicU64::new(0),
             room: Event::new(),
             stop_requested: AtomicBool::new(false),
-            state: Mutex::new(SlotState {
+            state: SpinLock::new(SlotState {
                 queue: Mailbox::default(),
                 idle_actor: None,
                 live: false,
@@ -164,8 +165,8 @@ impl<A: Actor> Slot<A> {
         self.actors.upgrade()
     }
 
-    fn lock(&self) -> MutexGuard<'_, SlotState<A>> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    fn lock(&self) -> SpinLockGuard<'_, SlotState<A>> {
+        self.state.lock()
     }
 
     /// Marks the slot scheduled (no longer idle) and counts its drain task,

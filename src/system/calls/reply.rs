@@ -11,12 +11,14 @@
 use std::future::Future;
 use std::mem;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
+
+use crate::spin_lock::{SpinLock, SpinLockGuard};
 
 /// A new channel: where the answer goes, and where the caller waits for it.
 pub(crate) fn channel<T>() -> (ReplyTo<T>, Reply<T>) {
-    let shared = Arc::new(Mutex::new(State::Waiting(None)));
+    let shared = Arc::new(SpinLock::new(State::Waiting(None)));
     (ReplyTo(Some(Arc::clone(&shared))), Reply(shared))
 }
 
@@ -31,11 +33,10 @@ enum State<T> {
     Taken,
 }
 
-type Shared<T> = Arc<Mutex<State<T>>>;
+type Shared<T> = Arc<SpinLock<State<T>>>;
 
-fn lock<T>(shared: &Mutex<State<T>>) -> MutexGuard<'_, State<T>> {
-    // Nothing runs under this lock that could panic halfway.
-    shared.lock().unwrap_or_else(PoisonError::into_inner)
+fn lock<T>(shared: &SpinLock<State<T>>) -> SpinLockGuard<'_, State<T>> {
+    shared.lock()
 }
 
 /// The answering end: answers once, or, dropped unanswered, tells the
@@ -62,7 +63,7 @@ impl<T> Drop for ReplyTo<T> {
 }
 
 /// Puts the outcome in and wakes the caller, outside the lock.
-fn settle<T>(shared: &Mutex<State<T>>, outcome: State<T>) {
+fn settle<T>(shared: &SpinLock<State<T>>, outcome: State<T>) {
     let previous = mem::replace(&mut *lock(shared), outcome);
     if let State::Waiting(Some(waker)) = previous {
         waker.wake();

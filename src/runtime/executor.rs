@@ -438,10 +438,13 @@ impl Shared {
             self.push_shared(runnable);
             return;
         };
+        // Whether this worker held no task before: see the end.
+        let mut held_none = true;
         let displaced = if yielded && LINGERING.with(|lingering| lingering.replace(false)) {
             let worker = &self.workers[index];
             let now = worker.ticks.load(Relaxed);
             let mut held = worker.held();
+            held_none = held.len() == 0;
             held.lingering.push_back((now, runnable));
             self.hand_over(index, &mut held);
             None
@@ -459,6 +462,20 @@ impl Shared {
         // A held task wakes nobody, unless every sleeping worker sleeps
         // without watching the held tasks: one must, in case this worker's
         // current task never yields (see `sleep`).
+        //
+        // A task that lingers yields right after this, and skips the look
+        // if this worker held tasks already: the look made when the count
+        // left 0 still holds (a watcher that sees held tasks at every nap
+        // watches on, and that look's fence made the count visible to every
+        // later one). Between two actors that answer each other every
+        // message lingers, and this fence was a sixth of this function.
+        // A task woken into the next slot always looks: the sleeping worker
+        // woken there is how a burst of requests from one task spreads over
+        // the cores (without it, the peers' ask_concurrent ran on one core
+        // and lost a third).
+        if !held_none {
+            return;
+        }
         fence(SeqCst);
         if self.watchers.load(SeqCst) == 0 {
             self.wake_one();

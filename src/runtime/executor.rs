@@ -351,19 +351,8 @@ impl Executor {
         self.shared.schedule(Work::Job(job), false);
     }
 
-    /// Spawns `task` and polls it right away on this thread: for a
-    /// [`Job`], which runs on a worker. Later wake-ups schedule it as any
-    /// other task.
-    pub(crate) fn spawn_here(&self, task: impl Future<Output = ()> + Send + 'static) {
-        self.task(task).run();
-    }
-
     fn task(&self, task: impl Future<Output = ()> + Send + 'static) -> Runnable {
-        let (runnable, task) = Builder::new()
-            .metadata(Arc::clone(&self.shared))
-            .spawn(move |_| task, WithInfo(schedule_task));
-        task.detach();
-        runnable
+        new_task(&self.shared, task)
     }
 
     /// Spawns a task that wakes every worker once `event` completes, so
@@ -389,6 +378,28 @@ impl Drop for Executor {
                 drop(runnable);
             }
         }
+    }
+}
+
+/// A task of `pool`, not scheduled yet.
+fn new_task(pool: &Arc<Shared>, task: impl Future<Output = ()> + Send + 'static) -> Runnable {
+    let (runnable, task) = Builder::new()
+        .metadata(Arc::clone(pool))
+        .spawn(move |_| task, WithInfo(schedule_task));
+    task.detach();
+    runnable
+}
+
+/// Spawns `task` on the pool of the worker thread this is, and polls it
+/// right away: for a [`Job`], which a worker runs. Later wake-ups schedule
+/// it as any other task. The pool is the worker's, so the caller needs no
+/// handle to it (a job's slot reaches its system only through a weak
+/// reference, upgraded once, which the task keeps). Off the workers, where
+/// no job runs, `task` is dropped unpolled.
+pub(crate) fn spawn_here(task: impl Future<Output = ()> + Send + 'static) {
+    let runnable = WORKER.with_borrow(|here| here.as_ref().map(|(pool, _)| new_task(pool, task)));
+    if let Some(runnable) = runnable {
+        runnable.run();
     }
 }
 
@@ -901,16 +912,14 @@ mod tests {
     /// thread that polled it first and the one that finished it, after it
     /// waited for a wake-up from elsewhere.
     struct Starting {
-        executor: std::sync::Weak<Executor>,
         sent: Mutex<Option<mpsc::Sender<(String, String)>>>,
     }
 
     impl Job for Starting {
         fn start(self: Arc<Self>) {
-            let executor = self.executor.upgrade().expect("the pool lives");
             let sent = self.sent.lock().unwrap().take().expect("started once");
             let first = thread::current().name().map(str::to_owned);
-            executor.spawn_here(async move {
+            spawn_here(async move {
                 let polled = thread::current().name().unwrap_or_default().to_owned();
                 // Pending once, woken by another thread: the task then runs
                 // as any other task.
@@ -929,7 +938,6 @@ mod tests {
         let seen = reports(2, 2, |executor, sent| {
             for _ in 0..2 {
                 executor.queue_job(Arc::new(Starting {
-                    executor: Arc::downgrade(executor),
                     sent: Mutex::new(Some(sent.clone())),
                 }));
             }

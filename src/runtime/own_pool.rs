@@ -49,12 +49,6 @@ impl Runtime {
         self.executor.queue_job(job);
     }
 
-    /// Spawns `task` and polls it right away on this thread; for a [`Job`]
-    /// starting on a worker (the workers run already).
-    pub(crate) fn spawn_here(&self, task: impl Future<Output = ()> + Send + 'static) {
-        self.executor.spawn_here(task);
-    }
-
     /// Whether a thread blocking on one of this system's futures could
     /// stall it. Never for the pool itself, since no caller's thread is one
     /// of its workers (handlers are refused before this); with the `tokio`

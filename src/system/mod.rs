@@ -53,7 +53,7 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
 use crate::padded::Padded;
-use crate::runtime::{Home, Runtime};
+use crate::runtime::{self, Home, Runtime};
 use crate::statistics::Statistics;
 use crate::{Acteur, Actor, Error, Service};
 use actors::{ActorType, ActorTypeControl, RoomWait};
@@ -212,15 +212,20 @@ impl System {
         self.runtime.spawn(self.counted(context, task));
     }
 
-    /// As [`System::spawn_counted`], but spawns `task` on this thread and
-    /// polls it at once: for a job that starts a task on the worker that
-    /// took it (see `runtime::Job`).
-    pub(crate) fn spawn_counted_here(
-        &self,
-        context: TaskContext,
-        task: impl Future<Output = ()> + Send + 'static,
+    /// As [`System::spawn_counted`], but spawns the task `make` returns on
+    /// this thread and polls it at once: for a job that starts a task on
+    /// the worker that took it (see `runtime::Job`). The task gets the
+    /// system, not a clone of it: every clone and drop is an atomic write
+    /// to a count that all cores share, and a flood of activations makes
+    /// them all at once.
+    pub(crate) fn spawn_counted_here<F: Future<Output = ()> + Send + 'static>(
+        self: Arc<Self>,
+        mut context: TaskContext,
+        make: impl FnOnce(Arc<System>) -> F,
     ) {
-        self.runtime.spawn_here(self.counted(context, task));
+        context.system = self.address();
+        let lifecycle = self.lifecycle.clone();
+        runtime::spawn_here(SystemTask::new(make(self), context, lifecycle));
     }
 
     /// `task` as this system's counted task, with `context`.

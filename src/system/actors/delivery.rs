@@ -3,7 +3,7 @@
 //! in a full mailbox. Starts the drain task when the slot had none.
 
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 use super::ActorType;
 use super::slot::{Pushed, Slot};
@@ -134,7 +134,7 @@ impl<A: Actor> ActorType<A> {
         let slot = self
             .slots
             .entry(id.clone())
-            .or_insert_with(|| Arc::new(Slot::new(id.clone(), Arc::downgrade(self))));
+            .or_insert_with(|| Arc::new(Slot::new(id.clone(), Weak::clone(&self.system))));
         self.deliver_to(system, &slot, id, envelope)
     }
 

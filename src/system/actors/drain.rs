@@ -25,17 +25,19 @@ use crate::system::tasks::panics::{catch, catch_sync};
 use crate::{Acteur, Actor, ActorAssistant, Error};
 
 /// Runs until the slot is idle or retired. The caller counted this task.
-pub(crate) async fn drain<A: Actor>(
-    system: Arc<System>,
-    actors: Arc<ActorType<A>>,
-    slot: Arc<Slot<A>>,
-) {
+pub(crate) async fn drain<A: Actor>(system: Arc<System>, slot: Arc<Slot<A>>) {
     // The assistant holds the system and the slot (which holds the ID) for
     // the whole task; they are borrowed from it rather than cloned (each
     // clone of an `Arc` is an atomic write, and this runs for every actor
-    // that wakes up).
+    // that wakes up), and so is the type's machinery, from the system,
+    // which holds it as long as it lives.
     let assistant = ActorAssistant::new(Acteur::from_system(system), slot);
     let (system, id, slot) = (assistant.system(), assistant.id(), assistant.slot());
+    // Registered before the slot was made, and never removed while the
+    // system lives: always found.
+    let Some(actors) = system.actors.get::<ActorType<A>>() else {
+        return;
+    };
     // The activation this task holds, its last memory estimate, and the
     // panics in a row so far.
     let Resumed {

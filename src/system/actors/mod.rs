@@ -222,19 +222,15 @@ impl<A: Actor> ActorType<A> {
 /// queue (see `runtime::Job`).
 impl<A: Actor> Job for Slot<A> {
     fn start(self: Arc<Self>) {
-        // Both live while the system does; once it is gone, so is the work.
-        let Some(actors) = self.actor_type() else {
-            return;
-        };
-        let Some(system) = actors.system.upgrade() else {
+        // Once the system is gone, so is the work.
+        let Some(system) = self.system() else {
             return;
         };
         let context = TaskContext {
             waiter: Some(slot_waiter(&self)),
             ..TaskContext::default()
         };
-        let task = drain(system.clone(), actors, self);
-        system.spawn_counted_here(context, task);
+        system.spawn_counted_here(context, |system| drain(system, self));
     }
 }
 

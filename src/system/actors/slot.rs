@@ -3,7 +3,7 @@
 //!
 //! An idle actor is nothing but a slot: no task, no timer. A message to a
 //! slot that has no drain task schedules one: the slot itself goes on a
-//! worker's queue (it knows its ID and its type), and the worker that takes
+//! worker's queue (it knows its ID and its system), and the worker that takes
 //! it spawns the task there (`runtime::Job`), so the sender allocates
 //! nothing and the task is freed where it was allocated. The drain task takes the
 //! activation out, handles messages one by one and puts the activation back
@@ -16,7 +16,6 @@ use std::time::{Duration, Instant};
 
 use event_listener::Event;
 
-use super::ActorType;
 use crate::spin_lock::{SpinLock, SpinLockGuard};
 use crate::system::System;
 use crate::system::actors::mailbox::Mailbox;
@@ -29,9 +28,12 @@ pub(crate) struct Slot<A: Actor> {
     /// The actor's ID: the drain task and the assistant read it here, so
     /// that a wake-up carries nothing but the slot (see `mod.rs`).
     id: A::Id,
-    /// The type's machinery, to start the drain task from the slot alone;
-    /// weak, since the type's map holds the slot.
-    actors: Weak<ActorType<A>>,
+    /// The system, to start the drain task from the slot alone (it finds
+    /// the type's machinery there); weak, since the system holds the type,
+    /// whose map holds the slot. The system rather than the type: a drain
+    /// task started holds one strong reference, to the system, and every
+    /// one of them changes that count, shared by all cores.
+    system: Weak<System>,
     state: SpinLock<SlotState<A>>,
     /// While the activation is idle here (no drain task, nothing queued):
     /// the [`stamp`] of when it went idle; otherwise 0. Written under the
@@ -129,10 +131,10 @@ pub(crate) enum Pushed<A: Actor> {
 }
 
 impl<A: Actor> Slot<A> {
-    pub(crate) fn new(id: A::Id, actors: Weak<ActorType<A>>) -> Self {
+    pub(crate) fn new(id: A::Id, system: Weak<System>) -> Self {
         Slot {
             id,
-            actors,
+            system,
             idle_stamp: AtomicU64::new(0),
             room: Event::new(),
             stop_requested: AtomicBool::new(false),
@@ -159,10 +161,9 @@ impl<A: Actor> Slot<A> {
         &self.id
     }
 
-    /// The machinery of the slot's actor type, unless it is gone (its
-    /// system was dropped).
-    pub(crate) fn actor_type(&self) -> Option<Arc<ActorType<A>>> {
-        self.actors.upgrade()
+    /// The system of the slot, unless it is gone (dropped).
+    pub(crate) fn system(&self) -> Option<Arc<System>> {
+        self.system.upgrade()
     }
 
     fn lock(&self) -> SpinLockGuard<'_, SlotState<A>> {

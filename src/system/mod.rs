@@ -215,17 +215,17 @@ impl System {
     /// As [`System::spawn_counted`], but spawns the task `make` returns on
     /// this thread and polls it at once: for a job that starts a task on
     /// the worker that took it (see `runtime::Job`). The task gets the
-    /// system, not a clone of it: every clone and drop is an atomic write
-    /// to a count that all cores share, and a flood of activations makes
-    /// them all at once.
-    pub(crate) fn spawn_counted_here<F: Future<Output = ()> + Send + 'static>(
+    /// system, not a clone of it, and uncounts itself when it is dropped,
+    /// ended or not ([`SystemTask::counting_itself`]): every clone and drop
+    /// of a shared reference is an atomic write to a count that all cores
+    /// share, and a flood of activations makes them all at once.
+    pub(crate) fn spawn_self_counted_here<F: Future<Output = ()> + Send + 'static>(
         self: Arc<Self>,
         mut context: TaskContext,
         make: impl FnOnce(Arc<System>) -> F,
     ) {
         context.system = self.address();
-        let lifecycle = self.lifecycle.clone();
-        runtime::spawn_here(SystemTask::new(make(self), context, lifecycle));
+        runtime::spawn_here(SystemTask::counting_itself(make(self), context));
     }
 
     /// `task` as this system's counted task, with `context`.

@@ -24,14 +24,37 @@ use crate::system::lifecycle::Lifecycle;
 use crate::system::tasks::panics::{catch, catch_sync};
 use crate::{Acteur, Actor, ActorAssistant, Error};
 
-/// Runs until the slot is idle or retired. The caller counted this task.
-pub(crate) async fn drain<A: Actor>(system: Arc<System>, slot: Arc<Slot<A>>) {
+/// What a drain task holds for its whole life: the assistant of its
+/// actor, which holds the system and the slot. Dropped with the task, ended
+/// or not, it uncounts the task (see `SystemTask::counting_itself`).
+pub(crate) struct Drainer<A: Actor> {
+    assistant: ActorAssistant<A>,
+}
+
+impl<A: Actor> Drainer<A> {
+    /// For the drain task of `slot`, counted already.
+    pub(crate) fn new(system: Arc<System>, slot: Arc<Slot<A>>) -> Self {
+        Drainer {
+            assistant: ActorAssistant::new(Acteur::from_system(system), slot),
+        }
+    }
+}
+
+impl<A: Actor> Drop for Drainer<A> {
+    fn drop(&mut self) {
+        self.assistant.system().lifecycle.task_finished();
+    }
+}
+
+/// Runs until the slot is idle or retired. The caller counted this task;
+/// `drainer` uncounts it.
+pub(crate) async fn drain<A: Actor>(drainer: Drainer<A>) {
     // The assistant holds the system and the slot (which holds the ID) for
     // the whole task; they are borrowed from it rather than cloned (each
     // clone of an `Arc` is an atomic write, and this runs for every actor
     // that wakes up), and so is the type's machinery, from the system,
     // which holds it as long as it lives.
-    let assistant = ActorAssistant::new(Acteur::from_system(system), slot);
+    let assistant = &drainer.assistant;
     let (system, id, slot) = (assistant.system(), assistant.id(), assistant.slot());
     // Registered before the slot was made, and never removed while the
     // system lives: always found.
@@ -111,7 +134,7 @@ pub(crate) async fn drain<A: Actor>(system: Arc<System>, slot: Arc<Slot<A>>) {
                     // The calls waiting for this message wait for `activate`
                     // too (the handler gets them from its envelope).
                     let chain = envelope.chain().cloned();
-                    let activation = activate(system, &actors, id, slot, &assistant);
+                    let activation = activate(system, &actors, id, slot, assistant);
                     // In a block of its own, which ends before the evictions
                     // are awaited: nothing of the outcome then stays in every
                     // drain task's future.
@@ -158,7 +181,7 @@ pub(crate) async fn drain<A: Actor>(system: Arc<System>, slot: Arc<Slot<A>>) {
                 };
                 let message = envelope.message_type();
                 let handler =
-                    handler_span::actor::<A>(id, message, envelope.handle(current, &assistant));
+                    handler_span::actor::<A>(id, message, envelope.handle(current, assistant));
                 // In a block that ends before the evictions are awaited: the
                 // outcome then takes no room in every drain task's future.
                 let evictions = {
@@ -210,7 +233,7 @@ pub(crate) async fn drain<A: Actor>(system: Arc<System>, slot: Arc<Slot<A>>) {
                     // the user's own `deactivate` future, of any size, which
                     // every drain task would otherwise carry.
                     Box::pin(deactivate(
-                        system, &actors, &assistant, current, memory, reason,
+                        system, &actors, assistant, current, memory, reason,
                     ))
                     .await;
                     memory = 0;

@@ -42,7 +42,7 @@ use crate::system::limits::evictor::{Candidate, Evictor};
 use crate::system::persistence::{Persisted, StoreHandle};
 use crate::system::tasks::context::TaskContext;
 use crate::{Actor, ActorConfiguration, Error};
-use drain::drain;
+use drain::{Drainer, drain};
 use slot::Slot;
 use statistics::Counters;
 use waiter::slot_waiter;
@@ -230,7 +230,7 @@ impl<A: Actor> Job for Slot<A> {
             waiter: Some(slot_waiter(&self)),
             ..TaskContext::default()
         };
-        system.spawn_counted_here(context, |system| drain(system, self));
+        system.spawn_self_counted_here(context, |system| drain(Drainer::new(system, self)));
     }
 }
 

@@ -20,24 +20,35 @@ use crate::system::lifecycle::Lifecycle;
 use crate::system::tasks::context::{self, TaskContext};
 use crate::system::tasks::panics::panic_message;
 
-// `lifecycle` is taken when the task ends, to uncount it exactly once.
+// `count` is taken when the task ends, to uncount it exactly once.
 pin_project! {
     /// A spawned task; see the module documentation.
     pub(crate) struct SystemTask<F> {
         #[pin]
         task: F,
         context: TaskContext,
-        lifecycle: Option<Arc<Lifecycle>>,
+        count: Count,
     }
     // A task dropped before it ended (its executor went away with tasks
     // still queued) is uncounted too, or shutdown would wait for it forever.
     impl<F> PinnedDrop for SystemTask<F> {
         fn drop(this: Pin<&mut Self>) {
-            if let Some(lifecycle) = this.project().lifecycle.take() {
+            if let Count::Here(lifecycle) = std::mem::replace(this.project().count, Count::Ended) {
                 lifecycle.task_finished();
             }
         }
     }
+}
+
+/// Who uncounts a task when it ends.
+enum Count {
+    /// The [`SystemTask`], with this.
+    Here(Arc<Lifecycle>),
+    /// The task's future, which holds the system: dropped, ended or not, it
+    /// uncounts itself (a drain task: see `SystemTask::counting_itself`).
+    InTheTask,
+    /// Nobody any more: it ended.
+    Ended,
 }
 
 impl<F: Future<Output = ()>> SystemTask<F> {
@@ -47,7 +58,19 @@ impl<F: Future<Output = ()>> SystemTask<F> {
         SystemTask {
             task,
             context,
-            lifecycle: Some(lifecycle),
+            count: Count::Here(lifecycle),
+        }
+    }
+
+    /// As [`SystemTask::new`], for a `task` that uncounts itself when it is
+    /// dropped, whether it ended or not. It holds the system anyway; a
+    /// reference to the lifecycle here would be one more count changed
+    /// twice per task, shared by every core.
+    pub(crate) fn counting_itself(task: F, context: TaskContext) -> Self {
+        SystemTask {
+            task,
+            context,
+            count: Count::InTheTask,
         }
     }
 }
@@ -57,10 +80,10 @@ impl<F: Future<Output = ()>> Future for SystemTask<F> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.project();
-        let Some(lifecycle) = this.lifecycle.as_ref() else {
-            // Ended already; polled again only by mistake.
+        if let Count::Ended = this.count {
+            // Polled again only by mistake.
             return Poll::Ready(());
-        };
+        }
         let task = this.task;
         // Our tasks contain user code in `catch` already; this catches a
         // panic of our own, which must not take the worker thread down.
@@ -75,8 +98,9 @@ impl<F: Future<Output = ()>> Future for SystemTask<F> {
                 panic_message(&*payload)
             ),
         }
-        lifecycle.task_finished();
-        *this.lifecycle = None;
+        if let Count::Here(lifecycle) = std::mem::replace(this.count, Count::Ended) {
+            lifecycle.task_finished();
+        }
         Poll::Ready(())
     }
 }

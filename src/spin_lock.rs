@@ -15,7 +15,10 @@
 //!
 //! A thread that finds the lock taken spins; should the holder have been
 //! preempted (more threads than cores), spinning would only burn the time
-//! the holder needs, so the waiter yields its thread now and then.
+//! the holder needs, so the waiter yields its thread now and then. The one
+//! long stretch under such a lock is rare: when senders wait for room in a
+//! full mailbox, the drain task tells them under the slot's lock, and a
+//! wake-up may then wake a sleeping worker, a system call.
 
 use std::cell::Cell;
 

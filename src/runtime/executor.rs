@@ -342,17 +342,13 @@ impl Executor {
 
     /// Runs `task` on the workers.
     pub(crate) fn spawn(&self, task: impl Future<Output = ()> + Send + 'static) {
-        self.task(task).schedule();
+        new_task(&self.shared, task).schedule();
     }
 
     /// Runs `job` on the workers: it spawns its task where it is taken
     /// (see [`Work`]).
     pub(crate) fn queue_job(&self, job: Arc<dyn Job>) {
         self.shared.schedule(Work::Job(job), false);
-    }
-
-    fn task(&self, task: impl Future<Output = ()> + Send + 'static) -> Runnable {
-        new_task(&self.shared, task)
     }
 
     /// Spawns a task that wakes every worker once `event` completes, so
@@ -478,8 +474,9 @@ impl Shared {
         // if this worker held tasks already: the look made when the count
         // left 0 still holds (a watcher that sees held tasks at every nap
         // watches on, and that look's fence made the count visible to every
-        // later one). Between two actors that answer each other every
-        // message lingers, and this fence was a sixth of this function.
+        // later one; model: `tests/models/held_watch.rs`). Between two
+        // actors that answer each other every message lingers, and this
+        // fence was a sixth of this function.
         // A task woken into the next slot always looks: the sleeping worker
         // woken there is how a burst of requests from one task spreads over
         // the cores (without it, the peers' ask_concurrent ran on one core

@@ -21,9 +21,7 @@ use std::pin::Pin;
 use std::thread;
 use std::time::Duration;
 
-pub(crate) use executor::Job;
-pub(crate) use executor::{messages_out, note_message_out};
-pub(crate) use executor::{spawn_here, worker_index};
+pub(crate) use executor::{Job, messages_out, note_message_out, spawn_here, worker_index};
 pub(crate) use own_pool::{Runtime, linger, may_linger};
 
 /// What the runtime needs to know of its system's life: when it has

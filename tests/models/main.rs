@@ -11,6 +11,7 @@
 //! protocols"). Each file names the code it copies.
 
 mod deadline_sweeper;
+mod held_watch;
 mod lifecycle;
 mod save_pipeline;
 mod slot_room;

@@ -14,7 +14,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
-use crate::spin_lock::{SpinLock, SpinLockGuard};
+use crate::spin_lock::SpinLock;
 
 /// A new channel: where the answer goes, and where the caller waits for it.
 pub(crate) fn channel<T>() -> (ReplyTo<T>, Reply<T>) {
@@ -34,10 +34,6 @@ enum State<T> {
 }
 
 type Shared<T> = Arc<SpinLock<State<T>>>;
-
-fn lock<T>(shared: &SpinLock<State<T>>) -> SpinLockGuard<'_, State<T>> {
-    shared.lock()
-}
 
 /// The answering end: answers once, or, dropped unanswered, tells the
 /// caller so.
@@ -64,7 +60,7 @@ impl<T> Drop for ReplyTo<T> {
 
 /// Puts the outcome in and wakes the caller, outside the lock.
 fn settle<T>(shared: &SpinLock<State<T>>, outcome: State<T>) {
-    let previous = mem::replace(&mut *lock(shared), outcome);
+    let previous = mem::replace(&mut *shared.lock(), outcome);
     if let State::Waiting(Some(waker)) = previous {
         waker.wake();
     }
@@ -78,7 +74,7 @@ impl<T> Future for Reply<T> {
     type Output = Option<T>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
-        let mut state = lock(&self.0);
+        let mut state = self.0.lock();
         let replaced = match &mut *state {
             State::Waiting(Some(waker)) if waker.will_wake(cx.waker()) => return Poll::Pending,
             State::Waiting(waker) => waker.replace(cx.waker().clone()),

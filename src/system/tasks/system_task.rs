@@ -33,9 +33,7 @@ pin_project! {
     // still queued) is uncounted too, or shutdown would wait for it forever.
     impl<F> PinnedDrop for SystemTask<F> {
         fn drop(this: Pin<&mut Self>) {
-            if let Count::Here(lifecycle) = std::mem::replace(this.project().count, Count::Ended) {
-                lifecycle.task_finished();
-            }
+            this.project().count.finish();
         }
     }
 }
@@ -49,6 +47,16 @@ enum Count {
     InTheTask,
     /// Nobody any more: it ended.
     Ended,
+}
+
+impl Count {
+    /// The task ended (or is dropped): uncounts it if this is who does,
+    /// exactly once.
+    fn finish(&mut self) {
+        if let Count::Here(lifecycle) = std::mem::replace(self, Count::Ended) {
+            lifecycle.task_finished();
+        }
+    }
 }
 
 impl<F: Future<Output = ()>> SystemTask<F> {
@@ -98,9 +106,7 @@ impl<F: Future<Output = ()>> Future for SystemTask<F> {
                 panic_message(&*payload)
             ),
         }
-        if let Count::Here(lifecycle) = std::mem::replace(this.count, Count::Ended) {
-            lifecycle.task_finished();
-        }
+        this.count.finish();
         Poll::Ready(())
     }
 }

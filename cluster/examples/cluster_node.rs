@@ -25,7 +25,10 @@
 //! epoch no newer than its own) and the actor's partition key still has its
 //! epoch, plus `/check/{cluster}/op/{id}/{op}` = E if absent. The write is
 //! abandoned at the node's fencing deadline. `--log` gets one JSON line per
-//! `activate`, `handle_start`, `handle_end` and `deactivate`.
+//! `activate`, `handle_start`, `handle_end` and `deactivate`. The cluster's
+//! own warnings and errors (a lease not renewed, a partition lost, a claim
+//! that failed) go to stderr, so that a test that drives nodes shows why
+//! one misbehaved.
 
 use std::fs::File;
 use std::io::{BufRead, Write};
@@ -287,6 +290,31 @@ fn arguments() -> Result<Arguments, String> {
     })
 }
 
+/// Writes the `log` records of warning level and above to stderr, one line
+/// each, with the process ID (several nodes share a terminal or a test's
+/// output).
+struct StderrLog;
+
+impl log::Log for StderrLog {
+    fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
+        metadata.level() <= log::Level::Warn
+    }
+
+    fn log(&self, record: &log::Record<'_>) {
+        if self.enabled(record.metadata()) {
+            eprintln!(
+                "cluster_node {}: {} {}: {}",
+                std::process::id(),
+                record.level(),
+                record.target(),
+                record.args()
+            );
+        }
+    }
+
+    fn flush(&self) {}
+}
+
 fn print(line: Value) {
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{line}");
@@ -319,6 +347,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
              --lease-ttl-ms N --partitions N --log PATH"
         )
     })?;
+    static STDERR_LOG: StderrLog = StderrLog;
+    if log::set_logger(&STDERR_LOG).is_ok() {
+        log::set_max_level(log::LevelFilter::Warn);
+    }
     let etcd = etcd_client::Client::connect([args.etcd.as_str()], None).await?;
     let shared = Arc::new(Shared {
         cluster_name: args.cluster.clone(),

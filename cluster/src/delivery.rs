@@ -38,7 +38,8 @@ use crate::wire::failure::Kind;
 use crate::wire::{Failure, Outcome, Request};
 
 /// How long a pump waits before it looks for an owner again, if the table
-/// does not change first.
+/// does not change first; also how long a lane waits before it sends again
+/// to a target that refused its messages or could not be reached.
 const RETRY_PAUSE: Duration = Duration::from_millis(20);
 /// How often expired messages are looked for.
 pub(crate) const SWEEP_EVERY: Duration = Duration::from_millis(100);
@@ -78,6 +79,11 @@ struct Lane {
     /// only once nothing sent to the previous one is unsettled, so that no
     /// message overtakes an earlier one on another path.
     target: Option<Destination>,
+    /// The target that last refused a message or could not be reached, and
+    /// when: sent to again only after `RETRY_PAUSE`, so that a killed node
+    /// (until its lease ends) or one that no longer serves the partition
+    /// (until the table says so) is not asked again in a hot loop.
+    refused: Option<(Destination, Instant)>,
 }
 
 /// A target, as a lane compares them.
@@ -169,7 +175,7 @@ pub(crate) fn submit(node: &Arc<Node>, outgoing: Outgoing, answer: bool) -> Sett
                 node: peer_id,
                 address,
                 epoch,
-            } if lane.may_send_to(&Destination::Peer(peer_id.clone(), epoch)) => {
+            } if lane.may_send_to(&Destination::Peer(peer_id.clone(), epoch), now) => {
                 Some((peer_id, address, epoch))
             }
             _ => None,
@@ -196,14 +202,19 @@ pub(crate) fn submit(node: &Arc<Node>, outgoing: Outgoing, answer: bool) -> Sett
 }
 
 impl Lane {
-    /// True if the lane may send to `destination` now: it is where the
-    /// unsettled messages went, or none is unsettled.
-    fn may_send_to(&self, destination: &Destination) -> bool {
-        self.target.as_ref() == Some(destination)
-            || !self
-                .entries
-                .iter()
-                .any(|entry| matches!(entry.state, State::Sent { .. }))
+    /// True if the lane may send to `destination` at `now`: it is where the
+    /// unsettled messages went, or none is unsettled; and it did not refuse
+    /// a message (or could not be reached) within `RETRY_PAUSE`.
+    fn may_send_to(&self, destination: &Destination, now: Instant) -> bool {
+        let refused_lately = self.refused.as_ref().is_some_and(|(refused, at)| {
+            refused == destination && now.saturating_duration_since(*at) < RETRY_PAUSE
+        });
+        !refused_lately
+            && (self.target.as_ref() == Some(destination)
+                || !self
+                    .entries
+                    .iter()
+                    .any(|entry| matches!(entry.state, State::Sent { .. })))
     }
 
     /// Starts sending to `destination`, in a new generation if it is a new
@@ -308,7 +319,7 @@ fn take_back(node: &Arc<Node>, partition: u32, lane: &mut Lane, index: usize, ge
         }
     }
     lane.generation += 1;
-    lane.target = None;
+    lane.refused = lane.target.take().map(|target| (target, Instant::now()));
     if !lane.pumping {
         lane.pumping = true;
         node.runtime.spawn(pump(Arc::downgrade(node), partition));
@@ -348,7 +359,7 @@ async fn pump(node: Weak<Node>, partition: u32) {
                 let destination = Destination::Peer(peer_id, epoch);
                 let batch: Option<Vec<_>> = {
                     let mut lane = strong.lanes.lane(partition);
-                    if lane.may_send_to(&destination) {
+                    if lane.may_send_to(&destination, now) {
                         let generation = lane.send_to(destination);
                         let batch = lane
                             .entries
@@ -371,8 +382,9 @@ async fn pump(node: Weak<Node>, partition: u32) {
                             .collect();
                         Some(batch)
                     } else {
-                        // Messages sent elsewhere are still unsettled:
-                        // looked at again once they are.
+                        // Messages sent elsewhere are still unsettled, or
+                        // this target refused lately: looked at again
+                        // after a pause or a change of the table.
                         None
                     }
                 };
@@ -396,7 +408,7 @@ async fn send_here(node: &Arc<Node>, partition: u32) -> bool {
     loop {
         let (order, request, generation) = {
             let mut lane = node.lanes.lane(partition);
-            if !lane.may_send_to(&Destination::Here) {
+            if !lane.may_send_to(&Destination::Here, Instant::now()) {
                 return false;
             }
             let generation = lane.send_to(Destination::Here);
@@ -536,5 +548,30 @@ pub(crate) fn identity(node: &Node) -> Identity {
         cluster: node.config.name.clone(),
         node: node.id(),
         max_message_bytes: node.config.max_message_bytes,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn peer(name: &str) -> Destination {
+        Destination::Peer(Arc::from(name), 7)
+    }
+
+    #[test]
+    fn a_target_that_refused_is_sent_to_again_only_after_the_pause() {
+        let now = Instant::now();
+        let mut lane = Lane::default();
+        lane.send_to(peer("a"));
+        assert!(lane.may_send_to(&peer("a"), now));
+        // What `take_back` leaves: "a" refused at `now`.
+        lane.refused = lane.target.take().map(|target| (target, now));
+        assert!(!lane.may_send_to(&peer("a"), now));
+        assert!(!lane.may_send_to(&peer("a"), now + RETRY_PAUSE / 2));
+        assert!(lane.may_send_to(&peer("a"), now + RETRY_PAUSE));
+        // Another target (the table moved on) is sent to at once.
+        assert!(lane.may_send_to(&peer("b"), now));
+        assert!(lane.may_send_to(&Destination::Here, now));
     }
 }

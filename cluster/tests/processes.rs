@@ -90,6 +90,12 @@ fn a_killed_node_s_actors_come_back_and_nothing_acknowledged_is_lost() {
             break;
         }
     }
+    // Every counter's time back, for the failure message.
+    let mut backs: Vec<_> = owners_of_killed
+        .iter()
+        .map(|id| (*id, back_after.get(id).copied()))
+        .collect();
+    backs.sort();
     assert!(
         !owners_of_killed.is_empty(),
         "the killed node served some counters"
@@ -100,7 +106,11 @@ fn a_killed_node_s_actors_come_back_and_nothing_acknowledged_is_lost() {
             .unwrap_or_else(|| panic!("counter {id} never came back"));
         assert!(
             *back <= Duration::from_millis(2 * TTL_MS),
-            "counter {id} answered again {back:?} after the kill (limit 2 x TTL)"
+            "counter {id} answered again {back:?} after the kill (limit 2 x TTL); the killed \
+             node's counters came back after {backs:?}; unavailable answers: {}; the nodes' \
+             warnings are on stderr and their events in {}",
+            unavailable.len(),
+            logs.display()
         );
     }
 

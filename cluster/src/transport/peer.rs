@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
@@ -20,6 +20,11 @@ const MAX_BATCH: usize = 512;
 const QUEUE: usize = 4096;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 const KEEP_ALIVE: Duration = Duration::from_secs(1);
+/// The least time between two connections opened to one peer. A killed
+/// node refuses connections at once, and every lane with a message for it
+/// asks for a connection until its lease ends: without this pause, each
+/// ask opened one, tens of thousands a second, and starved the machine.
+pub(crate) const RECONNECT_PAUSE: Duration = Duration::from_millis(100);
 
 /// Why a request got no outcome from its peer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,6 +44,8 @@ pub(crate) type Answer = Box<dyn FnOnce(Result<Outcome, Lost>) + Send>;
 pub(crate) struct Peer {
     queue: mpsc::Sender<(Request, Answer)>,
     alive: Arc<AtomicBool>,
+    /// When the connection was asked for.
+    opened_at: Instant,
 }
 
 impl Peer {
@@ -85,7 +92,8 @@ pub(crate) struct Identity {
 
 impl Peers {
     /// The connection to `node` at `address`, opened if there is none or
-    /// the last one failed.
+    /// the last one failed, but not within [`RECONNECT_PAUSE`] of the last
+    /// one's opening: a failed connection answers `NotSent` at once.
     pub(crate) fn get(
         &self,
         node: &Arc<str>,
@@ -93,19 +101,37 @@ impl Peers {
         identity: &Identity,
         runtime: &tokio::runtime::Handle,
     ) -> Arc<Peer> {
+        self.get_at(node, address, identity, runtime, Instant::now())
+    }
+
+    /// [`Peers::get`] at `now`.
+    fn get_at(
+        &self,
+        node: &Arc<str>,
+        address: SocketAddr,
+        identity: &Identity,
+        runtime: &tokio::runtime::Handle,
+        now: Instant,
+    ) -> Arc<Peer> {
         let mut connections = self
             .connections
             .lock()
             .unwrap_or_else(|poison| poison.into_inner());
         if let Some(peer) = connections.get(node) {
-            if peer.alive.load(Ordering::Acquire) {
+            if peer.alive.load(Ordering::Acquire)
+                || now.saturating_duration_since(peer.opened_at) < RECONNECT_PAUSE
+            {
                 return peer.clone();
             }
         }
         let (queue, requests) = mpsc::channel(QUEUE);
         let alive = Arc::new(AtomicBool::new(true));
         runtime.spawn(run(address, identity.clone(), requests, alive.clone()));
-        let peer = Arc::new(Peer { queue, alive });
+        let peer = Arc::new(Peer {
+            queue,
+            alive,
+            opened_at: now,
+        });
         connections.insert(node.clone(), peer.clone());
         peer
     }
@@ -249,4 +275,60 @@ async fn exchange(
         ended = writer => ended,
     };
     Err(ended)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An address nothing listens on: connections to it are refused.
+    fn refusing_address() -> SocketAddr {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap()
+    }
+
+    #[test]
+    fn a_refused_connection_is_not_opened_again_within_the_pause() {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let peers = Peers::default();
+        let node: Arc<str> = Arc::from("dead");
+        let address = refusing_address();
+        let identity = Identity {
+            cluster: "test".into(),
+            node: Arc::from("me"),
+            max_message_bytes: 1024,
+        };
+        let handle = runtime.handle();
+        let opened = Instant::now();
+        let first = peers.get_at(&node, address, &identity, handle, opened);
+        // Its connection is refused: the queued request was never sent.
+        let (told, outcome) = std::sync::mpsc::channel();
+        let answer: Answer = Box::new(move |outcome| {
+            let _ = told.send(outcome.err());
+        });
+        runtime.block_on(first.submit(Request::default(), answer));
+        assert_eq!(outcome.recv().unwrap(), Some(Lost::NotSent));
+        assert!(!first.alive.load(Ordering::Acquire));
+
+        let soon = peers.get_at(
+            &node,
+            address,
+            &identity,
+            handle,
+            opened + RECONNECT_PAUSE / 2,
+        );
+        assert!(
+            Arc::ptr_eq(&first, &soon),
+            "a connection was opened again within the pause"
+        );
+        let later = peers.get_at(&node, address, &identity, handle, opened + RECONNECT_PAUSE);
+        assert!(
+            !Arc::ptr_eq(&first, &later),
+            "no new connection after the pause"
+        );
+    }
 }

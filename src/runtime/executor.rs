@@ -171,7 +171,20 @@ struct Held {
     /// did: they run once the worker's queue is empty, or when overdue
     /// ([`MAX_LINGER_TICKS`]). Not stealable: another worker would take the
     /// task, and its data, away from the core where its counterpart runs.
-    lingering: VecDeque<(u64, Work)>,
+    lingering: VecDeque<Lingering>,
+}
+
+/// A lingering task and the worker's tick count when it lingered.
+///
+/// Laid out task first on purpose: the entry is built on the stack and
+/// copied into the queue, and as a `(tick, task)` tuple the copy read it
+/// back with a 16-byte load spanning its two smaller stores, which the CPU
+/// cannot forward (perf: a quarter of `Shared::schedule` in ping_pong,
+/// where every message lingers).
+#[repr(C)]
+struct Lingering {
+    work: Work,
+    since: u64,
 }
 
 impl Held {
@@ -452,7 +465,10 @@ impl Shared {
             let now = worker.ticks.load(Relaxed);
             let mut held = worker.held();
             held_none = held.len() == 0;
-            held.lingering.push_back((now, runnable));
+            held.lingering.push_back(Lingering {
+                work: runnable,
+                since: now,
+            });
             self.hand_over(index, &mut held);
             None
         } else if yielded {
@@ -507,8 +523,8 @@ impl Shared {
         {
             return;
         }
-        if let Some((_, oldest)) = held.lingering.pop_front() {
-            HANDED.set(Some(oldest));
+        if let Some(oldest) = held.lingering.pop_front() {
+            HANDED.set(Some(oldest.work));
         }
     }
 
@@ -601,10 +617,10 @@ impl Shared {
     fn held_task(&self, index: usize, ticks: u64, next_in_a_row: u32) -> HeldTask {
         let worker = &self.workers[index];
         let mut held = worker.held();
-        if let Some(&(at, _)) = held.lingering.front() {
-            if ticks.wrapping_sub(at) > MAX_LINGER_TICKS {
-                if let Some((_, overdue)) = held.lingering.pop_front() {
-                    return HeldTask::Lingered(overdue);
+        if let Some(oldest) = held.lingering.front() {
+            if ticks.wrapping_sub(oldest.since) > MAX_LINGER_TICKS {
+                if let Some(overdue) = held.lingering.pop_front() {
+                    return HeldTask::Lingered(overdue.work);
                 }
             }
         }
@@ -617,8 +633,8 @@ impl Shared {
                 return HeldTask::Next(next);
             }
             if !others_wait {
-                if let Some((_, lingered)) = held.lingering.pop_front() {
-                    return HeldTask::Lingered(lingered);
+                if let Some(lingered) = held.lingering.pop_front() {
+                    return HeldTask::Lingered(lingered.work);
                 }
             }
             return HeldTask::None;
@@ -645,8 +661,8 @@ impl Shared {
         if let Some(runnable) = pop(&self.injected) {
             return Some(runnable);
         }
-        if let Some((_, runnable)) = self.workers[index].held().lingering.pop_front() {
-            return Some(runnable);
+        if let Some(lingered) = self.workers[index].held().lingering.pop_front() {
+            return Some(lingered.work);
         }
         self.steal(index)
     }
@@ -737,7 +753,7 @@ impl Shared {
                     .next
                     .take()
                     .into_iter()
-                    .chain(held.lingering.drain(..).map(|(_, runnable)| runnable))
+                    .chain(held.lingering.drain(..).map(|lingered| lingered.work))
                     .collect();
                 drop(held);
                 for stuck in stuck {

@@ -3,12 +3,12 @@
 //! the type's `idle_timeout`. No timer is armed on the hot path.
 
 use std::sync::{Arc, Weak};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::ActorType;
 use crate::Actor;
 use crate::system::System;
-use crate::system::clock::stamp;
+use crate::system::clock;
 use crate::system::lifecycle::Lifecycle;
 
 impl<A: Actor> ActorType<A> {
@@ -27,7 +27,7 @@ impl<A: Actor> ActorType<A> {
             let Some(system) = system.upgrade() else {
                 return;
             };
-            let now = stamp(Instant::now());
+            let now = clock::now();
             // Only the expired slots are collected: with millions of idle
             // actors, copying the whole map on every sweep would cost more
             // than the actors themselves.

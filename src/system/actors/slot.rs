@@ -12,7 +12,7 @@
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Weak};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use event_listener::Event;
 
@@ -20,7 +20,7 @@ use crate::spin_lock::{SpinLock, SpinLockGuard};
 use crate::system::System;
 use crate::system::actors::mailbox::Mailbox;
 use crate::system::calls::envelope::ActorEnvelope;
-use crate::system::clock::stamp;
+use crate::system::clock;
 use crate::system::lifecycle::{Lifecycle, Phase};
 use crate::{Actor, DeactivationReason};
 
@@ -36,7 +36,9 @@ pub(crate) struct Slot<A: Actor> {
     system: Weak<System>,
     state: SpinLock<SlotState<A>>,
     /// While the activation is idle here (no drain task, nothing queued):
-    /// the [`stamp`] of when it went idle; otherwise 0. Written under the
+    /// the [`clock`] stamp of when it went idle, precise: evictions take
+    /// the least recently used first, and actors used microseconds apart
+    /// must not tie (a coarse stamp made them); otherwise 0. Written under the
     /// lock with every such change, read without it by the idle sweeper and
     /// evictor scans, which visit every slot and should not take every lock.
     idle_stamp: AtomicU64,
@@ -73,7 +75,7 @@ struct SlotState<A: Actor> {
     // The three below are narrower than the values they stand for: a slot
     // is what every idle actor costs, and these keep it within 128 bytes.
     /// `ActorAssistant::keep_alive`: no idle timeout before this many whole
-    /// seconds after the [`stamp`] origin (rounded up); 0 if none.
+    /// seconds after the [`clock`]'s origin (rounded up); 0 if none.
     keep_alive_until: u32,
     /// The activation's last `memory_size` estimate while it is idle here
     /// (estimates are capped at `u32::MAX` bytes, see `estimate_memory`).
@@ -290,7 +292,7 @@ impl<A: Actor> Slot<A> {
     }
 
     /// For the idle sweeper: marks an activation idle for `timeout` or more
-    /// at `now` (a [`stamp`], taken once per sweep) as expired and schedules
+    /// at `now` (a [`clock`] stamp, taken once per sweep) as expired and schedules
     /// its drain task; true if the caller must spawn it.
     pub(crate) fn expire_if_idle(
         &self,
@@ -341,9 +343,8 @@ impl<A: Actor> Slot<A> {
     /// `ActorAssistant::keep_alive`: no idle timeout for `duration` from now.
     pub(crate) fn keep_alive(&self, duration: Duration) {
         // Too far to represent: as good as forever.
-        let until = Instant::now()
-            .checked_add(duration)
-            .map_or(u64::MAX, stamp)
+        let until = clock::after(clock::now(), duration)
+            .unwrap_or(u64::MAX)
             .div_ceil(NANOS_PER_SECOND);
         let until = u32::try_from(until).unwrap_or(u32::MAX);
         let mut state = self.lock();
@@ -438,7 +439,7 @@ impl<A: Actor> Slot<A> {
         // Idle since now, unless the drain task ran only for ticks: then
         // since when it went idle before them.
         if !std::mem::take(&mut state.ticking) || self.idle_stamp.load(Relaxed) == 0 {
-            self.idle_stamp.store(stamp(Instant::now()), Relaxed);
+            self.idle_stamp.store(clock::now(), Relaxed);
         }
         Step::Idle
     }

@@ -16,7 +16,7 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::task::{Context, Poll, Waker};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use event_listener::Event;
 use futures_lite::future;
@@ -24,7 +24,7 @@ use futures_lite::future;
 use crate::padded::Padded;
 use crate::runtime;
 use crate::system::System;
-use crate::system::clock::stamp;
+use crate::system::clock;
 use crate::system::lifecycle::Lifecycle;
 use crate::system::tasks::context::TaskContext;
 
@@ -34,7 +34,7 @@ const SHARDS: usize = 8;
 pub(crate) struct Deadlines {
     /// Each on lines of its own: threads write their shards at once.
     shards: [Padded<Mutex<Shard>>; SHARDS],
-    /// The [`stamp`] the sweeper sleeps until; `u64::MAX` while it scans,
+    /// The [`clock`] stamp the sweeper sleeps until; `u64::MAX` while it scans,
     /// sleeps until told, or runs not (a new deadline then tells it).
     sweeper_wakes_at: AtomicU64,
     sweeper_started: AtomicBool,
@@ -46,7 +46,8 @@ pub(crate) struct Deadlines {
 struct Shard {
     /// A waiting call's deadline, and its waker until the sweeper wakes it.
     /// A slot is freed only by its call, so a key is never reused early.
-    slots: Vec<Option<(Instant, Option<Waker>)>>,
+    /// Deadlines are [`clock`] stamps.
+    slots: Vec<Option<(u64, Option<Waker>)>>,
     free: Vec<usize>,
 }
 
@@ -89,7 +90,7 @@ impl Deadlines {
 
     /// Records that the task of `waker` waits until `at`; returns the key
     /// that [`Deadlines::forget`] takes. Starts the sweeper if none runs.
-    fn wait(&self, system: &Arc<System>, at: Instant, waker: &Waker) -> Key {
+    fn wait(&self, system: &Arc<System>, at: u64, waker: &Waker) -> Key {
         let shard_index = own_shard();
         let slot = {
             let mut shard = self.shard(shard_index);
@@ -118,7 +119,7 @@ impl Deadlines {
             } else {
                 self.sweeper_started.store(false, SeqCst);
             }
-        } else if stamp(at) < self.sweeper_wakes_at.load(SeqCst) {
+        } else if at < self.sweeper_wakes_at.load(SeqCst) {
             self.earlier.notify(1);
         }
         (shard_index, slot)
@@ -159,9 +160,9 @@ impl Deadlines {
 
     /// Takes the wakers of the calls due at `now`; returns them and the
     /// earliest deadline still ahead.
-    fn due(&self, now: Instant) -> (Vec<Waker>, Option<Instant>) {
+    fn due(&self, now: u64) -> (Vec<Waker>, Option<u64>) {
         let mut due = Vec::new();
-        let mut next: Option<Instant> = None;
+        let mut next: Option<u64> = None;
         for index in 0..SHARDS {
             let mut shard = self.shard(index);
             for (at, waker) in shard.slots.iter_mut().flatten() {
@@ -199,10 +200,10 @@ async fn sweep(weak: Weak<System>, lifecycle: Arc<Lifecycle>) {
         // While it scans, every new deadline tells it: one it has passed
         // would otherwise wait for its next wake-up.
         deadlines.sweeper_wakes_at.store(u64::MAX, SeqCst);
-        let (due, next) = deadlines.due(Instant::now());
+        let (due, next) = deadlines.due(clock::now());
         deadlines
             .sweeper_wakes_at
-            .store(next.map_or(u64::MAX, stamp), SeqCst);
+            .store(next.unwrap_or(u64::MAX), SeqCst);
         drop(system);
         for waker in due {
             waker.wake();
@@ -214,7 +215,7 @@ async fn sweep(weak: Weak<System>, lifecycle: Arc<Lifecycle>) {
                 return;
             };
             system.deadlines.sweeper_started.store(false, SeqCst);
-            let (due, next) = system.deadlines.due(Instant::now());
+            let (due, next) = system.deadlines.due(clock::now());
             for waker in due {
                 waker.wake();
             }
@@ -223,9 +224,7 @@ async fn sweep(weak: Weak<System>, lifecycle: Arc<Lifecycle>) {
             }
             continue;
         }
-        let sleep = next.map_or(Duration::MAX, |at| {
-            at.saturating_duration_since(Instant::now())
-        });
+        let sleep = next.map_or(Duration::MAX, |at| clock::until(at, clock::now()));
         if stopping {
             // Each call that ends now tells it (see `forget`).
             future::or(runtime::sleep(sleep), earlier).await;
@@ -241,13 +240,15 @@ async fn sweep(weak: Weak<System>, lifecycle: Arc<Lifecycle>) {
 /// Completes `timeout` after it is first polled; the timeout side of a
 /// call. Its clock starts at the first poll rather than when it is made:
 /// both happen in the same poll of the call (see `System::call`), and the
-/// clock is then read once instead of twice (a few dozen instructions on
-/// every call).
+/// clock is then read once instead of twice. That reading is the coarse
+/// [`clock::now_or_later`]: every call that waits takes it, and a timeout
+/// a few milliseconds late is fine where an early one is not.
 pub(crate) struct Expiry<'a> {
     system: &'a Arc<System>,
     timeout: Duration,
-    /// From the first poll: when it completes (`None`: never).
-    at: Option<Option<Instant>>,
+    /// From the first poll: the [`clock`] stamp when it completes (`None`:
+    /// never).
+    at: Option<Option<u64>>,
     /// Once registered: where its deadline and waker are in the table. The
     /// table keeps the only copy of the waker.
     key: Option<Key>,
@@ -272,7 +273,7 @@ impl Future for Expiry<'_> {
         let system = self.system;
         let at = match self.at {
             None => {
-                let at = Instant::now().checked_add(self.timeout);
+                let at = clock::after(clock::now_or_later(), self.timeout);
                 self.at = Some(at);
                 if self.timeout.is_zero() {
                     return Poll::Ready(());
@@ -284,7 +285,7 @@ impl Future for Expiry<'_> {
             }
             Some(None) => return Poll::Pending,
             Some(Some(at)) => {
-                if Instant::now() >= at {
+                if clock::now() >= at {
                     return Poll::Ready(());
                 }
                 at

@@ -19,14 +19,14 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use event_listener::Event;
 use futures_lite::future;
 
 use crate::Error;
 use crate::system::System;
-use crate::system::clock::stamp;
+use crate::system::clock;
 use crate::system::lifecycle::Lifecycle;
 use crate::system::tasks::context::TaskContext;
 use crate::timer::TimerShared;
@@ -44,7 +44,7 @@ pub(crate) trait Scheduled: Send {
     fn deliver(self: Box<Self>, system: &Arc<System>) -> Option<(Duration, Box<dyn Scheduled>)>;
 }
 
-/// An entry taken from the heap, with the [`stamp`] it was due at.
+/// An entry taken from the heap, with the [`clock`] stamp it was due at.
 type DueEntry = (u64, Box<dyn Scheduled>);
 
 /// One pending message, ordered by when it is due, then by when it was
@@ -87,7 +87,7 @@ const CLEAR_AT_LEAST: usize = 1_024;
 
 pub(crate) struct Timers {
     pending: Mutex<Pending>,
-    /// The [`stamp`] the sweeper sleeps until; `u64::MAX` while it sweeps or
+    /// The [`clock`] stamp the sweeper sleeps until; `u64::MAX` while it sweeps or
     /// sleeps until told.
     sweeper_wakes_at: AtomicU64,
     sweeper_started: AtomicBool,
@@ -120,11 +120,11 @@ impl Timers {
     ) -> Result<(), Error> {
         self.start_sweeper(system)?;
         // Too far to represent: as good as never.
-        let due = Instant::now().checked_add(delay).map_or(u64::MAX, stamp);
+        let due = clock::after(clock::now(), delay).unwrap_or(u64::MAX);
         self.insert(due, scheduled)
     }
 
-    /// Puts `scheduled` in the heap, due at the [`stamp`] `due`.
+    /// Puts `scheduled` in the heap, due at the [`clock`] stamp `due`.
     fn insert(&self, due: u64, scheduled: Box<dyn Scheduled>) -> Result<(), Error> {
         {
             let mut pending = self.lock();
@@ -229,7 +229,7 @@ async fn sweep(weak: Weak<System>, lifecycle: Arc<Lifecycle>) {
             return;
         }
         timers.sweeper_wakes_at.store(u64::MAX, SeqCst);
-        let (due, next) = timers.due(stamp(Instant::now()));
+        let (due, next) = timers.due(clock::now());
         timers.sweeper_wakes_at.store(next, SeqCst);
         for (was_due, scheduled) in due {
             if let Some((every, again)) = scheduled.deliver(&system) {
@@ -237,7 +237,7 @@ async fn sweep(weak: Weak<System>, lifecycle: Arc<Lifecycle>) {
                 // that a late sweep does not shift every later tick; a tick
                 // missed altogether is not made up.
                 let every = u64::try_from(every.as_nanos()).unwrap_or(u64::MAX).max(1);
-                let now = stamp(Instant::now());
+                let now = clock::now();
                 let mut next_due = was_due.saturating_add(every);
                 if next_due <= now {
                     next_due = now.saturating_add(every);
@@ -250,7 +250,7 @@ async fn sweep(weak: Weak<System>, lifecycle: Arc<Lifecycle>) {
         let sleep = if next == u64::MAX {
             Duration::MAX
         } else {
-            Duration::from_nanos(next.saturating_sub(stamp(Instant::now())))
+            clock::until(next, clock::now())
         };
         future::or(
             async {

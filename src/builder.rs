@@ -70,6 +70,9 @@ impl ActeurBuilder {
     /// The wait covers everything: waiting for room in a full mailbox, for
     /// a service to start, and for the handler. A message already queued
     /// when the time is up is still handled; only its answer is dropped.
+    /// The time is read from a coarse clock on Linux, cheaper on every
+    /// call: a call fails with [`Error::Timeout`](crate::Error::Timeout) at
+    /// its timeout or up to a few milliseconds (two kernel ticks) later.
     ///
     /// Zero is invalid: the built system then refuses every send and call
     /// with [`Error::InvalidConfiguration`](crate::Error::InvalidConfiguration) naming this field.

@@ -21,7 +21,7 @@
 //! - `tasks/`: the task context (what the current thread runs, for whom),
 //!   the system's own counted tasks, and catching panics.
 //! - `registry.rs`, `data.rs`, `clock.rs`, `system_limits.rs`, `id_map.rs`:
-//!   the registry by `TypeId`, the application data, the coarse clock, the
+//!   the registry by `TypeId`, the application data, the clock of stamps, the
 //!   builder's settings, the map keyed by actor ID and its hash.
 //!
 //! Imports go one way, from the top of this list down: `operations.rs`;

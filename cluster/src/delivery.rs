@@ -12,7 +12,10 @@
 //! it accepted is a prefix of what was sent. When a message is refused, it
 //! and every later one sent to that owner are sent again, in order, to the
 //! next owner: the order of one sender's messages to one actor holds across
-//! a hand-off. A message is sent again only when it certainly was not
+//! a hand-off. A target that refused a message, or could not be reached
+//! (a killed node, until its lease ends), is sent to again only after
+//! `RETRY_PAUSE`, and a new owner at once, so that nothing retries in a
+//! hot loop. A message is sent again only when it certainly was not
 //! queued, so it is never handled twice; an outcome lost after a message
 //! left is `Timeout`. A message that finds no owner within the cluster's
 //! `unavailable_wait` fails with `Unavailable` (not delivered).

@@ -690,7 +690,8 @@ impl Shared {
         let count = self.workers.len();
         for offset in 1..count {
             let victim = &self.workers[(index + offset) % count].queue;
-            if victim.len() < at_least {
+            // (`pop` itself looks whether the queue is empty.)
+            if at_least > 1 && victim.len() < at_least {
                 continue;
             }
             let Some(first) = pop(victim) else {

@@ -50,48 +50,34 @@ pub(crate) fn until(stamp: u64, now: u64) -> Duration {
 mod source {
     //! The monotonic clock through the vDSO (rustix, no `unsafe` here).
 
-    use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+    use std::sync::LazyLock;
 
     use rustix::time::{ClockId, Timespec, clock_getres, clock_gettime};
 
     fn nanos(time: Timespec) -> u64 {
         let seconds = u64::try_from(time.tv_sec).unwrap_or(0);
         let nanos = u64::try_from(time.tv_nsec).unwrap_or(0);
-        // Plus one: never 0.
-        seconds.saturating_mul(1_000_000_000).saturating_add(nanos) + 1
+        seconds.saturating_mul(1_000_000_000).saturating_add(nanos)
     }
 
     #[inline]
     pub(super) fn precise() -> u64 {
-        nanos(clock_gettime(ClockId::Monotonic))
+        // Plus one: never 0.
+        nanos(clock_gettime(ClockId::Monotonic)) + 1
     }
 
     #[inline]
     pub(super) fn coarse_upper_bound() -> u64 {
-        nanos(clock_gettime(ClockId::MonotonicCoarse)) + margin()
+        nanos(clock_gettime(ClockId::MonotonicCoarse)) + 1 + margin()
     }
 
-    /// What [`coarse_upper_bound`] adds to the coarse reading: twice the
-    /// resolution, since the tick that updates the coarse clock may itself
-    /// come a little late.
+    /// What [`coarse_upper_bound`] adds to the coarse reading: twice its
+    /// resolution (the kernel's tick, read once), since the tick that
+    /// updates the coarse clock may itself come a little late.
     pub(super) fn margin() -> u64 {
-        2 * resolution()
-    }
-
-    /// The coarse clock's resolution, read once (0: not read yet; the
-    /// kernel's tick, never 0 itself).
-    fn resolution() -> u64 {
-        static RESOLUTION: AtomicU64 = AtomicU64::new(0);
-        match RESOLUTION.load(Relaxed) {
-            0 => {
-                // Nanoseconds fit in an i64 for centuries; at least 1 ns.
-                let read = clock_getres(ClockId::MonotonicCoarse);
-                let resolution = (nanos(read) - 1).max(1);
-                RESOLUTION.store(resolution, Relaxed);
-                resolution
-            }
-            resolution => resolution,
-        }
+        static MARGIN: LazyLock<u64> =
+            LazyLock::new(|| 2 * nanos(clock_getres(ClockId::MonotonicCoarse)).max(1));
+        *MARGIN
     }
 }
 

@@ -3,9 +3,11 @@
 //! in a full mailbox. Starts the drain task when the slot had none.
 
 use std::future::Future;
+use std::ops::Deref;
 use std::sync::{Arc, Weak};
 
 use super::ActorType;
+use super::recent::{Place, keep};
 use super::slot::{Pushed, Slot};
 use super::waiter::{describe, slot_address};
 use crate::runtime;
@@ -102,6 +104,20 @@ impl<A: Actor> ActorType<A> {
         envelope: ActorEnvelope<A>,
         chain: Option<&Arc<Link>>,
     ) -> Delivery<A> {
+        // First the slot this thread sent to lately, if it is the ID's: only
+        // a message queued there ends here; anything else (a full mailbox,
+        // a refusal, a retired slot, a deadlock) is found out through the
+        // map, as if this had not been tried.
+        let mut place = Place::of(self, system, &id);
+        let envelope = match &mut place {
+            Some(place) => match place.push(system, &id, envelope, |slot, envelope| {
+                self.push_found(system, slot, envelope, chain)
+            }) {
+                Ok(()) => return Delivery::Queued,
+                Err(envelope) => envelope,
+            },
+            None => envelope,
+        };
         // The map's read guard is held while pushing, so the slot cannot
         // retire in between.
         if let Some(slot) = self.slots.get(&id) {
@@ -116,7 +132,7 @@ impl<A: Actor> ActorType<A> {
                     return Delivery::Refused { error, envelope };
                 }
             }
-            return self.deliver_to(system, &slot, id, envelope);
+            return self.deliver_to_guarded(system, slot, place, id, envelope);
         }
         // The check that counts is `Slot::push`'s, under the slot lock; this
         // one only avoids creating a slot for an ID after the system stopped.
@@ -135,7 +151,67 @@ impl<A: Actor> ActorType<A> {
             .slots
             .entry(id.clone())
             .or_insert_with(|| Arc::new(Slot::new(id.clone(), Weak::clone(&self.system))));
-        self.deliver_to(system, &slot, id, envelope)
+        self.deliver_to_guarded(system, slot, place, id, envelope)
+    }
+
+    /// [`ActorType::deliver_to`] the slot that `guarded`, a guard of the
+    /// map, holds; then keeps the slot at `place` if it wants it, once the
+    /// guard is dropped (keeping may drop the slot kept before, and with it
+    /// an ID, whose `Drop` is user code).
+    #[inline]
+    fn deliver_to_guarded(
+        self: &Arc<Self>,
+        system: &Arc<System>,
+        guarded: impl Deref<Target = Arc<Slot<A>>>,
+        place: Option<Place>,
+        id: A::Id,
+        envelope: ActorEnvelope<A>,
+    ) -> Delivery<A> {
+        let kept = place
+            .filter(Place::wants_slot)
+            .map(|place| (place, Arc::clone(&guarded)));
+        let delivery = self.deliver_to(system, &guarded, id, envelope);
+        drop(guarded);
+        keep(kept);
+        delivery
+    }
+
+    /// Queues `envelope` in `slot`, found without the map (`recent.rs`),
+    /// unless the chain waits on it or it does not take the message as it
+    /// is; then hands it back.
+    #[inline]
+    fn push_found(
+        &self,
+        system: &Arc<System>,
+        slot: &Arc<Slot<A>>,
+        envelope: ActorEnvelope<A>,
+        chain: Option<&Arc<Link>>,
+    ) -> Result<(), ActorEnvelope<A>> {
+        if chain.is_some_and(|chain| chain::waits_on(chain, slot_address(slot))) {
+            return Err(envelope);
+        }
+        match slot.push(envelope, false, self.capacity_for(slot), system) {
+            Pushed::Queued(spawn) => {
+                runtime::note_message_out();
+                if spawn {
+                    self.spawn_drain(system, slot.clone());
+                }
+                Ok(())
+            }
+            Pushed::Refused(envelope) | Pushed::Full(envelope) | Pushed::Retired(envelope) => {
+                Err(envelope)
+            }
+        }
+    }
+
+    /// The capacity `slot`'s mailbox has for the code running now: an
+    /// actor's message to itself never waits for room, as it would wait
+    /// for itself.
+    #[inline]
+    fn capacity_for(&self, slot: &Arc<Slot<A>>) -> Option<usize> {
+        self.mailbox_capacity.filter(|_| {
+            context::current().is_none_or(|current| current.actor() != slot_address(slot))
+        })
     }
 
     #[inline]
@@ -146,12 +222,7 @@ impl<A: Actor> ActorType<A> {
         id: A::Id,
         envelope: ActorEnvelope<A>,
     ) -> Delivery<A> {
-        // An actor's message to itself never waits for room: it would wait
-        // for itself.
-        let capacity = self.mailbox_capacity.filter(|_| {
-            context::current().is_none_or(|current| current.actor() != slot_address(slot))
-        });
-        match slot.push(envelope, false, capacity, system) {
+        match slot.push(envelope, false, self.capacity_for(slot), system) {
             Pushed::Queued(spawn) => {
                 runtime::note_message_out();
                 if spawn {
@@ -167,6 +238,12 @@ impl<A: Actor> ActorType<A> {
                 id,
                 envelope,
                 slot: slot.clone(),
+            },
+            // Not met: the callers hold the map's guard, and a slot leaves
+            // the map under its write guard (`ActorType::retire`).
+            Pushed::Retired(envelope) => Delivery::Refused {
+                error: Error::Stopped,
+                envelope,
             },
         }
     }
@@ -198,10 +275,10 @@ impl<A: Actor> ActorType<A> {
                     Pushed::Refused(_) if refused_to_caller() => {
                         return Err(Error::Stopped);
                     }
-                    // Deactivated (or deactivating, during shutdown)
-                    // meanwhile: it gets no copy, as if it had not been
-                    // active when the message was sent.
-                    Pushed::Refused(_) => break,
+                    // Deactivated (or deactivating, during shutdown, or
+                    // retired) meanwhile: it gets no copy, as if it had not
+                    // been active when the message was sent.
+                    Pushed::Refused(_) | Pushed::Retired(_) => break,
                     Pushed::Full(back) => {
                         envelope = back;
                         // Listen first, then look again: room made in

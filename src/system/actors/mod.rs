@@ -5,7 +5,8 @@
 //! - `slot.rs`, `mailbox.rs`: one ID's place: its queue, its idle
 //!   activation, and the flags that say what its drain task does next.
 //! - `delivery.rs`: a send's way into a slot, and waiting for room in a full
-//!   mailbox.
+//!   mailbox; `recent.rs`: the slots a worker sent to lately, found again
+//!   without the map.
 //! - `drain.rs`: the task that runs an actor's code, one message at a time;
 //!   `activate.rs` and `deactivate.rs`: the two hooks around an activation.
 //! - `eviction.rs`: the memory policies: reserving room for an activation,
@@ -23,6 +24,7 @@ pub(crate) mod eviction;
 pub(crate) mod handoff;
 pub(crate) mod idle_sweep;
 pub(crate) mod mailbox;
+pub(crate) mod recent;
 pub(crate) mod slot;
 pub(crate) mod statistics;
 pub(crate) mod waiter;
@@ -139,9 +141,12 @@ impl<A: Actor> ActorType<A> {
     pub(crate) fn retire(&self, slot: &Arc<Slot<A>>) -> bool {
         // No sender waits for room in a retiring slot: the message that
         // emptied its mailbox told them all, and they look the ID up again.
+        // Marked under the map's write guard, so that a sender through the
+        // map never meets a retired slot, and one through `recent.rs` finds
+        // the mark under the slot lock and goes through the map.
         self.slots
             .remove_if(slot.id(), |_, current| {
-                Arc::ptr_eq(current, slot) && current.is_empty()
+                Arc::ptr_eq(current, slot) && current.retire_if_empty()
             })
             .is_some()
     }

@@ -100,6 +100,10 @@ struct SlotState<A: Actor> {
     /// Counts activations that ended: an interval belongs to the activation
     /// it was started by, and ends with it.
     activation: u32,
+    /// Removed from its type's map ([`Slot::retire_if_empty`]): a sender
+    /// that reached the slot without the map (`recent.rs`) must look the ID
+    /// up again, or its message would wait in a slot no one drains.
+    retired: bool,
 }
 
 /// What the drain task does next.
@@ -130,6 +134,9 @@ pub(crate) enum Pushed<A: Actor> {
     Refused(ActorEnvelope<A>),
     /// Not queued: the mailbox holds its capacity; the envelope comes back.
     Full(ActorEnvelope<A>),
+    /// Not queued: the slot left its type's map; the envelope comes back, to
+    /// be sent again through the map, which has or makes the ID's slot.
+    Retired(ActorEnvelope<A>),
 }
 
 impl<A: Actor> Slot<A> {
@@ -154,6 +161,7 @@ impl<A: Actor> Slot<A> {
                 senders_waiting: false,
                 ticking: false,
                 activation: 0,
+                retired: false,
             }),
         }
     }
@@ -161,6 +169,12 @@ impl<A: Actor> Slot<A> {
     /// The ID of the actor this slot is for.
     pub(crate) fn id(&self) -> &A::Id {
         &self.id
+    }
+
+    /// The address of the slot's system, gone or not, for comparing (the
+    /// weak reference keeps the address from being reused).
+    pub(crate) fn system_address(&self) -> *const System {
+        self.system.as_ptr()
     }
 
     /// The system of the slot, unless it is gone (dropped).
@@ -197,6 +211,9 @@ impl<A: Actor> Slot<A> {
         system: &System,
     ) -> Pushed<A> {
         let mut state = self.lock();
+        if state.retired {
+            return Pushed::Retired(envelope);
+        }
         if (system.lifecycle.is_stopping() && !self.open_during_shutdown(&state, system))
             || (only_if_active && (!state.live || self.stop_requested.load(Relaxed)))
         {
@@ -476,10 +493,13 @@ impl<A: Actor> Slot<A> {
         self.stop_requested.store(true, Relaxed);
     }
 
-    /// True if nothing is queued; the condition to remove a retiring slot,
-    /// whose drain task's inbox is empty.
-    pub(crate) fn is_empty(&self) -> bool {
-        self.lock().queue.is_empty()
+    /// Marks the slot retired if nothing is queued (its drain task's inbox
+    /// is empty): the condition to remove it from its type's map, which
+    /// calls this under the map's write guard. True if it did.
+    pub(crate) fn retire_if_empty(&self) -> bool {
+        let mut state = self.lock();
+        state.retired = state.queue.is_empty();
+        state.retired
     }
 
     /// Whether an activation exists, whether it is busy (a drain task runs

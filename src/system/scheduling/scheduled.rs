@@ -141,7 +141,9 @@ impl<A: Receive<M>, M: Clone + Send + 'static> Scheduled for ActorInterval<A, M>
                     }
                     Ok(())
                 }
-                Pushed::Refused(envelope) | Pushed::Full(envelope) => Err(envelope),
+                Pushed::Refused(envelope) | Pushed::Full(envelope) | Pushed::Retired(envelope) => {
+                    Err(envelope)
+                }
             }
         });
         repeat(system, tick, self.every, self)

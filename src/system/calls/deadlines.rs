@@ -14,7 +14,7 @@ use std::cell::Cell;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::SeqCst};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
+use std::sync::{Arc, Weak};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
@@ -23,6 +23,7 @@ use futures_lite::future;
 
 use crate::padded::Padded;
 use crate::runtime;
+use crate::spin_lock::{SpinLock, SpinLockGuard};
 use crate::system::System;
 use crate::system::clock;
 use crate::system::lifecycle::Lifecycle;
@@ -32,8 +33,12 @@ use crate::system::tasks::context::TaskContext;
 const SHARDS: usize = 8;
 
 pub(crate) struct Deadlines {
-    /// Each on lines of its own: threads write their shards at once.
-    shards: [Padded<Mutex<Shard>>; SHARDS],
+    /// Each on lines of its own: threads write their shards at once. Spin
+    /// locks (see `spin_lock.rs`): a shard is its threads' but while the
+    /// sweeper scans it, and every call that waits takes its lock twice, to
+    /// register and to forget (peers, alternated runs against the standard
+    /// mutex: ask_one +2-3 %, ask_concurrent +2 %).
+    shards: [Padded<SpinLock<Shard>>; SHARDS],
     /// The [`clock`] stamp the sweeper sleeps until; `u64::MAX` while it scans,
     /// sleeps until told, or runs not (a new deadline then tells it).
     sweeper_wakes_at: AtomicU64,
@@ -82,10 +87,8 @@ fn own_shard() -> usize {
 }
 
 impl Deadlines {
-    fn shard(&self, index: usize) -> MutexGuard<'_, Shard> {
-        self.shards[index]
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+    fn shard(&self, index: usize) -> SpinLockGuard<'_, Shard> {
+        self.shards[index].lock()
     }
 
     /// Records that the task of `waker` waits until `at`; returns the key

@@ -154,10 +154,10 @@ impl<A: Actor> ActorType<A> {
         self.deliver_to_guarded(system, slot, place, id, envelope)
     }
 
-    /// [`ActorType::deliver_to`] the slot that `guarded`, a guard of the
-    /// map, holds; then keeps the slot at `place` if it wants it, once the
-    /// guard is dropped (keeping may drop the slot kept before, and with it
-    /// an ID, whose `Drop` is user code).
+    /// Delivers to the slot that `guarded` (a guard of the map) holds, as
+    /// [`ActorType::deliver_to`]; then, once the guard is dropped, keeps
+    /// the slot at `place` if the place wants it (keeping may drop the slot
+    /// kept before, and with it an ID, whose `Drop` is user code).
     #[inline]
     fn deliver_to_guarded(
         self: &Arc<Self>,

@@ -95,9 +95,10 @@ impl Deadlines {
     /// that [`Deadlines::forget`] takes. Starts the sweeper if none runs.
     fn wait(&self, system: &Arc<System>, at: u64, waker: &Waker) -> Key {
         let shard_index = own_shard();
+        // Cloned before the lock is taken: a clone is an atomic write.
+        let entry = Some((at, Some(waker.clone())));
         let slot = {
             let mut shard = self.shard(shard_index);
-            let entry = Some((at, Some(waker.clone())));
             match shard.free.pop() {
                 Some(slot) => {
                     shard.slots[slot] = entry;
@@ -131,11 +132,16 @@ impl Deadlines {
     /// Replaces the waker of a waiting call, unless it would wake the same
     /// task.
     fn rewake(&self, (shard, slot): Key, waker: &Waker) {
-        if let Some((_, Some(current))) = &mut self.shard(shard).slots[slot] {
-            if !current.will_wake(waker) {
-                current.clone_from(waker);
+        let replaced = match &mut self.shard(shard).slots[slot] {
+            Some((_, Some(current))) if !current.will_wake(waker) => {
+                Some(std::mem::replace(current, waker.clone()))
             }
-        }
+            _ => None,
+        };
+        // Dropped outside the lock, as `forget` does: dropping a task's last
+        // waker drops the task, whose future may hold a call that forgets
+        // its own deadline here.
+        drop(replaced);
     }
 
     /// The call of `key` ended: it waits no more. During shutdown the

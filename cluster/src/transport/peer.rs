@@ -24,7 +24,7 @@ const KEEP_ALIVE: Duration = Duration::from_secs(1);
 /// node refuses connections at once, and every lane with a message for it
 /// asks for a connection until its lease ends: without this pause, each
 /// ask opened one, tens of thousands a second, and starved the machine.
-pub(crate) const RECONNECT_PAUSE: Duration = Duration::from_millis(100);
+const RECONNECT_PAUSE: Duration = Duration::from_millis(100);
 
 /// Why a request got no outcome from its peer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
